@@ -1,0 +1,93 @@
+// Exchange: the one trading contract that the live BloFin exchange and the
+// PaperExchange both implement, so exchange control can hold either per
+// strategy. One Exchange object serves exactly one strategy (its id is given
+// at construction); requests for another strategy are refused.
+//
+// Errors are absl::Status with a message a person can act on:
+//   INVALID_ARGUMENT     the request is malformed (lot/tick size, missing price)
+//   FAILED_PRECONDITION  the request is valid but cannot be done now
+//                        (stale price, not enough margin, nothing to close,
+//                        client order id reused for a different order)
+//   NOT_FOUND            unknown order or instrument
+//   UNAVAILABLE          the exchange or the database cannot be reached;
+//                        retrying with the same client order id is safe
+//   RESOURCE_EXHAUSTED   rate limited
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/exchange/types.h"
+
+namespace xctl {
+
+// What a trading call did: the order in its latest state, the fills it made
+// now, and the position rows it closed (a partial close splits a row: the
+// closed part is here) and left open or opened.
+struct OrderResult {
+  Order order;
+  std::vector<Fill> fills;
+  std::vector<Position> closed_positions;
+  std::vector<Position> open_positions;
+  // True when the client order id was seen before and this is the stored
+  // result of the first call; nothing was traded now.
+  bool replayed = false;
+};
+
+struct CancelRequest {
+  // Exactly one of the two.
+  int64_t order_id = 0;
+  std::string client_order_id;
+};
+
+struct CloseRequest {
+  std::string symbol;
+  // Contracts to close; nullopt closes the whole position.
+  std::optional<Decimal> quantity;
+  std::string client_order_id;
+};
+
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+
+  // "paper" or "blofin".
+  virtual absl::string_view name() const = 0;
+  virtual TradingMode mode() const = 0;
+  virtual const std::string& strategy_id() const = 0;
+
+  // Places an order. Market orders fill at once (paper) or are sent (live);
+  // limit orders rest until the price crosses them. A client order id seen
+  // before returns the stored result with `replayed` set.
+  [[nodiscard]] virtual absl::StatusOr<OrderResult> PlaceOrder(
+      const OrderRequest& request) = 0;
+
+  // Cancels a resting order. Cancelling a terminal order is
+  // FAILED_PRECONDITION naming its status.
+  [[nodiscard]] virtual absl::StatusOr<Order> CancelOrder(
+      const CancelRequest& request) = 0;
+
+  // Closes all or part of the open position in a symbol with a reduce-only
+  // market order. FAILED_PRECONDITION when there is no open position or the
+  // quantity exceeds it.
+  [[nodiscard]] virtual absl::StatusOr<OrderResult> ClosePosition(
+      const CloseRequest& request) = 0;
+
+  // Resting (open or partially filled) orders.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<Order>> OpenOrders() = 0;
+
+  // Open positions.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<Position>> Positions() = 0;
+
+  // The account: balance, margin in use, leverage.
+  [[nodiscard]] virtual absl::StatusOr<Account> Balance() = 0;
+
+  // Contract specification of a symbol (lot size, tick size, ...).
+  [[nodiscard]] virtual absl::StatusOr<Instrument> GetInstrument(
+      absl::string_view symbol) = 0;
+};
+
+}  // namespace xctl

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <compare>
+#include <ostream>
 #include <cstdint>
 #include <string>
 #include "absl/strings/string_view.h"
@@ -88,5 +89,10 @@ class Decimal {
  private:
   int64_t units_ = 0;
 };
+
+// Prints ToString() (used by tests and debug output).
+inline std::ostream& operator<<(std::ostream& os, Decimal d) {
+  return os << d.ToString();
+}
 
 }  // namespace xctl

@@ -1,0 +1,268 @@
+#include "server/store/store.h"
+
+#include <soci/soci.h>
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <libpq-fe.h>
+
+#include <filesystem>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "server/common/log.h"
+#include "server/store/migrations.h"
+#include "server/store/sql_errors.h"
+
+namespace xctl {
+namespace {
+
+using store_internal::Guard;
+
+constexpr long long kMigrationLockKey = 7206474;  // pg_advisory_xact_lock key
+
+// The URL with any password shown as ***.
+std::string Redacted(absl::string_view url) {
+  std::string out(url);
+  size_t scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    size_t at = out.find('@', scheme + 3);
+    size_t colon = out.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at) {
+      out = absl::StrCat(out.substr(0, colon + 1), "***", out.substr(at));
+    }
+  }
+  size_t p = out.find("password=");
+  if (p != std::string::npos) {
+    size_t end = out.find_first_of("& ", p);
+    out.replace(p + 9, (end == std::string::npos ? out.size() : end) - p - 9, "***");
+  }
+  return out;
+}
+
+// Splits migration text into statements (each ends with ";" at a line end)
+// and drops chunks that hold only comments.
+std::vector<std::string> Statements(absl::string_view sql) {
+  std::vector<std::string> out;
+  std::string current;
+  for (absl::string_view line : absl::StrSplit(sql, '\n')) {
+    absl::string_view trimmed = absl::StripAsciiWhitespace(line);
+    if (absl::StartsWith(trimmed, "--") || trimmed.empty()) continue;
+    absl::StrAppend(&current, line, "\n");
+    if (absl::EndsWith(trimmed, ";")) {
+      out.push_back(std::string(absl::StripSuffix(absl::StripAsciiWhitespace(current), ";")));
+      current.clear();
+    }
+  }
+  if (!absl::StripAsciiWhitespace(current).empty()) out.push_back(current);
+  return out;
+}
+
+void TryRollback(soci::session& sql) {
+  try {
+    sql << "ROLLBACK";
+  } catch (...) {
+  }
+}
+
+// After a lost connection, reconnect so the pooled session works again.
+void MaybeReconnect(soci::session& sql, const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kUnavailable) return;
+  try {
+    sql.reconnect();
+  } catch (...) {
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PostgresConnInfo(const std::string& url) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (!options) {
+    std::string why = error ? std::string(absl::StripAsciiWhitespace(error)) : "unknown error";
+    if (error) PQfreemem(error);
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid PostgreSQL URL \"", Redacted(url), "\": ", why));
+  }
+  std::string out;
+  for (PQconninfoOption* o = options; o->keyword; ++o) {
+    if (!o->val || !*o->val) continue;
+    std::string value;
+    for (const char* c = o->val; *c; ++c) {
+      if (*c == '\\' || *c == '\'') value += '\\';
+      value += *c;
+    }
+    absl::StrAppend(&out, out.empty() ? "" : " ", o->keyword, "='", value, "'");
+  }
+  PQconninfoFree(options);
+  return out;
+}
+
+int Store::LatestSchemaVersion() {
+  const auto& all = store_internal::Migrations();
+  return all.empty() ? 0 : all.back().version;
+}
+
+Store::Store(Dialect dialect, std::unique_ptr<soci::connection_pool> pool, int size)
+    : dialect_(dialect), pool_(std::move(pool)), pool_size_(size) {}
+
+Store::~Store() = default;
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  const std::string& url = options.url;
+  int size = std::max(1, options.pool_size);
+  Dialect dialect;
+  std::string connect;
+  if (absl::StartsWith(url, "sqlite:")) {
+    dialect = Dialect::kSqlite;
+    std::string path(absl::StripPrefix(url, "sqlite:"));
+    if (path.empty()) {
+      return absl::InvalidArgumentError("sqlite: needs a file path, as in sqlite:./data/xctl.db");
+    }
+    if (path.find('"') != std::string::npos) {
+      return absl::InvalidArgumentError("the SQLite path must not contain '\"'");
+    }
+    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(parent, ec);
+      if (ec) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cannot create the folder \"", parent.string(), "\" for the database: ", ec.message()));
+      }
+    }
+    connect = absl::StrCat("db=\"", path, "\" timeout=5");
+  } else if (absl::StartsWith(url, "postgresql://") || absl::StartsWith(url, "postgres://")) {
+    dialect = Dialect::kPostgresql;
+    auto info = PostgresConnInfo(url);
+    if (!info.ok()) return info.status();
+    connect = *info;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unsupported database URL \"", Redacted(url),
+        "\": expected sqlite:PATH or postgresql://user:pass@host:port/db"));
+  }
+
+  auto pool = std::make_unique<soci::connection_pool>(size);
+  for (int i = 0; i < size; ++i) {
+    try {
+      soci::session& s = pool->at(i);
+      if (dialect == Dialect::kSqlite) {
+        s.open(soci::sqlite3, connect);
+        s << "PRAGMA journal_mode=WAL";
+        s << "PRAGMA busy_timeout=5000";
+        s << "PRAGMA foreign_keys=ON";
+        s << "PRAGMA synchronous=NORMAL";
+      } else {
+        s.open(soci::postgresql, connect);
+      }
+    } catch (const soci::soci_error& e) {
+      std::string msg(absl::StripAsciiWhitespace(e.get_error_message()));
+      // libpq's message names host and port, never the password.
+      return absl::UnavailableError(absl::StrCat(
+          "cannot open database ", Redacted(url), ": ", msg));
+    }
+  }
+  auto store = std::unique_ptr<Store>(new Store(dialect, std::move(pool), size));
+  if (absl::Status s = store->Migrate(); !s.ok()) return s;
+  spdlog::info("event=store_opened database={} schema_version={} pool={}",
+               LogQuote(Redacted(url)), store->schema_version_, size);
+  return store;
+}
+
+absl::Status Store::Migrate() {
+  const auto& migrations = store_internal::Migrations();
+  const int latest = LatestSchemaVersion();
+  while (true) {
+    bool applied_one = false;
+    absl::Status st = Guard("migration", [&]() -> absl::Status {
+      soci::session sql(*pool_);
+      sql << (dialect_ == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+      try {
+        if (dialect_ == Dialect::kPostgresql) {
+          sql << "SELECT pg_advisory_xact_lock(" << kMigrationLockKey << ")";
+        }
+        sql << "CREATE TABLE IF NOT EXISTS schema_migrations ("
+               "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+        int current = 0;
+        soci::indicator ind;
+        sql << "SELECT MAX(version) FROM schema_migrations", soci::into(current, ind);
+        if (ind != soci::i_ok) current = 0;
+        schema_version_ = current;
+        if (current > latest) {
+          TryRollback(sql);
+          return absl::FailedPreconditionError(absl::StrCat(
+              "database schema version ", current, " is newer than this xctld (it knows up to ",
+              latest, "); upgrade xctld"));
+        }
+        for (const auto& m : migrations) {
+          if (m.version <= current) continue;
+          for (const std::string& stmt :
+               Statements(dialect_ == Dialect::kSqlite ? m.sqlite_sql : m.postgresql_sql)) {
+            sql << stmt;
+          }
+          long long now = SystemClock().NowMillis();
+          std::string name = m.name;
+          int version = m.version;
+          sql << "INSERT INTO schema_migrations (version, name, applied_at) VALUES (:v, :n, :t)",
+              soci::use(version), soci::use(name), soci::use(now);
+          sql << "COMMIT";
+          schema_version_ = m.version;
+          applied_one = true;
+          spdlog::info("event=store_migrated version={} name={}", m.version, m.name);
+          return absl::OkStatus();
+        }
+        sql << "COMMIT";
+        return absl::OkStatus();
+      } catch (...) {
+        TryRollback(sql);
+        throw;
+      }
+    });
+    if (!st.ok()) return st;
+    if (!applied_one) return absl::OkStatus();
+  }
+}
+
+absl::Status Store::Transact(absl::FunctionRef<absl::Status(Tx&)> fn) {
+  return Guard("transaction", [&]() -> absl::Status {
+    soci::session sql(*pool_);
+    sql << (dialect_ == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+    Tx tx(sql, dialect_);
+    absl::Status result;
+    try {
+      result = fn(tx);
+    } catch (...) {
+      TryRollback(sql);
+      throw;
+    }
+    if (!result.ok()) {
+      TryRollback(sql);
+      MaybeReconnect(sql, result);
+      return result;
+    }
+    try {
+      sql << "COMMIT";
+    } catch (...) {
+      TryRollback(sql);
+      throw;
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status Store::Read(absl::FunctionRef<absl::Status(Tx&)> fn) {
+  return Guard("read", [&]() -> absl::Status {
+    soci::session sql(*pool_);
+    Tx tx(sql, dialect_);
+    absl::Status result = fn(tx);
+    MaybeReconnect(sql, result);
+    return result;
+  });
+}
+
+}  // namespace xctl

@@ -1,0 +1,92 @@
+// Store: xctl's persistence on SOCI, a SQLite file by default or PostgreSQL
+// by URL. Opens a connection pool, applies the embedded migrations (db/) at
+// start, and gives repositories for strategies, orders, fills, positions and
+// accounts inside transactions. No SQL exists outside server/store/.
+//
+// Every SOCI error is caught here and returned as absl::Status:
+// UNAVAILABLE when the database cannot be reached, ALREADY_EXISTS for a
+// unique-key clash, INTERNAL otherwise. Passwords never appear in messages.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "server/common/clock.h"
+#include "server/store/repositories.h"
+
+namespace soci {
+class connection_pool;
+}
+
+namespace xctl {
+
+struct StoreOptions {
+  // sqlite:PATH (relative or absolute) or postgresql://user:pass@host:port/db
+  std::string url;
+  int pool_size = 4;
+};
+
+enum class Dialect { kSqlite, kPostgresql };
+
+// Turns a postgresql:// URL into libpq keyword=value form (SOCI's PostgreSQL
+// backend does not take URLs), using libpq's own parser. INVALID_ARGUMENT
+// with libpq's reason (password removed) for a malformed URL.
+[[nodiscard]] absl::StatusOr<std::string> PostgresConnInfo(const std::string& url);
+
+// A unit of work on one pooled session: the repositories all see and write
+// the same transaction.
+class Tx {
+ public:
+  StrategyRepository& strategies() { return strategies_; }
+  OrderRepository& orders() { return orders_; }
+  FillRepository& fills() { return fills_; }
+  PositionRepository& positions() { return positions_; }
+  AccountRepository& accounts() { return accounts_; }
+
+ private:
+  friend class Store;
+  Tx(soci::session& session, Dialect dialect)
+      : strategies_(session, dialect), orders_(session, dialect),
+        fills_(session, dialect), positions_(session, dialect),
+        accounts_(session, dialect) {}
+  StrategyRepository strategies_;
+  OrderRepository orders_;
+  FillRepository fills_;
+  PositionRepository positions_;
+  AccountRepository accounts_;
+};
+
+class Store {
+ public:
+  // Connects, applies pending migrations (each in a transaction, recorded in
+  // schema_migrations), and refuses a database newer than this binary.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const StoreOptions& options);
+  ~Store();
+
+  // Runs `fn` in one transaction: committed when it returns OK, rolled back
+  // when it returns an error or throws.
+  [[nodiscard]] absl::Status Transact(absl::FunctionRef<absl::Status(Tx&)> fn);
+
+  // Runs `fn` on a pooled session without a write transaction (reads).
+  [[nodiscard]] absl::Status Read(absl::FunctionRef<absl::Status(Tx&)> fn);
+
+  Dialect dialect() const { return dialect_; }
+  // The highest migration applied.
+  int SchemaVersion() const { return schema_version_; }
+  // The newest migration this binary knows.
+  static int LatestSchemaVersion();
+
+ private:
+  Store(Dialect dialect, std::unique_ptr<soci::connection_pool> pool, int size);
+  absl::Status Migrate();
+
+  Dialect dialect_;
+  std::unique_ptr<soci::connection_pool> pool_;
+  int pool_size_;
+  int schema_version_ = 0;
+};
+
+}  // namespace xctl

@@ -1,1 +1,137 @@
-int main() { return 0; }
+// xctld: the xctl server. Reads the config file, applies flags over it,
+// opens the store, starts the price module and the gRPC API, and shuts down
+// cleanly on SIGINT/SIGTERM. Errors at start print one line and exit non-zero:
+// 2 for a bad config or flag, 1 for a failure to start (database, port).
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "server/api/server_app.h"
+#include "server/common/log.h"
+#include "server/config/config.h"
+
+ABSL_FLAG(std::string, config, "", "YAML config file (see docs/operations.md)");
+ABSL_FLAG(std::optional<std::string>, listen, std::nullopt,
+          "gRPC listen address HOST:PORT (default 127.0.0.1:50051; port 0 picks a free one)");
+ABSL_FLAG(std::optional<std::string>, db, std::nullopt,
+          "database URL: sqlite:PATH or postgresql://user:pass@host:port/db");
+ABSL_FLAG(std::optional<std::string>, log_level, std::nullopt,
+          "trace, debug, info, warn, error, critical or off");
+ABSL_FLAG(std::optional<std::string>, price_source, std::nullopt,
+          "simulated, blofin or replay");
+ABSL_FLAG(std::optional<std::string>, pairs, std::nullopt,
+          "comma-separated BloFin instrument ids, e.g. BTC-USDT,ETH-USDT");
+ABSL_FLAG(std::optional<int>, price_interval_ms, std::nullopt,
+          "price poll interval in ms (minimum 50)");
+ABSL_FLAG(std::optional<std::string>, blofin_url, std::nullopt,
+          "BloFin REST base URL for prices");
+ABSL_FLAG(std::optional<std::string>, replay_file, std::nullopt,
+          "CSV file of ticks for the replay price source");
+ABSL_FLAG(std::string, port_file, "",
+          "write the bound gRPC port to this file once serving");
+ABSL_FLAG(bool, check_config, false, "validate the configuration and exit");
+
+namespace {
+
+// Abseil flag names use '_'; xctl documents them with '-' (--price-interval-ms).
+// Rewrites the name part of each "--name[=value]" so both spellings work.
+std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
+  std::vector<std::string> out(argv, argv + argc);
+  for (size_t i = 1; i < out.size(); ++i) {
+    std::string& a = out[i];
+    if (a == "--") break;
+    if (a.rfind("--", 0) != 0) continue;
+    size_t end = a.find('=');
+    if (end == std::string::npos) end = a.size();
+    for (size_t k = 2; k < end; ++k) {
+      if (a[k] == '-') a[k] = '_';
+    }
+  }
+  return out;
+}
+
+int Fail(int code, absl::string_view message) {
+  std::fprintf(stderr, "xctld: %.*s\n", static_cast<int>(message.size()),
+               message.data());
+  return code;
+}
+
+void ApplyFlags(xctl::ServerConfig& c) {
+  if (auto v = absl::GetFlag(FLAGS_listen)) c.listen = *v;
+  if (auto v = absl::GetFlag(FLAGS_db)) c.database = *v;
+  if (auto v = absl::GetFlag(FLAGS_log_level)) c.log_level = *v;
+  if (auto v = absl::GetFlag(FLAGS_price_source)) c.price.source = *v;
+  if (auto v = absl::GetFlag(FLAGS_pairs)) {
+    c.price.pairs.clear();
+    for (absl::string_view p : absl::StrSplit(*v, ',', absl::SkipWhitespace())) {
+      c.price.pairs.emplace_back(absl::StripAsciiWhitespace(p));
+    }
+  }
+  if (auto v = absl::GetFlag(FLAGS_price_interval_ms)) c.price.interval_ms = *v;
+  if (auto v = absl::GetFlag(FLAGS_blofin_url)) c.price.blofin_url = *v;
+  if (auto v = absl::GetFlag(FLAGS_replay_file)) c.price.replay_file = *v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "xctl server: price feed, exchange control and strategy manager.\n"
+      "Usage: xctld [--config FILE] [--listen HOST:PORT] [--db URL] ...");
+  std::vector<std::string> args = NormalizeFlagNames(argc, argv);
+  std::vector<char*> arg_ptrs;
+  for (auto& a : args) arg_ptrs.push_back(a.data());
+  std::vector<char*> rest =
+      absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
+  if (rest.size() > 1) {
+    return Fail(2, std::string("unexpected argument \"") + rest[1] +
+                       "\" (flags are --name=value; see --help)");
+  }
+
+  xctl::ServerConfig config;
+  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    auto loaded = xctl::LoadConfigFile(path);
+    if (!loaded.ok()) return Fail(2, loaded.status().message());
+    config = *std::move(loaded);
+  }
+  ApplyFlags(config);
+  if (absl::Status ok = xctl::ValidateConfig(config); !ok.ok()) {
+    return Fail(2, ok.message());
+  }
+  if (absl::GetFlag(FLAGS_check_config)) {
+    std::printf("xctld: configuration is valid\n");
+    return 0;
+  }
+  xctl::InitLogging(config.log_level);
+
+  // Block the stop signals in every thread; the main thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto app = xctl::api::ServerApp::Start(config);
+  if (!app.ok()) return Fail(1, app.status().message());
+
+  if (std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
+    std::string tmp = port_file + ".tmp";
+    std::ofstream(tmp) << (*app)->port() << "\n";
+    std::rename(tmp.c_str(), port_file.c_str());
+  }
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("event=xctld_stopping signal={}", strsignal(signal_number));
+  (*app)->Shutdown();
+  spdlog::info("event=xctld_stopped");
+  return 0;
+}

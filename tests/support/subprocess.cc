@@ -103,12 +103,12 @@ std::string ReadFile(const std::string& path) {
 
 std::string SourcePath(const std::string& relative) {
   const char* root = std::getenv("XCTL_SOURCE_DIR");
-  return std::string(root ? root : ".") + "/" + relative;
+  return std::string(root ? root : XCTL_SOURCE_DIR_DEFAULT) + "/" + relative;
 }
 
 std::string BinaryPath(const std::string& relative) {
   const char* root = std::getenv("XCTL_BINARY_DIR");
-  return std::string(root ? root : ".") + "/" + relative;
+  return std::string(root ? root : XCTL_BINARY_DIR_DEFAULT) + "/" + relative;
 }
 
 }  // namespace xctl::testing

@@ -1,0 +1,34 @@
+// ServerApp: one running xctld. Opens the store, starts the price module,
+// registers the gRPC services (PriceFeed, ExchangeControl, StrategyManager,
+// health, reflection) and serves them; Shutdown() stops it all in order.
+// main.cc owns flags and signals; tests start a ServerApp in-process or run
+// the xctld binary.
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "server/config/config.h"
+
+namespace xctl::api {
+
+class ServerApp {
+ public:
+  // Starts everything. Fails with a message a person can act on when the
+  // database cannot be opened or migrated, the price source cannot be built
+  // or the listen address cannot be bound.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ServerApp>> Start(
+      const ServerConfig& config);
+
+  // The bound gRPC port (useful with --listen HOST:0).
+  virtual int port() const = 0;
+
+  // Marks health NOT_SERVING, finishes open streams with UNAVAILABLE, stops
+  // accepting calls and waits up to the grace period for running ones, stops
+  // the price module, closes the store. Idempotent.
+  virtual void Shutdown() = 0;
+
+  virtual ~ServerApp() = default;
+};
+
+}  // namespace xctl::api

@@ -1,0 +1,351 @@
+#include "server/config/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "server/common/decimal.h"
+#include "server/common/status_macros.h"
+#include "server/common/symbol.h"
+#include "yaml-cpp/yaml.h"
+
+namespace xctl {
+namespace {
+
+// Walks one YAML mapping, refusing keys it does not know.
+class Section {
+ public:
+  Section(const YAML::Node& node, std::string path, std::string source)
+      : node_(node), path_(std::move(path)), source_(std::move(source)) {}
+
+  absl::Status CheckType() const {
+    if (!node_.IsMap()) return Error("", "expected a mapping of key: value");
+    return absl::OkStatus();
+  }
+
+  // Refuses any key not in `known`.
+  absl::Status CheckKeys(const std::set<std::string>& known) const {
+    for (const auto& kv : node_) {
+      std::string key = kv.first.as<std::string>();
+      if (!known.count(key)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            source_, ": unknown key \"", Join(key), "\" (known keys",
+            path_.empty() ? "" : absl::StrCat(" in ", path_), ": ",
+            absl::StrJoin(known, ", "), ")"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  bool Has(const std::string& key) const { return node_[key].IsDefined(); }
+  YAML::Node Get(const std::string& key) const { return node_[key]; }
+
+  absl::Status String(const std::string& key, std::string* out) const {
+    YAML::Node v = node_[key];
+    if (!v.IsDefined()) return absl::OkStatus();
+    if (!v.IsScalar()) return Error(key, "expected a single value");
+    *out = v.as<std::string>();
+    return absl::OkStatus();
+  }
+
+  absl::Status OptString(const std::string& key,
+                         std::optional<std::string>* out) const {
+    if (!Has(key)) return absl::OkStatus();
+    std::string s;
+    XCTL_RETURN_IF_ERROR(String(key, &s));
+    *out = s;
+    return absl::OkStatus();
+  }
+
+  template <typename Int>
+  absl::Status Integer(const std::string& key, Int* out) const {
+    std::string s;
+    if (!Has(key)) return absl::OkStatus();
+    XCTL_RETURN_IF_ERROR(String(key, &s));
+    if (!absl::SimpleAtoi(s, out)) {
+      return Error(key, absl::StrCat("expected a whole number, got \"", s, "\""));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Double(const std::string& key, double* out) const {
+    std::string s;
+    if (!Has(key)) return absl::OkStatus();
+    XCTL_RETURN_IF_ERROR(String(key, &s));
+    if (!absl::SimpleAtod(s, out)) {
+      return Error(key, absl::StrCat("expected a number, got \"", s, "\""));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Bool(const std::string& key, bool* out) const {
+    std::string s;
+    if (!Has(key)) return absl::OkStatus();
+    XCTL_RETURN_IF_ERROR(String(key, &s));
+    if (!absl::SimpleAtob(s, out)) {
+      return Error(key, absl::StrCat("expected true or false, got \"", s, "\""));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status StringList(const std::string& key,
+                          std::vector<std::string>* out) const {
+    YAML::Node v = node_[key];
+    if (!v.IsDefined()) return absl::OkStatus();
+    out->clear();
+    if (v.IsScalar()) {  // "BTC-USDT,ETH-USDT" is accepted too
+      for (absl::string_view p : absl::StrSplit(v.as<std::string>(), ',', absl::SkipWhitespace())) {
+        out->emplace_back(absl::StripAsciiWhitespace(p));
+      }
+      return absl::OkStatus();
+    }
+    if (!v.IsSequence()) return Error(key, "expected a list");
+    for (const auto& item : v) {
+      if (!item.IsScalar()) return Error(key, "expected a list of values");
+      out->push_back(item.as<std::string>());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status StringMap(const std::string& key,
+                         std::map<std::string, std::string>* out) const {
+    YAML::Node v = node_[key];
+    if (!v.IsDefined()) return absl::OkStatus();
+    if (!v.IsMap()) return Error(key, "expected a mapping of key: value");
+    for (const auto& kv : v) {
+      if (!kv.second.IsScalar()) {
+        return Error(absl::StrCat(key, ".", kv.first.as<std::string>()),
+                     "expected a single value");
+      }
+      (*out)[kv.first.as<std::string>()] = kv.second.as<std::string>();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Error(const std::string& key, absl::string_view what) const {
+    std::string where = path_;
+    if (!key.empty()) where = where.empty() ? key : absl::StrCat(path_, ".", key);
+    return absl::InvalidArgumentError(absl::StrCat(
+        source_, ": ", where.empty() ? "" : absl::StrCat("\"", where, "\": "), what));
+  }
+
+ private:
+  static std::string Join(const std::string& s) { return s.substr(0, 64); }
+
+  YAML::Node node_;
+  std::string path_;
+  std::string source_;
+};
+
+absl::Status ParsePrice(const Section& s, PriceConfig* price) {
+  XCTL_RETURN_IF_ERROR(s.CheckType());
+  XCTL_RETURN_IF_ERROR(s.CheckKeys(
+      {"source", "pairs", "interval_ms", "stale_after_intervals", "blofin_url",
+       "replay_file", "replay_speed", "seed", "http_timeout_ms"}));
+  XCTL_RETURN_IF_ERROR(s.String("source", &price->source));
+  XCTL_RETURN_IF_ERROR(s.StringList("pairs", &price->pairs));
+  XCTL_RETURN_IF_ERROR(s.Integer("interval_ms", &price->interval_ms));
+  XCTL_RETURN_IF_ERROR(
+      s.Integer("stale_after_intervals", &price->stale_after_intervals));
+  XCTL_RETURN_IF_ERROR(s.String("blofin_url", &price->blofin_url));
+  XCTL_RETURN_IF_ERROR(s.String("replay_file", &price->replay_file));
+  XCTL_RETURN_IF_ERROR(s.Double("replay_speed", &price->replay_speed));
+  XCTL_RETURN_IF_ERROR(s.Integer("seed", &price->seed));
+  XCTL_RETURN_IF_ERROR(s.Integer("http_timeout_ms", &price->http_timeout_ms));
+  return absl::OkStatus();
+}
+
+absl::Status ParseStrategy(const Section& s, StrategyConfig* st,
+                           const std::string& source) {
+  XCTL_RETURN_IF_ERROR(s.CheckType());
+  XCTL_RETURN_IF_ERROR(s.CheckKeys(
+      {"id", "name", "type", "pairs", "params", "starting_balance", "leverage",
+       "taker_fee_rate", "maker_fee_rate", "start", "signal_secret_env",
+       "credentials_env"}));
+  XCTL_RETURN_IF_ERROR(s.String("id", &st->id));
+  XCTL_RETURN_IF_ERROR(s.String("name", &st->name));
+  XCTL_RETURN_IF_ERROR(s.String("type", &st->type));
+  XCTL_RETURN_IF_ERROR(s.StringList("pairs", &st->pairs));
+  XCTL_RETURN_IF_ERROR(s.StringMap("params", &st->params));
+  XCTL_RETURN_IF_ERROR(s.String("starting_balance", &st->starting_balance));
+  XCTL_RETURN_IF_ERROR(s.String("leverage", &st->leverage));
+  XCTL_RETURN_IF_ERROR(s.OptString("taker_fee_rate", &st->taker_fee_rate));
+  XCTL_RETURN_IF_ERROR(s.OptString("maker_fee_rate", &st->maker_fee_rate));
+  XCTL_RETURN_IF_ERROR(s.Bool("start", &st->start));
+  XCTL_RETURN_IF_ERROR(s.String("signal_secret_env", &st->signal_secret_env));
+  if (s.Has("credentials_env")) {
+    Section c(s.Get("credentials_env"), "strategies[].credentials_env", source);
+    XCTL_RETURN_IF_ERROR(c.CheckType());
+    XCTL_RETURN_IF_ERROR(c.CheckKeys({"api_key", "api_secret", "passphrase"}));
+    CredentialsEnv env;
+    XCTL_RETURN_IF_ERROR(c.String("api_key", &env.api_key));
+    XCTL_RETURN_IF_ERROR(c.String("api_secret", &env.api_secret));
+    XCTL_RETURN_IF_ERROR(c.String("passphrase", &env.passphrase));
+    st->credentials_env = env;
+  }
+  if (st->name.empty()) st->name = st->id;
+  return absl::OkStatus();
+}
+
+bool ValidHostPort(absl::string_view listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return false;
+  int port = 0;
+  if (!absl::SimpleAtoi(listen.substr(colon + 1), &port)) return false;
+  return port >= 0 && port <= 65535;
+}
+
+}  // namespace
+
+absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml,
+                                         absl::string_view source_view) {
+  std::string source(source_view);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": not valid YAML: ", e.what()));
+  }
+  ServerConfig config;
+  if (root.IsNull()) return config;  // an empty file keeps the defaults
+  try {
+    Section top(root, "", source);
+    XCTL_RETURN_IF_ERROR(top.CheckType());
+    XCTL_RETURN_IF_ERROR(top.CheckKeys({"listen", "database", "log_level",
+                                        "shutdown_grace_ms", "price",
+                                        "strategies"}));
+    XCTL_RETURN_IF_ERROR(top.String("listen", &config.listen));
+    XCTL_RETURN_IF_ERROR(top.String("database", &config.database));
+    XCTL_RETURN_IF_ERROR(top.String("log_level", &config.log_level));
+    XCTL_RETURN_IF_ERROR(top.Integer("shutdown_grace_ms", &config.shutdown_grace_ms));
+    if (top.Has("price")) {
+      XCTL_RETURN_IF_ERROR(
+          ParsePrice(Section(top.Get("price"), "price", source), &config.price));
+    }
+    if (top.Has("strategies")) {
+      YAML::Node list = top.Get("strategies");
+      if (!list.IsSequence()) {
+        return top.Error("strategies", "expected a list of strategies");
+      }
+      int i = 0;
+      for (const auto& item : list) {
+        StrategyConfig st;
+        XCTL_RETURN_IF_ERROR(ParseStrategy(
+            Section(item, absl::StrCat("strategies[", i++, "]"), source), &st,
+            source));
+        config.strategies.push_back(std::move(st));
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", e.what()));
+  }
+  return config;
+}
+
+absl::StatusOr<ServerConfig> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read config file \"", path, "\""));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return ParseConfig(buffer.str(), path);
+}
+
+absl::Status ValidateConfig(const ServerConfig& config) {
+  if (!ValidHostPort(config.listen)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen: \"", config.listen, "\" is not HOST:PORT (for example 127.0.0.1:50051)"));
+  }
+  if (!absl::StartsWith(config.database, "sqlite:") &&
+      !absl::StartsWith(config.database, "postgresql://") &&
+      !absl::StartsWith(config.database, "postgres://")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "database: unsupported URL \"", RedactUrl(config.database),
+        "\": expected sqlite:PATH or postgresql://user:pass@host:port/db"));
+  }
+  if (config.database == "sqlite:") {
+    return absl::InvalidArgumentError("database: sqlite: needs a file path, as in sqlite:./data/xctl.db");
+  }
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
+                                                "warning", "error", "critical", "off"};
+  if (!kLevels.count(config.log_level)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "log_level: \"", config.log_level,
+        "\" is not one of trace, debug, info, warn, error, critical, off"));
+  }
+  if (config.shutdown_grace_ms < 0) {
+    return absl::InvalidArgumentError("shutdown_grace_ms: must be >= 0");
+  }
+  XCTL_RETURN_IF_ERROR(ValidatePriceConfig(config.price));
+  std::set<std::string> ids;
+  for (const StrategyConfig& st : config.strategies) {
+    absl::Status id_ok = ValidateStrategyId(st.id);
+    if (!id_ok.ok()) return absl::InvalidArgumentError(absl::StrCat("strategies: ", id_ok.message()));
+    if (!ids.insert(st.id).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("strategies: id \"", st.id, "\" appears twice"));
+    }
+    if (st.type.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("strategies: \"", st.id, "\" has no type"));
+    }
+    for (const std::string& pair : st.pairs) {
+      absl::Status ok = ValidateSymbol(pair);
+      if (!ok.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("strategies: \"", st.id, "\": ", ok.message()));
+      }
+    }
+    for (const auto& [name, value] :
+         {std::pair<std::string, std::optional<std::string>>{"starting_balance", st.starting_balance},
+          {"leverage", st.leverage},
+          {"taker_fee_rate", st.taker_fee_rate},
+          {"maker_fee_rate", st.maker_fee_rate}}) {
+      if (!value) continue;
+      auto d = Decimal::Parse(*value);
+      if (!d.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "strategies: \"", st.id, "\": ", name, ": ", d.status().message()));
+      }
+      if (d->is_negative()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "strategies: \"", st.id, "\": ", name, " must not be negative"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string RedactUrl(absl::string_view url) {
+  // scheme://user:password@host -> scheme://user:***@host, and any
+  // "password=..." query parameter -> "password=***".
+  std::string out(url);
+  size_t scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    size_t at = out.find('@', scheme + 3);
+    size_t colon = out.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at) {
+      out = absl::StrCat(out.substr(0, colon + 1), "***", out.substr(at));
+    }
+  }
+  for (size_t p = out.find("password="); p != std::string::npos;
+       p = out.find("password=", p + 1)) {
+    size_t start = p + 9;
+    size_t end = out.find('&', start);
+    if (end == std::string::npos) end = out.size();
+    out.replace(start, end - start, "***");
+  }
+  return out;
+}
+
+}  // namespace xctl

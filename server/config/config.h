@@ -1,0 +1,70 @@
+// ServerConfig: everything xctld is told at start, from a YAML file and from
+// flags that override it. Parsing is strict: an unknown key, a value of the
+// wrong type or an invalid value is an error that names the file, the key and
+// what is expected. This module only parses and validates; it opens nothing.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/price/price_config.h"
+
+namespace xctl {
+
+// The environment variables that hold a live strategy's BloFin credentials
+// (the config file never holds secrets itself).
+struct CredentialsEnv {
+  std::string api_key;
+  std::string api_secret;
+  std::string passphrase;
+};
+
+// A strategy declared in the config file. Created in the database at start if
+// it is not there yet; the database is the source of truth afterwards.
+struct StrategyConfig {
+  std::string id;
+  std::string name;
+  std::string type;
+  std::vector<std::string> pairs;
+  std::map<std::string, std::string> params;
+  std::string starting_balance = "10000";
+  std::string leverage = "1";
+  std::optional<std::string> taker_fee_rate;
+  std::optional<std::string> maker_fee_rate;
+  bool start = true;
+  // Name of the environment variable holding the signal secret, if any.
+  std::string signal_secret_env;
+  std::optional<CredentialsEnv> credentials_env;
+};
+
+struct ServerConfig {
+  // gRPC listen address, HOST:PORT. Loopback by default.
+  std::string listen = "127.0.0.1:50051";
+  // sqlite:PATH or postgresql://user:pass@host:port/db
+  std::string database = "sqlite:./data/xctl.db";
+  std::string log_level = "info";
+  // How long shutdown waits for in-flight calls before cancelling them.
+  int shutdown_grace_ms = 3000;
+  PriceConfig price;
+  std::vector<StrategyConfig> strategies;
+};
+
+// Parses YAML text. `source` names the file in error messages.
+[[nodiscard]] absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml,
+                                                       absl::string_view source);
+
+// Reads and parses a YAML file; NOT_FOUND / INVALID_ARGUMENT with the path.
+[[nodiscard]] absl::StatusOr<ServerConfig> LoadConfigFile(const std::string& path);
+
+// Checks values that do not depend on the outside world: listen address form,
+// database URL form, log level, price settings, strategy ids and pairs.
+[[nodiscard]] absl::Status ValidateConfig(const ServerConfig& config);
+
+// The database URL with any password replaced by "***", for logs and errors.
+std::string RedactUrl(absl::string_view url);
+
+}  // namespace xctl

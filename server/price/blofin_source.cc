@@ -1,0 +1,137 @@
+#include "server/price/blofin_source.h"
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "rapidjson/document.h"
+#include "rapidjson/error/en.h"
+
+namespace xctl {
+namespace {
+
+std::optional<Decimal> DecimalField(const rapidjson::Value& obj, const char* name) {
+  auto it = obj.FindMember(name);
+  if (it == obj.MemberEnd() || !it->value.IsString()) return std::nullopt;
+  auto d = Decimal::Parse(absl::string_view(it->value.GetString(), it->value.GetStringLength()));
+  if (!d.ok() || !d->is_positive()) return std::nullopt;
+  return *d;
+}
+
+absl::Status Malformed(absl::string_view what) {
+  return absl::UnavailableError(absl::StrCat("blofin tickers: malformed response: ", what));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Tick>> ParseBlofinTickers(
+    absl::string_view body, const std::vector<std::string>& pairs) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError()) {
+    return Malformed(absl::StrCat(rapidjson::GetParseError_En(doc.GetParseError()),
+                                  " at offset ", doc.GetErrorOffset()));
+  }
+  if (!doc.IsObject()) return Malformed("not a JSON object");
+  auto code = doc.FindMember("code");
+  if (code == doc.MemberEnd()) return Malformed("no \"code\"");
+  std::string code_s = code->value.IsString() ? code->value.GetString()
+                       : code->value.IsInt()  ? std::to_string(code->value.GetInt())
+                                              : "?";
+  if (code_s != "0") {
+    auto msg = doc.FindMember("msg");
+    std::string msg_s = (msg != doc.MemberEnd() && msg->value.IsString()) ? msg->value.GetString() : "";
+    if (code_s == "429") {
+      return absl::ResourceExhaustedError(absl::StrCat("blofin tickers: rate limited (code 429): ", msg_s));
+    }
+    return absl::UnavailableError(absl::StrCat("blofin tickers: code ", code_s, ": ", msg_s));
+  }
+  auto data = doc.FindMember("data");
+  if (data == doc.MemberEnd() || !data->value.IsArray()) return Malformed("no \"data\" array");
+  absl::flat_hash_set<std::string> wanted(pairs.begin(), pairs.end());
+  std::vector<Tick> out;
+  for (const auto& item : data->value.GetArray()) {
+    if (!item.IsObject()) continue;
+    auto inst = item.FindMember("instId");
+    if (inst == item.MemberEnd() || !inst->value.IsString()) continue;
+    std::string pair = inst->value.GetString();
+    if (!wanted.contains(pair)) continue;
+    std::optional<Decimal> last = DecimalField(item, "last");
+    if (!last) continue;  // an entry without a usable price is skipped
+    Tick t;
+    t.pair = std::move(pair);
+    t.last = *last;
+    t.bid = DecimalField(item, "bidPrice");
+    t.ask = DecimalField(item, "askPrice");
+    if (t.bid && t.ask && *t.bid > *t.ask) {  // crossed book: keep last only
+      t.bid.reset();
+      t.ask.reset();
+    }
+    auto ts = item.FindMember("ts");
+    if (ts != item.MemberEnd() && ts->value.IsString()) {
+      absl::SimpleAtoi(ts->value.GetString(), &t.exchange_time_ms);
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+BlofinRestSource::BlofinRestSource(std::string base_url, int timeout_ms, Clock& clock)
+    : base_url_(absl::StripSuffix(base_url, "/")),
+      clock_(clock),
+      http_(HttpClient::Options{.connect_timeout_ms = std::min(timeout_ms, 3000),
+                                .timeout_ms = timeout_ms}) {}
+
+absl::StatusOr<std::vector<Tick>> BlofinRestSource::Fetch(
+    const std::vector<std::string>& pairs) {
+  retry_after_ms_ = 0;
+  auto response = http_.Send("GET", base_url_ + "/api/v1/market/tickers",
+                             {"Accept: application/json"});
+  if (!response.ok()) {
+    return absl::UnavailableError(absl::StrCat("blofin tickers: ", response.status().message()));
+  }
+  if (response->status == 429) {
+    retry_after_ms_ = response->retry_after_seconds > 0 ? response->retry_after_seconds * 1000 : 0;
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "blofin tickers: rate limited (HTTP 429)",
+        response->retry_after_seconds > 0
+            ? absl::StrCat(", retry after ", response->retry_after_seconds, " s")
+            : ""));
+  }
+  if (response->status != 200) {
+    return absl::UnavailableError(absl::StrCat("blofin tickers: HTTP ", response->status));
+  }
+  auto ticks = ParseBlofinTickers(response->body, pairs);
+  if (ticks.ok()) {
+    int64_t now = clock_.NowMillis();
+    for (Tick& t : *ticks) {
+      if (t.exchange_time_ms == 0) t.exchange_time_ms = now;
+    }
+  }
+  return ticks;
+}
+
+absl::StatusOr<std::vector<std::string>> BlofinRestSource::ListedPairs() {
+  auto response = http_.Send("GET", base_url_ + "/api/v1/market/instruments",
+                             {"Accept: application/json"});
+  if (!response.ok()) return response.status();
+  if (response->status != 200) {
+    return absl::UnavailableError(absl::StrCat("blofin instruments: HTTP ", response->status));
+  }
+  rapidjson::Document doc;
+  doc.Parse(response->body.data(), response->body.size());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("data") ||
+      !doc["data"].IsArray()) {
+    return absl::UnavailableError("blofin instruments: malformed response");
+  }
+  std::vector<std::string> out;
+  for (const auto& item : doc["data"].GetArray()) {
+    if (item.IsObject() && item.HasMember("instId") && item["instId"].IsString()) {
+      out.emplace_back(item["instId"].GetString());
+    }
+  }
+  return out;
+}
+
+}  // namespace xctl

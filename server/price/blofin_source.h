@@ -1,0 +1,44 @@
+// BlofinRestSource: prices from BloFin's public REST market data. One
+// `GET /api/v1/market/tickers` per Fetch returns the tickers of every
+// instrument; the configured pairs are picked from it (never one request per
+// pair or per consumer). The connection is kept alive between polls. Needs no
+// credentials.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/common/clock.h"
+#include "server/common/http_client.h"
+#include "server/price/price_source.h"
+
+namespace xctl {
+
+class BlofinRestSource : public PriceSource {
+ public:
+  // `base_url` such as https://openapi.blofin.com (no trailing slash needed).
+  BlofinRestSource(std::string base_url, int timeout_ms, Clock& clock = SystemClock());
+
+  absl::string_view name() const override { return "blofin"; }
+  absl::StatusOr<std::vector<Tick>> Fetch(const std::vector<std::string>& pairs) override;
+  int RetryAfterMs() const override { return retry_after_ms_; }
+  // Instrument ids from GET /api/v1/market/instruments.
+  absl::StatusOr<std::vector<std::string>> ListedPairs() override;
+
+ private:
+  std::string base_url_;
+  Clock& clock_;
+  HttpClient http_;
+  int retry_after_ms_ = 0;
+};
+
+// Parses a BloFin tickers response body ({"code":"0","msg":...,"data":[...]})
+// and returns the ticks of `pairs` found in it. Errors: a non-zero code
+// (UNAVAILABLE with BloFin's code and msg), malformed JSON or fields
+// (UNAVAILABLE naming what is wrong). Entries with unparsable prices are
+// skipped with the others kept.
+[[nodiscard]] absl::StatusOr<std::vector<Tick>> ParseBlofinTickers(
+    absl::string_view body, const std::vector<std::string>& pairs);
+
+}  // namespace xctl

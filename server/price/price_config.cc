@@ -1,0 +1,75 @@
+#include "server/price/price_config.h"
+
+#include <fstream>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/symbol.h"
+#include "server/price/blofin_source.h"
+#include "server/price/replay_source.h"
+#include "server/price/simulated_source.h"
+
+namespace xctl {
+
+absl::Status ValidatePriceConfig(const PriceConfig& c) {
+  if (c.source != "simulated" && c.source != "blofin" && c.source != "replay") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "price source \"", c.source, "\" is not one of simulated, blofin, replay"));
+  }
+  if (c.interval_ms < 50) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "price interval ", c.interval_ms, " ms is below the minimum of 50 ms"));
+  }
+  if (c.stale_after_intervals < 1) {
+    return absl::InvalidArgumentError("price stale_after_intervals must be at least 1");
+  }
+  if (c.pairs.empty()) {
+    return absl::InvalidArgumentError("price pairs: configure at least one pair, such as BTC-USDT");
+  }
+  absl::flat_hash_set<std::string> seen;
+  for (const auto& p : c.pairs) {
+    if (absl::Status s = ValidateSymbol(p); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("price pairs: ", s.message()));
+    }
+    if (!seen.insert(p).second) {
+      return absl::InvalidArgumentError(absl::StrCat("price pairs: ", p, " is listed twice"));
+    }
+  }
+  if (c.http_timeout_ms < 100) {
+    return absl::InvalidArgumentError("price http_timeout_ms must be at least 100");
+  }
+  if (c.source == "blofin" && !absl::StartsWith(c.blofin_url, "https://") &&
+      !absl::StartsWith(c.blofin_url, "http://")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "blofin url \"", c.blofin_url, "\" must start with https:// (or http:// for a local test server)"));
+  }
+  if (c.source == "replay") {
+    if (c.replay_file.empty()) {
+      return absl::InvalidArgumentError("the replay price source needs a replay file (--replay-file)");
+    }
+    if (!std::ifstream(c.replay_file)) {
+      return absl::NotFoundError(absl::StrCat("cannot read replay file \"", c.replay_file, "\""));
+    }
+    if (!(c.replay_speed > 0)) {
+      return absl::InvalidArgumentError("replay_speed must be > 0");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<PriceSource>> MakePriceSource(const PriceConfig& c) {
+  if (c.source == "simulated") return std::make_unique<SimulatedSource>(c.seed);
+  if (c.source == "blofin") {
+    return std::make_unique<BlofinRestSource>(c.blofin_url, c.http_timeout_ms);
+  }
+  if (c.source == "replay") {
+    auto replay = ReplaySource::Open(c.replay_file, c.replay_speed);
+    if (!replay.ok()) return replay.status();
+    return std::unique_ptr<PriceSource>(*std::move(replay));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown price source \"", c.source, "\""));
+}
+
+}  // namespace xctl

@@ -1,0 +1,45 @@
+// PriceConfig: how the price module gets prices (source, pairs, interval,
+// staleness), and the factory that builds the configured PriceSource.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/price/price_source.h"
+
+namespace xctl {
+
+struct PriceConfig {
+  // "simulated", "blofin" or "replay".
+  std::string source = "simulated";
+  // BloFin instrument ids, e.g. BTC-USDT.
+  std::vector<std::string> pairs = {"BTC-USDT", "ETH-USDT"};
+  // Poll interval; at least 50 ms.
+  int interval_ms = 1000;
+  // A pair with no new price for this many intervals is marked stale.
+  int stale_after_intervals = 5;
+  // BloFin REST base URL (production, demo trading or a local test server).
+  std::string blofin_url = "https://openapi.blofin.com";
+  // CSV file for the replay source: timestamp_ms,pair,bid,ask,last
+  std::string replay_file;
+  // Replay speed factor: 1 = recorded speed, 10 = ten times faster.
+  double replay_speed = 1.0;
+  // Seed of the simulated source (same seed, same prices).
+  uint64_t seed = 42;
+  // HTTP timeout of the blofin source.
+  int http_timeout_ms = 5000;
+};
+
+// Checks the settings without touching the network: known source, interval
+// >= 50 ms, valid and distinct pairs, stale_after_intervals >= 1, a readable
+// replay file for the replay source, an http(s) URL for the blofin source.
+[[nodiscard]] absl::Status ValidatePriceConfig(const PriceConfig& config);
+
+// Builds the configured source (after ValidatePriceConfig).
+[[nodiscard]] absl::StatusOr<std::unique_ptr<PriceSource>> MakePriceSource(
+    const PriceConfig& config);
+
+}  // namespace xctl

@@ -1,0 +1,134 @@
+// PriceModule: the one place in xctl that gets prices. It polls its
+// PriceSource once per interval for every configured pair (one upstream
+// request whatever the number of consumers), caches the latest tick per pair,
+// flags pairs that stopped updating as stale, and publishes every change to
+// its subscribers through an in-process bus.
+//
+// The bus never blocks on a subscriber: each subscription holds at most one
+// pending tick per pair; a newer tick replaces an undelivered one (conflation)
+// and is counted. Subscribers are either pull-style (Subscribe: the owner is
+// told when something is pending and drains it, as gRPC streams do) or
+// callback-style (SubscribeCallback: called on the module's dispatcher
+// threads, isolated so one that throws or is slow cannot stop the others).
+//
+// It does not place orders, store anything, or know about gRPC.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "server/common/clock.h"
+#include "server/price/price_config.h"
+#include "server/price/price_source.h"
+#include "server/price/price_view.h"
+#include "server/price/subscription.h"
+
+namespace xctl {
+
+class PriceModule : public PriceView {
+ public:
+  struct Stats {
+    uint64_t fetches = 0;         // calls to the source
+    uint64_t fetch_errors = 0;    // of which failed
+    uint64_t published = 0;       // batches published
+    uint64_t ticks_changed = 0;   // ticks that changed the cache
+  };
+
+  // `config` must have passed ValidatePriceConfig. `dispatcher_threads` run
+  // callback subscribers.
+  PriceModule(const PriceConfig& config, std::unique_ptr<PriceSource> source,
+              Clock& clock = SystemClock(), int dispatcher_threads = 2);
+  ~PriceModule() override;
+
+  // Starts the poll loop and the dispatcher threads; reports configured pairs
+  // the source does not list. Stop() ends them; both are idempotent.
+  void Start();
+  void Stop();
+
+  // One poll: fetch, ingest, staleness check. The poll loop calls it; tests
+  // call it directly (without Start) to step deterministically.
+  void PollOnce();
+
+  // Takes ticks from any source (the poll loop, or a pushing source): stamps
+  // the receive time, keeps only configured pairs, updates the cache and
+  // publishes the pairs whose prices changed as one batch.
+  void Ingest(std::vector<Tick> ticks);
+
+  // Marks pairs with no update for stale_after_intervals x interval as stale
+  // and publishes them. Called by PollOnce.
+  void CheckStaleness();
+
+  // PriceView: the latest tick, nullptr before the first one.
+  TickPtr Latest(absl::string_view pair) const override;
+
+  // The latest ticks of `pairs` (empty: all configured) that have one.
+  std::vector<TickPtr> Snapshot(const std::vector<std::string>& pairs = {}) const;
+
+  bool IsConfigured(absl::string_view pair) const;
+  const std::vector<std::string>& pairs() const { return config_.pairs; }
+  const PriceConfig& config() const { return config_; }
+  absl::string_view source_name() const { return source_->name(); }
+
+  // A pull subscription to `pairs` (empty: all). `on_ready` is called, on the
+  // publishing thread and never concurrently for one subscription, when the
+  // subscription goes from nothing pending to something pending; it must not
+  // block. Destroying the subscription unsubscribes at once.
+  [[nodiscard]] std::unique_ptr<Subscription> Subscribe(
+      std::vector<std::string> pairs, std::function<void()> on_ready);
+
+  // A callback subscription: `callback` receives each batch of changed ticks
+  // on a dispatcher thread; exceptions are caught and logged. Destroying the
+  // returned handle unsubscribes (waiting for a running callback to return).
+  using TickCallback = std::function<void(const std::vector<TickPtr>&)>;
+  [[nodiscard]] std::unique_ptr<Subscription> SubscribeCallback(
+      std::vector<std::string> pairs, TickCallback callback);
+
+  Stats stats() const;
+  size_t subscriber_count() const;
+
+ private:
+  struct PairState {
+    TickPtr tick;
+    int64_t last_seen_ms = 0;
+  };
+  class Dispatcher;
+
+  void PollLoop();
+  void Publish(const std::vector<TickPtr>& changed);
+  void NoteSourceResult(const absl::Status& status);
+  void Unsubscribe(SubscriptionState* state);
+
+  const PriceConfig config_;
+  const std::unique_ptr<PriceSource> source_;
+  Clock& clock_;
+  const absl::flat_hash_set<std::string> configured_;
+
+  mutable absl::Mutex cache_mu_;
+  absl::flat_hash_map<std::string, PairState> cache_ ABSL_GUARDED_BY(cache_mu_);
+  Stats stats_ ABSL_GUARDED_BY(cache_mu_);
+  std::string source_state_ ABSL_GUARDED_BY(cache_mu_);  // "" = healthy
+  int64_t next_poll_not_before_ms_ ABSL_GUARDED_BY(cache_mu_) = 0;
+
+  // Serializes Ingest/CheckStaleness publishers so batches are in order.
+  absl::Mutex publish_mu_;
+
+  mutable absl::Mutex subs_mu_;
+  std::vector<std::shared_ptr<SubscriptionState>> subscribers_
+      ABSL_GUARDED_BY(subs_mu_);
+
+  std::unique_ptr<Dispatcher> dispatcher_;
+  absl::Mutex run_mu_;
+  bool running_ ABSL_GUARDED_BY(run_mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(run_mu_) = false;
+  std::thread poll_thread_;
+};
+
+}  // namespace xctl

@@ -1,0 +1,42 @@
+// PriceSource: where prices come from. The price module calls Fetch once per
+// interval with every configured pair, so one source call serves every
+// consumer. A pushing source (BloFin WebSocket) would instead feed
+// PriceModule::Ingest from its own thread; consumers do not change.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/price/tick.h"
+
+namespace xctl {
+
+class PriceSource {
+ public:
+  virtual ~PriceSource() = default;
+
+  // "simulated", "blofin", "replay".
+  virtual absl::string_view name() const = 0;
+
+  // One fetch of the latest prices of `pairs` (a single upstream request for
+  // a remote source). Returns the ticks it has, which may be fewer than the
+  // pairs asked for. Errors (network, HTTP, rate limit, malformed answer) are
+  // a non-OK status; the module keeps the last good prices.
+  // RESOURCE_EXHAUSTED carries a back-off in RetryAfter().
+  [[nodiscard]] virtual absl::StatusOr<std::vector<Tick>> Fetch(
+      const std::vector<std::string>& pairs) = 0;
+
+  // After a RESOURCE_EXHAUSTED from Fetch: how long the source asked to wait
+  // (ms), 0 when it did not say.
+  virtual int RetryAfterMs() const { return 0; }
+
+  // The pairs the source can price, for the start-up check; an empty result
+  // means "unknown" (no check).
+  [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> ListedPairs() {
+    return std::vector<std::string>();
+  }
+};
+
+}  // namespace xctl

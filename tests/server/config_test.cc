@@ -1,0 +1,120 @@
+#include "server/config/config.h"
+
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace xctl {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ParseConfig, EmptyFileKeepsTheEmbeddedDefaults) {
+  auto c = ParseConfig("", "x.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen, "127.0.0.1:50051");
+  EXPECT_EQ(c->database, "sqlite:./data/xctl.db");
+  EXPECT_EQ(c->price.source, "simulated");
+  EXPECT_TRUE(ValidateConfig(*c).ok());
+}
+
+TEST(ParseConfig, ReadsEverySection) {
+  auto c = ParseConfig(R"(
+listen: 0.0.0.0:6000
+database: postgresql://u:p@db:5432/xctl
+log_level: debug
+price:
+  source: blofin
+  pairs: [BTC-USDT, SOL-USDT]
+  interval_ms: 250
+  stale_after_intervals: 3
+  blofin_url: http://127.0.0.1:9999
+strategies:
+  - id: sma-btc
+    type: sma_cross
+    pairs: BTC-USDT
+    params: {fast: 5, slow: 20}
+    starting_balance: "2500.5"
+    start: false
+  - id: tv
+    type: tradingview
+    signal_secret_env: TV_SECRET
+    credentials_env: {api_key: K, api_secret: S, passphrase: P}
+)", "x.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen, "0.0.0.0:6000");
+  EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->price.source, "blofin");
+  EXPECT_THAT(c->price.pairs, ::testing::ElementsAre("BTC-USDT", "SOL-USDT"));
+  EXPECT_EQ(c->price.interval_ms, 250);
+  EXPECT_EQ(c->price.stale_after_intervals, 3);
+  ASSERT_EQ(c->strategies.size(), 2u);
+  EXPECT_EQ(c->strategies[0].name, "sma-btc");  // defaults to the id
+  EXPECT_THAT(c->strategies[0].pairs, ::testing::ElementsAre("BTC-USDT"));
+  EXPECT_EQ(c->strategies[0].params.at("slow"), "20");
+  EXPECT_EQ(c->strategies[0].starting_balance, "2500.5");
+  EXPECT_FALSE(c->strategies[0].start);
+  ASSERT_TRUE(c->strategies[1].credentials_env.has_value());
+  EXPECT_EQ(c->strategies[1].credentials_env->api_secret, "S");
+  EXPECT_TRUE(ValidateConfig(*c).ok()) << ValidateConfig(*c);
+}
+
+TEST(ParseConfig, UnknownKeysAreNamedWithTheKnownOnes) {
+  auto c = ParseConfig("price:\n  intervall_ms: 5\n", "cfg.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("cfg.yaml: unknown key \"intervall_ms\""));
+  EXPECT_THAT(c.status().message(), HasSubstr("in price"));
+  EXPECT_THAT(c.status().message(), HasSubstr("interval_ms"));
+}
+
+TEST(ParseConfig, WrongTypesSayWhatIsExpected) {
+  auto a = ParseConfig("price:\n  interval_ms: soon\n", "c.yaml");
+  ASSERT_FALSE(a.ok());
+  EXPECT_THAT(a.status().message(), HasSubstr("\"price.interval_ms\": expected a whole number"));
+  auto b = ParseConfig("strategies: {}\n", "c.yaml");
+  ASSERT_FALSE(b.ok());
+  EXPECT_THAT(b.status().message(), HasSubstr("expected a list of strategies"));
+  auto d = ParseConfig("listen: [1, 2]\n", "c.yaml");
+  ASSERT_FALSE(d.ok());
+  auto e = ParseConfig("listen: [1, 2\n", "c.yaml");
+  ASSERT_FALSE(e.ok());
+  EXPECT_THAT(e.status().message(), HasSubstr("not valid YAML"));
+}
+
+TEST(ValidateConfig, RefusesBadValues) {
+  ServerConfig c;
+  c.listen = "localhost";
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("HOST:PORT"));
+  c = ServerConfig();
+  c.database = "mysql://x";
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("unsupported URL"));
+  c = ServerConfig();
+  c.log_level = "loud";
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("log_level"));
+  c = ServerConfig();
+  c.strategies.push_back({.id = "Bad Id", .type = "sma_cross"});
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("invalid strategy id"));
+  c = ServerConfig();
+  c.strategies.push_back({.id = "a", .type = "sma_cross", .pairs = {"btcusdt"}});
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("invalid symbol"));
+  c = ServerConfig();
+  c.strategies.push_back({.id = "a", .type = "x"});
+  c.strategies.push_back({.id = "a", .type = "x"});
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("appears twice"));
+  c = ServerConfig();
+  c.strategies.push_back({.id = "a", .type = "x", .starting_balance = "-5"});
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("must not be negative"));
+}
+
+TEST(RedactUrl, HidesPasswordsInEveryForm) {
+  EXPECT_EQ(RedactUrl("postgresql://xctl:s3cret@127.0.0.1:5432/xctl"),
+            "postgresql://xctl:***@127.0.0.1:5432/xctl");
+  EXPECT_EQ(RedactUrl("postgresql://h/db?user=x&password=s3cret&sslmode=require"),
+            "postgresql://h/db?user=x&password=***&sslmode=require");
+  EXPECT_EQ(RedactUrl("postgresql://xctl@h/db"), "postgresql://xctl@h/db");
+  EXPECT_EQ(RedactUrl("sqlite:./data/xctl.db"), "sqlite:./data/xctl.db");
+}
+
+}  // namespace
+}  // namespace xctl

@@ -1,0 +1,189 @@
+// Runs the real xctld binary on a free loopback port and checks what a user
+// or an operator sees: health, reflection, the UNIMPLEMENTED answers of
+// modules still to come, clear one-line errors for bad configuration, and a
+// clean exit on SIGTERM.
+#include <signal.h>
+
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "tests/support/subprocess.h"
+#include "xctl/v1/exchange_control.grpc.pb.h"
+
+namespace xctl {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using xctl::testing::BinaryPath;
+using xctl::testing::MakeTempDir;
+using xctl::testing::Subprocess;
+
+std::string Xctld() { return BinaryPath("server/xctld"); }
+
+// A running xctld on a free port with a fresh SQLite file.
+class RunningXctld {
+ public:
+  explicit RunningXctld(std::vector<std::string> extra = {}) {
+    dir_ = MakeTempDir("xctld");
+    std::vector<std::string> argv = {Xctld(), "--listen=127.0.0.1:0",
+                                     "--db=sqlite:" + dir_ + "/xctl.db",
+                                     "--port-file=" + dir_ + "/port",
+                                     "--price-interval-ms=100"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process_ = std::make_unique<Subprocess>(argv, dir_ + "/xctld");
+    auto port = xctl::testing::WaitForFileLine(dir_ + "/port", absl::Seconds(30));
+    if (port) {
+      address_ = "127.0.0.1:" + *port;
+      channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+    }
+  }
+  bool ok() const { return channel_ != nullptr; }
+  const std::string& dir() const { return dir_; }
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  Subprocess& process() { return *process_; }
+
+ private:
+  std::string dir_;
+  std::string address_;
+  std::unique_ptr<Subprocess> process_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+TEST(Xctld, AnswersTheHealthCheck) {
+  RunningXctld server;
+  ASSERT_TRUE(server.ok()) << server.process().Stderr();
+  auto stub = grpc::health::v1::Health::NewStub(server.channel());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  grpc::Status st = stub->Check(&ctx, req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+TEST(Xctld, ReflectionListsTheThreeServicesAndHealth) {
+  RunningXctld server;
+  ASSERT_TRUE(server.ok()) << server.process().Stderr();
+  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(server.channel());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto stream = stub->ServerReflectionInfo(&ctx);
+  grpc::reflection::v1alpha::ServerReflectionRequest req;
+  req.set_list_services("*");
+  ASSERT_TRUE(stream->Write(req));
+  stream->WritesDone();
+  grpc::reflection::v1alpha::ServerReflectionResponse resp;
+  ASSERT_TRUE(stream->Read(&resp));
+  std::set<std::string> names;
+  for (const auto& s : resp.list_services_response().service()) names.insert(s.name());
+  EXPECT_THAT(names, ::testing::IsSupersetOf({"xctl.v1.PriceFeed",
+                                              "xctl.v1.ExchangeControl",
+                                              "xctl.v1.StrategyManager",
+                                              "grpc.health.v1.Health"}));
+  while (stream->Read(&resp)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST(Xctld, StopsCleanlyOnSigterm) {
+  RunningXctld server;
+  ASSERT_TRUE(server.ok()) << server.process().Stderr();
+  server.process().Signal(SIGTERM);
+  auto code = server.process().Wait(absl::Seconds(15));
+  ASSERT_TRUE(code.has_value()) << "xctld did not exit within 15 s of SIGTERM";
+  EXPECT_EQ(*code, 0) << server.process().Stderr();
+  EXPECT_THAT(server.process().Stderr() + server.process().Stdout(),
+              HasSubstr("event=xctld_stopped"));
+}
+
+// Runs xctld with `args` and expects it to exit with `code` and one line on
+// stderr containing `message`.
+void ExpectStartFailure(std::vector<std::string> args, int code,
+                        const std::string& message) {
+  std::string dir = MakeTempDir("badstart");
+  args.insert(args.begin(), Xctld());
+  Subprocess p(args, dir + "/xctld");
+  auto exit = p.Wait(absl::Seconds(30));
+  ASSERT_TRUE(exit.has_value()) << "xctld kept running with bad input";
+  EXPECT_EQ(*exit, code) << p.Stderr();
+  std::string err = p.Stderr();
+  EXPECT_THAT(err, HasSubstr(message));
+  EXPECT_TRUE(absl::StartsWith(err, "xctld: ")) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+TEST(XctldStart, UnknownConfigKeyIsOneClearLine) {
+  std::string dir = MakeTempDir("cfg");
+  std::string path = dir + "/bad.yaml";
+  std::ofstream(path) << "listen: 127.0.0.1:0\nlisten_adress: oops\n";
+  ExpectStartFailure({"--config=" + path}, 2, "unknown key \"listen_adress\"");
+}
+
+TEST(XctldStart, MissingConfigFileIsNamed) {
+  ExpectStartFailure({"--config=/nonexistent/xctl.yaml"}, 2,
+                     "cannot read config file \"/nonexistent/xctl.yaml\"");
+}
+
+TEST(XctldStart, BadDatabaseUrlIsRefused) {
+  ExpectStartFailure({"--db=mysql://root@localhost/x"}, 2,
+                     "expected sqlite:PATH or postgresql://");
+}
+
+TEST(XctldStart, UnreachableDatabaseFailsWithoutLeakingThePassword) {
+  std::string dir = MakeTempDir("unreach");
+  Subprocess p({Xctld(), "--listen=127.0.0.1:0",
+                "--db=postgresql://xctl:hunter2secret@127.0.0.1:1/xctl"},
+               dir + "/xctld");
+  auto exit = p.Wait(absl::Seconds(30));
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(*exit, 1) << p.Stderr();
+  EXPECT_THAT(p.Stderr(), HasSubstr("xctld: "));
+  EXPECT_THAT(p.Stderr(), HasSubstr("127.0.0.1"));
+  EXPECT_THAT(p.Stderr() + p.Stdout(), Not(HasSubstr("hunter2secret")));
+}
+
+TEST(XctldStart, BadFlagValueIsRefused) {
+  ExpectStartFailure({"--price-interval-ms=10"}, 2, "50");
+}
+
+TEST(XctldStart, PortInUseIsReported) {
+  RunningXctld first;
+  ASSERT_TRUE(first.ok());
+  std::string port = xctl::testing::ReadFile(first.dir() + "/port");
+  port.pop_back();
+  std::string dir = MakeTempDir("inuse");
+  Subprocess p({Xctld(), "--listen=127.0.0.1:" + port,
+                "--db=sqlite:" + dir + "/x.db"},
+               dir + "/xctld");
+  auto exit = p.Wait(absl::Seconds(30));
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(*exit, 1);
+  EXPECT_THAT(p.Stderr(), HasSubstr("cannot listen on 127.0.0.1:" + port));
+}
+
+TEST(Xctld, PendingModulesAnswerUnimplementedWithTheirName) {
+  RunningXctld server;
+  ASSERT_TRUE(server.ok()) << server.process().Stderr();
+  auto stub = v1::ExchangeControl::NewStub(server.channel());
+  grpc::ClientContext ctx;
+  v1::GetKpisRequest req;
+  v1::GetKpisResponse resp;
+  grpc::Status st = stub->GetKpis(&ctx, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_THAT(st.error_message(), HasSubstr("ExchangeControl.GetKpis"));
+}
+
+}  // namespace
+}  // namespace xctl

@@ -1,0 +1,36 @@
+// Test support: the local BloFin-compatible server (tests/fake_blofin/) run
+// as a child process on a free loopback port, with its control API.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "server/common/http_client.h"
+#include "tests/support/subprocess.h"
+
+namespace xctl::testing {
+
+class FakeBlofin {
+ public:
+  FakeBlofin();
+  bool ok() const { return !base_url_.empty(); }
+  // http://127.0.0.1:PORT
+  const std::string& base_url() const { return base_url_; }
+
+  // POST /_control/<what> with a JSON body; true on HTTP 200.
+  bool Control(const std::string& what, const std::string& json);
+  // Sets the listed tickers ({"BTC-USDT":{"bid":..,"ask":..,"last":..}}).
+  bool SetTickers(const std::string& json) { return Control("tickers", json); }
+  // Queues `count` faults of `kind` for `path` (extra JSON members optional).
+  bool Fault(const std::string& path, const std::string& kind, int count = 1,
+             const std::string& extra = "");
+  // How many requests "METHOD /path" the server has seen.
+  int Requests(const std::string& method_and_path);
+
+ private:
+  std::unique_ptr<Subprocess> process_;
+  std::string base_url_;
+  HttpClient http_{HttpClient::Options{.connect_timeout_ms = 2000, .timeout_ms = 10000}};
+};
+
+}  // namespace xctl::testing

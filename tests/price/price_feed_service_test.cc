@@ -139,7 +139,9 @@ TEST_F(PriceFeedTest, SeveralClientsGetASnapshotThenEveryUpdateInSequence) {
       EXPECT_EQ(msg.sequence(), expected_seq++) << "client " << i;
       ASSERT_TRUE(msg.has_update());
       for (const auto& t : msg.update().ticks()) {
-        if (i == 2) EXPECT_EQ(t.pair(), "ETH-USDT");
+        if (i == 2) {
+          EXPECT_EQ(t.pair(), "ETH-USDT");
+        }
         last_price = t.last().value();
       }
     }

@@ -82,6 +82,16 @@ TEST(ParseConfig, WrongTypesSayWhatIsExpected) {
   EXPECT_THAT(e.status().message(), HasSubstr("not valid YAML"));
 }
 
+StrategyConfig St(std::string id, std::string type, std::vector<std::string> pairs = {},
+                  std::string balance = "10000") {
+  StrategyConfig s;
+  s.id = std::move(id);
+  s.type = std::move(type);
+  s.pairs = std::move(pairs);
+  s.starting_balance = std::move(balance);
+  return s;
+}
+
 TEST(ValidateConfig, RefusesBadValues) {
   ServerConfig c;
   c.listen = "localhost";
@@ -93,17 +103,17 @@ TEST(ValidateConfig, RefusesBadValues) {
   c.log_level = "loud";
   EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("log_level"));
   c = ServerConfig();
-  c.strategies.push_back({.id = "Bad Id", .type = "sma_cross"});
+  c.strategies.push_back(St("Bad Id", "sma_cross"));
   EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("invalid strategy id"));
   c = ServerConfig();
-  c.strategies.push_back({.id = "a", .type = "sma_cross", .pairs = {"btcusdt"}});
+  c.strategies.push_back(St("a", "sma_cross", {"btcusdt"}));
   EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("invalid symbol"));
   c = ServerConfig();
-  c.strategies.push_back({.id = "a", .type = "x"});
-  c.strategies.push_back({.id = "a", .type = "x"});
+  c.strategies.push_back(St("a", "x"));
+  c.strategies.push_back(St("a", "x"));
   EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("appears twice"));
   c = ServerConfig();
-  c.strategies.push_back({.id = "a", .type = "x", .starting_balance = "-5"});
+  c.strategies.push_back(St("a", "x", {}, "-5"));
   EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("must not be negative"));
 }
 

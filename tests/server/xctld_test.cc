@@ -13,11 +13,14 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "tests/support/fake_blofin.h"
 #include "tests/support/subprocess.h"
+#include "xctl/v1/prices.grpc.pb.h"
 #include "xctl/v1/exchange_control.grpc.pb.h"
 
 namespace xctl {
@@ -183,6 +186,49 @@ TEST(Xctld, PendingModulesAnswerUnimplementedWithTheirName) {
   grpc::Status st = stub->GetKpis(&ctx, req, &resp);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_THAT(st.error_message(), HasSubstr("ExchangeControl.GetKpis"));
+}
+
+TEST(Xctld, ServesPricesFromTheBlofinSourcePointedAtALocalServer) {
+  xctl::testing::FakeBlofin blofin;
+  ASSERT_TRUE(blofin.ok());
+  ASSERT_TRUE(blofin.SetTickers(
+      R"({"BTC-USDT":{"bid":"70000","ask":"70001.5","last":"70000.5"},)"
+      R"("ETH-USDT":{"bid":"3500","ask":"3500.5","last":"3500.25"}})"));
+  RunningXctld server({"--price-source=blofin", "--blofin-url=" + blofin.base_url(),
+                       "--pairs=BTC-USDT,ETH-USDT"});
+  ASSERT_TRUE(server.ok()) << server.process().Stderr();
+  auto stub = v1::PriceFeed::NewStub(server.channel());
+  v1::GetPriceResponse resp;
+  grpc::Status st;
+  for (int i = 0; i < 100; ++i) {  // the first poll may still be in flight
+    grpc::ClientContext ctx;
+    v1::GetPriceRequest req;
+    req.set_pair("BTC-USDT");
+    st = stub->GetPrice(&ctx, req, &resp);
+    if (st.ok()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.tick().bid().value(), "70000");
+  EXPECT_EQ(resp.tick().ask().value(), "70001.5");
+  EXPECT_EQ(resp.tick().last().value(), "70000.5");
+
+  grpc::ClientContext ctx;
+  v1::StreamPricesRequest req;
+  auto reader = stub->StreamPrices(&ctx, req);
+  v1::StreamPricesResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));
+  ASSERT_TRUE(msg.has_snapshot());
+  EXPECT_EQ(msg.snapshot().ticks_size(), 2);
+  ASSERT_TRUE(blofin.SetTickers(
+      R"({"BTC-USDT":{"bid":"70010","ask":"70011","last":"70010.5"},)"
+      R"("ETH-USDT":{"bid":"3500","ask":"3500.5","last":"3500.25"}})"));
+  ASSERT_TRUE(reader->Read(&msg));
+  ASSERT_TRUE(msg.has_update());
+  ASSERT_EQ(msg.update().ticks_size(), 1);  // only the pair that changed
+  EXPECT_EQ(msg.update().ticks(0).last().value(), "70010.5");
+  ctx.TryCancel();
+  reader->Finish();
 }
 
 }  // namespace

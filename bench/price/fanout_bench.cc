@@ -87,6 +87,16 @@ struct Result {
   double p99_ms = 0;
 };
 
+// What every subscriber does with a batch, in both the bus and the baseline:
+// reads every tick (so the comparison is per delivered tick, not per call).
+std::atomic<int64_t> g_sink{0};
+uint64_t Consume(const std::vector<TickPtr>& ticks) {
+  int64_t sum = 0;
+  for (const TickPtr& t : ticks) sum += t->last.units() + t->bid->units();
+  g_sink.fetch_add(sum, std::memory_order_relaxed);
+  return ticks.size();
+}
+
 PriceConfig Config() {
   PriceConfig c;
   c.pairs = Pairs();
@@ -105,7 +115,7 @@ Result InProcessBus(int subscribers, absl::Duration duration) {
   for (int i = 0; i < subscribers; ++i) {
     subs.push_back(module.SubscribeCallback({}, [&](const std::vector<TickPtr>& ticks) {
       int64_t now = NowNs();
-      delivered += ticks.size();
+      delivered += Consume(ticks);
       lat.Add(now - g_sent[ticks.back()->sequence % kMaxBatches].load());
     }));
   }
@@ -128,7 +138,7 @@ Result InProcessDirect(int subscribers, absl::Duration duration) {
   // same shared batch on the publishing thread.
   std::atomic<uint64_t> delivered{0};
   std::vector<std::function<void(const std::vector<TickPtr>&)>> callbacks(
-      subscribers, [&](const std::vector<TickPtr>& ticks) { delivered += ticks.size(); });
+      subscribers, [&](const std::vector<TickPtr>& ticks) { delivered += Consume(ticks); });
   auto pairs = Pairs();
   absl::Time end = absl::Now() + duration;
   absl::Time start = absl::Now();
@@ -156,8 +166,9 @@ class Reader : public grpc::ClientReadReactor<v1::StreamPricesResponse> {
   void OnReadDone(bool ok) override {
     if (!ok) return;
     int64_t now = NowNs();
-    const auto& ticks = msg_.has_update() ? msg_.update().ticks() : msg_.snapshot().ticks();
-    if (!ticks.empty()) {
+    // Updates only: the snapshot holds ticks published before the run.
+    const auto& ticks = msg_.update().ticks();
+    if (msg_.has_update() && !ticks.empty()) {
       *delivered_ += ticks.size();
       lat_->Add(now - g_sent[ticks.rbegin()->sequence() % kMaxBatches].load());
     }
@@ -327,6 +338,7 @@ Result OverGrpc(bool baseline, int clients, int rate_hz, absl::Duration duration
 int main(int argc, char** argv) {
   using namespace xctl::bench;
   spdlog::set_level(spdlog::level::warn);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   double seconds = argc > 1 ? std::atof(argv[1]) : 2.0;
   absl::Duration d = absl::Seconds(seconds);
   std::printf("price fan-out benchmark: %d pairs per batch, %.1f s per scenario, %u cores\n",

@@ -81,6 +81,10 @@ class PriceStreamReactor final : public grpc::ServerWriteReactor<v1::StreamPrice
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
     in_flight_ = false;
+    if (finishing_) {  // Finish was deferred until this write completed
+      DoFinishLocked();
+      return;
+    }
     if (!ok) {
       FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
       return;

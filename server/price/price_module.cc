@@ -244,7 +244,8 @@ void PriceModule::Publish(const std::vector<TickPtr>& changed) {
     absl::MutexLock lock(&subs_mu_);
     targets = subscribers_;
   }
-  for (const auto& s : targets) s->Offer(changed);
+  auto batch = std::make_shared<const std::vector<TickPtr>>(changed);
+  for (const auto& s : targets) s->Offer(batch);
 }
 
 TickPtr PriceModule::Latest(absl::string_view pair) const {

@@ -8,24 +8,36 @@ SubscriptionState::SubscriptionState(std::vector<std::string> pairs,
       pairs_(pairs.begin(), pairs.end()),
       on_ready_(std::move(on_ready)) {}
 
-void SubscriptionState::Offer(const std::vector<TickPtr>& ticks) {
+void SubscriptionState::MergeLocked(const std::vector<TickPtr>& ticks) {
+  for (const TickPtr& tick : ticks) {
+    if (!Wants(tick->pair)) continue;
+    auto [it, inserted] = index_.try_emplace(tick->pair, pending_.size());
+    if (inserted) {
+      pending_.push_back(tick);
+    } else {
+      pending_[it->second] = tick;
+      ++conflated_;
+      ++total_conflated_;
+    }
+  }
+}
+
+void SubscriptionState::Offer(const SharedBatch& batch) {
   bool notify = false;
   {
     absl::MutexLock lock(&mu_);
     if (closed_) return;
-    bool was_empty = pending_.empty();
-    for (const TickPtr& tick : ticks) {
-      if (!Wants(tick->pair)) continue;
-      auto [it, inserted] = index_.try_emplace(tick->pair, pending_.size());
-      if (inserted) {
-        pending_.push_back(tick);
-      } else {
-        pending_[it->second] = tick;
-        ++conflated_;
-        ++total_conflated_;
+    bool was_empty = pending_.empty() && !whole_;
+    if (was_empty && all_) {
+      whole_ = batch;  // fast path: nothing to merge with
+    } else {
+      if (whole_) {
+        MergeLocked(*whole_);
+        whole_.reset();
       }
+      MergeLocked(*batch);
     }
-    notify = was_empty && !pending_.empty() && on_ready_;
+    notify = was_empty && (whole_ || !pending_.empty()) && on_ready_;
     if (notify) ++notifying_;
   }
   if (notify) {
@@ -38,6 +50,11 @@ void SubscriptionState::Offer(const std::vector<TickPtr>& ticks) {
 TickBatch SubscriptionState::Drain() {
   absl::MutexLock lock(&mu_);
   TickBatch batch;
+  if (whole_) {
+    batch.ticks = *whole_;  // copied on the subscriber's side, not the bus's
+    whole_.reset();
+    return batch;
+  }
   batch.ticks.swap(pending_);
   batch.conflated = conflated_;
   conflated_ = 0;
@@ -47,7 +64,7 @@ TickBatch SubscriptionState::Drain() {
 
 bool SubscriptionState::HasPending() const {
   absl::MutexLock lock(&mu_);
-  return !pending_.empty();
+  return whole_ || !pending_.empty();
 }
 
 uint64_t SubscriptionState::total_conflated() const {

@@ -34,9 +34,13 @@ class SubscriptionState {
  public:
   SubscriptionState(std::vector<std::string> pairs, std::function<void()> on_ready);
 
+  using SharedBatch = std::shared_ptr<const std::vector<TickPtr>>;
+
   // Bus side: keeps the ticks this subscriber wants; calls on_ready when the
-  // subscriber had nothing pending. Never blocks on the subscriber.
-  void Offer(const std::vector<TickPtr>& ticks);
+  // subscriber had nothing pending. Never blocks on the subscriber. An idle
+  // all-pairs subscriber just keeps a reference to the shared batch (O(1));
+  // ticks are merged per pair only when it falls behind.
+  void Offer(const SharedBatch& batch);
 
   // Subscriber side.
   TickBatch Drain();
@@ -54,7 +58,11 @@ class SubscriptionState {
   const absl::flat_hash_set<std::string> pairs_;
   const std::function<void()> on_ready_;
 
+  void MergeLocked(const std::vector<TickPtr>& ticks) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
+  // The whole published batch, while it is the only thing pending.
+  SharedBatch whole_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, size_t> index_ ABSL_GUARDED_BY(mu_);
   std::vector<TickPtr> pending_ ABSL_GUARDED_BY(mu_);
   uint64_t conflated_ ABSL_GUARDED_BY(mu_) = 0;

@@ -247,5 +247,41 @@ TEST_F(PriceFeedTest, ShutdownFinishesOpenStreamsWithUnavailable) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
+// Regression: streams finishing (shutdown) while a write is in flight that
+// then fails must still be finished, or Server::Shutdown waits forever.
+TEST_F(PriceFeedTest, ShutdownWithManyBusyStreamsCompletes) {
+  module_->PollOnce();
+  constexpr int kClients = 200;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::StreamPricesResponse>>> readers;
+  for (int i = 0; i < kClients; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    readers.push_back(stub_->StreamPrices(contexts.back().get(), v1::StreamPricesRequest()));
+  }
+  ASSERT_TRUE(WaitFor([&] { return module_->subscriber_count() == kClients; }));
+  std::atomic<bool> stop{false};
+  std::thread publisher([&] {
+    while (!stop) module_->PollOnce();
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+  // Clients go away while the server is shutting down with writes in flight.
+  std::thread canceller([&] {
+    for (auto& c : contexts) c->TryCancel();
+  });
+  absl::Time start = absl::Now();
+  service_->Shutdown();
+  std::thread shutdown([&] {
+    server_->Shutdown();
+    server_->Wait();
+  });
+  canceller.join();
+  shutdown.join();
+  stop = true;
+  publisher.join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  for (auto& r : readers) r->Finish();
+  server_.reset();
+}
+
 }  // namespace
 }  // namespace xctl

@@ -1,5 +1,6 @@
 #include "server/common/log.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace xctl {
@@ -31,6 +32,28 @@ std::string LogQuote(absl::string_view value) {
     }
   }
   out += '"';
+  return out;
+}
+
+std::string RedactUrl(absl::string_view url) {
+  // scheme://user:password@host -> scheme://user:***@host, and any
+  // "password=..." query parameter -> "password=***".
+  std::string out(url);
+  size_t scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    size_t at = out.find('@', scheme + 3);
+    size_t colon = out.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at) {
+      out = absl::StrCat(out.substr(0, colon + 1), "***", out.substr(at));
+    }
+  }
+  for (size_t p = out.find("password="); p != std::string::npos;
+       p = out.find("password=", p + 1)) {
+    size_t start = p + 9;
+    size_t end = out.find('&', start);
+    if (end == std::string::npos) end = out.size();
+    out.replace(start, end - start, "***");
+  }
   return out;
 }
 

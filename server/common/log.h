@@ -29,6 +29,10 @@ class Secret {
   std::string value_;
 };
 
+// A URL with any password replaced by "***" (user:password@ and
+// password=... query parameters), for logs and error messages.
+std::string RedactUrl(absl::string_view url);
+
 // Quotes a value for a log line: wraps it in double quotes, escapes quotes,
 // backslashes and control characters, and cuts it at 200 bytes.
 std::string LogQuote(absl::string_view value);

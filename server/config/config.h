@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/common/log.h"  // RedactUrl
 #include "server/price/price_config.h"
 
 namespace xctl {
@@ -63,8 +64,5 @@ struct ServerConfig {
 // Checks values that do not depend on the outside world: listen address form,
 // database URL form, log level, price settings, strategy ids and pairs.
 [[nodiscard]] absl::Status ValidateConfig(const ServerConfig& config);
-
-// The database URL with any password replaced by "***", for logs and errors.
-std::string RedactUrl(absl::string_view url);
 
 }  // namespace xctl

@@ -91,6 +91,45 @@ std::string InList(absl::string_view prefix, size_t n) {
   return absl::StrCat("(", absl::StrJoin(names, ", "), ")");
 }
 
+// WHERE/ORDER/LIMIT clauses and their bindings for the filtered, keyset-paged
+// lists (orders and positions share the filter fields).
+template <typename Filter>
+class ListQuery {
+ public:
+  ListQuery(const Filter& f, Page page)
+      : f_(f),
+        status_(f.status ? std::string(ToString(*f.status)) : ""),
+        before_(page.before_id),
+        limit_(std::clamp(page.limit, 1, 1000000)) {}
+
+  std::string Sql(absl::string_view columns, absl::string_view table) const {
+    std::string sql = absl::StrCat("SELECT ", columns, " FROM ", table, " WHERE 1 = 1");
+    if (!f_.strategy_id.empty()) absl::StrAppend(&sql, " AND strategy_id = :sid");
+    if (!f_.strategy_ids.empty()) {
+      absl::StrAppend(&sql, " AND strategy_id IN ", InList("ids", f_.strategy_ids.size()));
+    }
+    if (!f_.symbol.empty()) absl::StrAppend(&sql, " AND symbol = :sym");
+    if (f_.status) absl::StrAppend(&sql, " AND status = :st");
+    if (before_ > 0) absl::StrAppend(&sql, " AND id < :before");
+    absl::StrAppend(&sql, " ORDER BY id DESC LIMIT ", limit_);
+    return sql;
+  }
+
+  void Bind(soci::details::prepare_temp_type& p) const {
+    if (!f_.strategy_id.empty()) p, soci::use(f_.strategy_id);
+    for (const auto& id : f_.strategy_ids) p, soci::use(id);
+    if (!f_.symbol.empty()) p, soci::use(f_.symbol);
+    if (f_.status) p, soci::use(status_);
+    if (before_ > 0) p, soci::use(before_);
+  }
+
+ private:
+  const Filter& f_;
+  const std::string status_;
+  const long long before_;
+  const int limit_;
+};
+
 // ---- orders ----------------------------------------------------------------
 
 constexpr char kOrderColumns[] =
@@ -536,26 +575,15 @@ absl::StatusOr<std::vector<Order>> OrderRepository::ListRestingBySymbol(absl::st
 }
 
 absl::StatusOr<std::vector<Order>> OrderRepository::List(const OrderFilter& f, Page page) {
-  std::string sql = absl::StrCat("SELECT ", kOrderColumns, " FROM orders WHERE 1 = 1");
-  std::string status = f.status ? std::string(ToString(*f.status)) : "";
-  long long before = page.before_id;
-  int limit = std::clamp(page.limit, 1, 1000);
-  if (!f.strategy_id.empty()) absl::StrAppend(&sql, " AND strategy_id = :sid");
-  if (!f.strategy_ids.empty()) absl::StrAppend(&sql, " AND strategy_id IN ", InList("ids", f.strategy_ids.size()));
-  if (!f.symbol.empty()) absl::StrAppend(&sql, " AND symbol = :sym");
-  if (f.status) absl::StrAppend(&sql, " AND status = :st");
-  if (before > 0) absl::StrAppend(&sql, " AND id < :before");
-  absl::StrAppend(&sql, " ORDER BY id DESC LIMIT ", limit);
+  page.limit = std::min(page.limit, 1000);
+  ListQuery<OrderFilter> q(f, page);
+  std::string sql = q.Sql(kOrderColumns, "orders");
   return Query<OrderRow, Order>(
       "list orders",
       [&](OrderRow& row) {
         auto p = (session_.prepare << sql);
         row.Into(p);
-        if (!f.strategy_id.empty()) p, soci::use(f.strategy_id);
-        for (const auto& id : f.strategy_ids) p, soci::use(id);
-        if (!f.symbol.empty()) p, soci::use(f.symbol);
-        if (f.status) p, soci::use(status);
-        if (before > 0) p, soci::use(before);
+        q.Bind(p);
         return soci::statement(p);
       },
       [](const OrderRow& r) { return r.ToOrder(); });
@@ -692,26 +720,14 @@ absl::StatusOr<std::vector<Position>> PositionRepository::ListOpenAll() {
 }
 
 absl::StatusOr<std::vector<Position>> PositionRepository::List(const PositionFilter& f, Page page) {
-  std::string sql = absl::StrCat("SELECT ", kPositionColumns, " FROM positions WHERE 1 = 1");
-  std::string status = f.status ? std::string(ToString(*f.status)) : "";
-  long long before = page.before_id;
-  int limit = std::max(1, page.limit);
-  if (!f.strategy_id.empty()) absl::StrAppend(&sql, " AND strategy_id = :sid");
-  if (!f.strategy_ids.empty()) absl::StrAppend(&sql, " AND strategy_id IN ", InList("ids", f.strategy_ids.size()));
-  if (!f.symbol.empty()) absl::StrAppend(&sql, " AND symbol = :sym");
-  if (f.status) absl::StrAppend(&sql, " AND status = :st");
-  if (before > 0) absl::StrAppend(&sql, " AND id < :before");
-  absl::StrAppend(&sql, " ORDER BY id DESC LIMIT ", limit);
+  ListQuery<PositionFilter> q(f, page);
+  std::string sql = q.Sql(kPositionColumns, "positions");
   return Query<PositionRow, Position>(
       "list positions",
       [&](PositionRow& row) {
         auto p = (session_.prepare << sql);
         row.Into(p);
-        if (!f.strategy_id.empty()) p, soci::use(f.strategy_id);
-        for (const auto& id : f.strategy_ids) p, soci::use(id);
-        if (!f.symbol.empty()) p, soci::use(f.symbol);
-        if (f.status) p, soci::use(status);
-        if (before > 0) p, soci::use(before);
+        q.Bind(p);
         return soci::statement(p);
       },
       [](const PositionRow& r) { return r.ToPosition(); });

@@ -24,25 +24,6 @@ using store_internal::Guard;
 
 constexpr long long kMigrationLockKey = 7206474;  // pg_advisory_xact_lock key
 
-// The URL with any password shown as ***.
-std::string Redacted(absl::string_view url) {
-  std::string out(url);
-  size_t scheme = out.find("://");
-  if (scheme != std::string::npos) {
-    size_t at = out.find('@', scheme + 3);
-    size_t colon = out.find(':', scheme + 3);
-    if (at != std::string::npos && colon != std::string::npos && colon < at) {
-      out = absl::StrCat(out.substr(0, colon + 1), "***", out.substr(at));
-    }
-  }
-  size_t p = out.find("password=");
-  if (p != std::string::npos) {
-    size_t end = out.find_first_of("& ", p);
-    out.replace(p + 9, (end == std::string::npos ? out.size() : end) - p - 9, "***");
-  }
-  return out;
-}
-
 // Splits migration text into statements (each ends with ";" at a line end)
 // and drops chunks that hold only comments.
 std::vector<std::string> Statements(absl::string_view sql) {
@@ -86,7 +67,7 @@ absl::StatusOr<std::string> PostgresConnInfo(const std::string& url) {
     std::string why = error ? std::string(absl::StripAsciiWhitespace(error)) : "unknown error";
     if (error) PQfreemem(error);
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid PostgreSQL URL \"", Redacted(url), "\": ", why));
+        absl::StrCat("invalid PostgreSQL URL \"", RedactUrl(url), "\": ", why));
   }
   std::string out;
   for (PQconninfoOption* o = options; o->keyword; ++o) {
@@ -143,7 +124,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     connect = *info;
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
-        "unsupported database URL \"", Redacted(url),
+        "unsupported database URL \"", RedactUrl(url),
         "\": expected sqlite:PATH or postgresql://user:pass@host:port/db"));
   }
 
@@ -164,13 +145,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
       std::string msg(absl::StripAsciiWhitespace(e.get_error_message()));
       // libpq's message names host and port, never the password.
       return absl::UnavailableError(absl::StrCat(
-          "cannot open database ", Redacted(url), ": ", msg));
+          "cannot open database ", RedactUrl(url), ": ", msg));
     }
   }
   auto store = std::unique_ptr<Store>(new Store(dialect, std::move(pool), size));
   if (absl::Status s = store->Migrate(); !s.ok()) return s;
   spdlog::info("event=store_opened database={} schema_version={} pool={}",
-               LogQuote(Redacted(url)), store->schema_version_, size);
+               LogQuote(RedactUrl(url)), store->schema_version_, size);
   return store;
 }
 

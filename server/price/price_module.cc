@@ -211,7 +211,7 @@ void PriceModule::Ingest(std::vector<Tick> ticks) {
     stats_.ticks_changed += changed.size();
     if (!changed.empty()) ++stats_.published;
   }
-  if (!changed.empty()) Publish(changed);
+  if (!changed.empty()) Publish(std::move(changed));
 }
 
 void PriceModule::CheckStaleness() {
@@ -235,16 +235,16 @@ void PriceModule::CheckStaleness() {
     }
     if (!changed.empty()) ++stats_.published;
   }
-  if (!changed.empty()) Publish(changed);
+  if (!changed.empty()) Publish(std::move(changed));
 }
 
-void PriceModule::Publish(const std::vector<TickPtr>& changed) {
+void PriceModule::Publish(std::vector<TickPtr> changed) {
   std::vector<std::shared_ptr<SubscriptionState>> targets;
   {
     absl::MutexLock lock(&subs_mu_);
     targets = subscribers_;
   }
-  auto batch = std::make_shared<const std::vector<TickPtr>>(changed);
+  auto batch = std::make_shared<const std::vector<TickPtr>>(std::move(changed));
   for (const auto& s : targets) s->Offer(batch);
 }
 

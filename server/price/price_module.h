@@ -102,7 +102,7 @@ class PriceModule : public PriceView {
   class Dispatcher;
 
   void PollLoop();
-  void Publish(const std::vector<TickPtr>& changed);
+  void Publish(std::vector<TickPtr> changed);
   void NoteSourceResult(const absl::Status& status);
   void Unsubscribe(SubscriptionState* state);
 

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "server/common/decimal.h"
+#include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/common/symbol.h"
 #include "yaml-cpp/yaml.h"
@@ -36,7 +37,7 @@ class Section {
       std::string key = kv.first.as<std::string>();
       if (!known.count(key)) {
         return absl::InvalidArgumentError(absl::StrCat(
-            source_, ": unknown key \"", Join(key), "\" (known keys",
+            source_, ": unknown key ", LogQuote(key), " (known keys",
             path_.empty() ? "" : absl::StrCat(" in ", path_), ": ",
             absl::StrJoin(known, ", "), ")"));
       }
@@ -137,8 +138,6 @@ class Section {
   }
 
  private:
-  static std::string Join(const std::string& s) { return s.substr(0, 64); }
-
   YAML::Node node_;
   std::string path_;
   std::string source_;

@@ -19,8 +19,6 @@ class session;
 
 namespace xctl {
 
-enum class Dialect;
-
 // One row of `strategies`.
 struct StrategyRecord {
   std::string id;
@@ -49,12 +47,10 @@ struct Page {
 
 class Repository {
  public:
-  Repository(soci::session& session, Dialect dialect)
-      : session_(session), dialect_(dialect) {}
+  explicit Repository(soci::session& session) : session_(session) {}
 
  protected:
   soci::session& session_;
-  Dialect dialect_;
 };
 
 class StrategyRepository : Repository {

@@ -88,8 +88,8 @@ int Store::LatestSchemaVersion() {
   return all.empty() ? 0 : all.back().version;
 }
 
-Store::Store(Dialect dialect, std::unique_ptr<soci::connection_pool> pool, int size)
-    : dialect_(dialect), pool_(std::move(pool)), pool_size_(size) {}
+Store::Store(Dialect dialect, std::unique_ptr<soci::connection_pool> pool)
+    : dialect_(dialect), pool_(std::move(pool)) {}
 
 Store::~Store() = default;
 
@@ -148,7 +148,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
           "cannot open database ", RedactUrl(url), ": ", msg));
     }
   }
-  auto store = std::unique_ptr<Store>(new Store(dialect, std::move(pool), size));
+  auto store = std::unique_ptr<Store>(new Store(dialect, std::move(pool)));
   if (absl::Status s = store->Migrate(); !s.ok()) return s;
   spdlog::info("event=store_opened database={} schema_version={} pool={}",
                LogQuote(RedactUrl(url)), store->schema_version_, size);
@@ -213,7 +213,7 @@ absl::Status Store::Transact(absl::FunctionRef<absl::Status(Tx&)> fn) {
   return Guard("transaction", [&]() -> absl::Status {
     soci::session sql(*pool_);
     sql << (dialect_ == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
-    Tx tx(sql, dialect_);
+    Tx tx(sql);
     absl::Status result;
     try {
       result = fn(tx);
@@ -239,7 +239,7 @@ absl::Status Store::Transact(absl::FunctionRef<absl::Status(Tx&)> fn) {
 absl::Status Store::Read(absl::FunctionRef<absl::Status(Tx&)> fn) {
   return Guard("read", [&]() -> absl::Status {
     soci::session sql(*pool_);
-    Tx tx(sql, dialect_);
+    Tx tx(sql);
     absl::Status result = fn(tx);
     MaybeReconnect(sql, result);
     return result;

@@ -47,10 +47,9 @@ class Tx {
 
  private:
   friend class Store;
-  Tx(soci::session& session, Dialect dialect)
-      : strategies_(session, dialect), orders_(session, dialect),
-        fills_(session, dialect), positions_(session, dialect),
-        accounts_(session, dialect) {}
+  explicit Tx(soci::session& session)
+      : strategies_(session), orders_(session), fills_(session),
+        positions_(session), accounts_(session) {}
   StrategyRepository strategies_;
   OrderRepository orders_;
   FillRepository fills_;
@@ -80,12 +79,11 @@ class Store {
   static int LatestSchemaVersion();
 
  private:
-  Store(Dialect dialect, std::unique_ptr<soci::connection_pool> pool, int size);
+  Store(Dialect dialect, std::unique_ptr<soci::connection_pool> pool);
   absl::Status Migrate();
 
   Dialect dialect_;
   std::unique_ptr<soci::connection_pool> pool_;
-  int pool_size_;
   int schema_version_ = 0;
 };
 

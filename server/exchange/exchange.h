@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/exchange/types.h"
+#include "server/price/tick.h"
 
 namespace xctl {
 
@@ -88,6 +89,14 @@ class Exchange {
   // Contract specification of a symbol (lot size, tick size, ...).
   [[nodiscard]] virtual absl::StatusOr<Instrument> GetInstrument(
       absl::string_view symbol) = 0;
+
+  // Called by exchange control with every new price of a symbol the strategy
+  // trades, on the price bus's dispatcher thread. Paper: fills the resting
+  // limit orders the price crosses (committed before it returns). Live: may
+  // refresh the state of resting orders from the exchange (rate-limited).
+  // Returns what changed (orders filled, position rows opened or closed), so
+  // exchange control can publish it; errors are logged by the exchange.
+  virtual std::vector<OrderResult> OnTick(const Tick& tick) { return {}; }
 };
 
 }  // namespace xctl

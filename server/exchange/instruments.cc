@@ -1,0 +1,136 @@
+#include "server/exchange/instruments.h"
+
+#include <algorithm>
+
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace xctl {
+namespace {
+
+Decimal D(absl::string_view text) { return *Decimal::Parse(text); }
+
+Instrument Spec(absl::string_view symbol, absl::string_view cv, absl::string_view lot,
+                absl::string_view min, absl::string_view tick, int max_leverage) {
+  return Instrument{.symbol = std::string(symbol),
+                    .contract_value = D(cv),
+                    .lot_size = D(lot),
+                    .min_size = D(min),
+                    .tick_size = D(tick),
+                    .max_leverage = Decimal::FromInt(max_leverage)};
+}
+
+// The two multiples of `step` around `value` (value not a multiple).
+std::pair<Decimal, Decimal> Neighbours(Decimal value, Decimal step) {
+  int64_t below = value.units() / step.units() * step.units();
+  return {Decimal::FromUnits(below), Decimal::FromUnits(below + step.units())};
+}
+
+}  // namespace
+
+InstrumentCatalog::InstrumentCatalog(const std::vector<Instrument>& instruments) {
+  for (const Instrument& i : instruments) Put(i);
+}
+
+void InstrumentCatalog::Put(const Instrument& instrument) {
+  absl::MutexLock lock(&mu_);
+  by_symbol_[instrument.symbol] = instrument;
+}
+
+absl::StatusOr<Instrument> InstrumentCatalog::Get(absl::string_view symbol) const {
+  absl::MutexLock lock(&mu_);
+  auto it = by_symbol_.find(symbol);
+  if (it == by_symbol_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("no contract specification for ", symbol,
+                     ": add it to the config's instruments section or trade a BloFin pair"));
+  }
+  return it->second;
+}
+
+bool InstrumentCatalog::Contains(absl::string_view symbol) const {
+  absl::MutexLock lock(&mu_);
+  return by_symbol_.contains(symbol);
+}
+
+std::vector<Instrument> InstrumentCatalog::All() const {
+  std::vector<Instrument> out;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [symbol, instrument] : by_symbol_) out.push_back(instrument);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Instrument& a, const Instrument& b) { return a.symbol < b.symbol; });
+  return out;
+}
+
+std::vector<Instrument> DefaultInstruments() {
+  return {
+      Spec("BTC-USDT", "0.001", "0.1", "0.1", "0.1", 150),
+      Spec("ETH-USDT", "0.01", "0.1", "0.1", "0.01", 150),
+      Spec("SOL-USDT", "1", "1", "1", "0.001", 75),
+      Spec("XRP-USDT", "10", "1", "1", "0.0001", 75),
+      Spec("DOGE-USDT", "100", "1", "1", "0.00001", 75),
+  };
+}
+
+Instrument GenericInstrument(absl::string_view symbol) {
+  return Instrument{.symbol = std::string(symbol),
+                    .contract_value = Decimal::FromInt(1),
+                    .lot_size = Decimal::FromInt(1),
+                    .min_size = Decimal::FromInt(1),
+                    .tick_size = Decimal::FromUnits(1),
+                    .max_leverage = Decimal::FromInt(100)};
+}
+
+absl::Status CheckQuantity(const Instrument& instrument, Decimal quantity) {
+  if (!quantity.is_positive()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "quantity must be greater than 0 (contracts of ", instrument.symbol, "), got ",
+        quantity.ToString()));
+  }
+  if (quantity < instrument.min_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "quantity ", quantity.ToString(), " is below ", instrument.symbol,
+        "'s minimum size of ", instrument.min_size.ToString(), " contracts"));
+  }
+  if (!quantity.IsMultipleOf(instrument.lot_size)) {
+    auto [lo, hi] = Neighbours(quantity, instrument.lot_size);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "quantity ", quantity.ToString(), " is not a multiple of ", instrument.symbol,
+        "'s lot size ", instrument.lot_size.ToString(), " (try ",
+        std::max(lo, instrument.min_size).ToString(), " or ", hi.ToString(), ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPrice(const Instrument& instrument, Decimal price) {
+  if (!price.is_positive()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("price must be greater than 0, got ", price.ToString()));
+  }
+  if (!price.IsMultipleOf(instrument.tick_size)) {
+    auto [lo, hi] = Neighbours(price, instrument.tick_size);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "price ", price.ToString(), " is not a multiple of ", instrument.symbol,
+        "'s tick size ", instrument.tick_size.ToString(), " (try ", lo.ToString(), " or ",
+        hi.ToString(), ")"));
+  }
+  return absl::OkStatus();
+}
+
+std::string NewClientOrderId() {
+  static absl::Mutex mu(absl::kConstInit);
+  static absl::BitGen* gen = new absl::BitGen();
+  uint64_t hi, lo;
+  {
+    absl::MutexLock lock(&mu);
+    hi = absl::Uniform<uint64_t>(*gen);
+    lo = absl::Uniform<uint32_t>(*gen);
+  }
+  return absl::StrCat("x", absl::Hex(hi, absl::kZeroPad16), absl::Hex(lo, absl::kZeroPad8));
+}
+
+}  // namespace xctl

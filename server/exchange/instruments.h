@@ -1,0 +1,68 @@
+// InstrumentCatalog: the contract specifications (contract value, lot size,
+// minimum size, tick size, maximum leverage) of every tradable symbol, shared
+// by exchange control, the paper exchange and the BloFin exchange. Filled at
+// start from BloFin's instruments endpoint when BloFin is configured, from the
+// config file's `instruments:` section, and otherwise from built-in defaults
+// that copy BloFin's specifications for the common pairs. Thread-safe.
+//
+// Also the one place where an order's quantity and price are checked against
+// an instrument, so paper and live refuse the same orders with the same
+// messages.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "server/exchange/types.h"
+
+namespace xctl {
+
+class InstrumentCatalog {
+ public:
+  InstrumentCatalog() = default;
+  explicit InstrumentCatalog(const std::vector<Instrument>& instruments);
+
+  // Adds or replaces the specification of `instrument.symbol`.
+  void Put(const Instrument& instrument);
+
+  // NOT_FOUND naming the symbol when it has no specification.
+  [[nodiscard]] absl::StatusOr<Instrument> Get(absl::string_view symbol) const;
+  bool Contains(absl::string_view symbol) const;
+
+  // Every specification, by symbol.
+  std::vector<Instrument> All() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Instrument> by_symbol_ ABSL_GUARDED_BY(mu_);
+};
+
+// BloFin's USDT perpetual specifications for BTC-USDT, ETH-USDT, SOL-USDT,
+// XRP-USDT and DOGE-USDT (as the instruments endpoint listed them), used when
+// nothing better is known.
+std::vector<Instrument> DefaultInstruments();
+
+// The specification used for a symbol no source knows: contract value 1,
+// lot/min size 1, tick size 0.000000001 (any price), max leverage 100.
+Instrument GenericInstrument(absl::string_view symbol);
+
+// INVALID_ARGUMENT unless quantity > 0, a multiple of the lot size and at
+// least the minimum size; the message names the valid step, e.g.
+// "quantity 0.15 is not a multiple of BTC-USDT's lot size 0.1 (try 0.1 or 0.2)".
+[[nodiscard]] absl::Status CheckQuantity(const Instrument& instrument, Decimal quantity);
+
+// INVALID_ARGUMENT unless price > 0 and a multiple of the tick size, with the
+// nearest valid prices in the message.
+[[nodiscard]] absl::Status CheckPrice(const Instrument& instrument, Decimal price);
+
+// A fresh client order id for an order whose caller gave none: "x" and 24
+// random hex digits (alphanumeric and at most 32 characters, as BloFin's
+// clientOrderId must be).
+std::string NewClientOrderId();
+
+}  // namespace xctl

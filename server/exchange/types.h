@@ -59,6 +59,10 @@ struct Instrument {
   Decimal max_leverage = Decimal::FromInt(100);
 };
 
+// BloFin's standard USDT-perpetual fee rates, used when a strategy sets none.
+inline constexpr Decimal kDefaultTakerFeeRate = Decimal::FromUnits(600'000);  // 0.06%
+inline constexpr Decimal kDefaultMakerFeeRate = Decimal::FromUnits(200'000);  // 0.02%
+
 // A request to trade, as validated by exchange control.
 struct OrderRequest {
   std::string strategy_id;

@@ -1,0 +1,504 @@
+#include "server/exchange/paper/paper_exchange.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/log.h"
+#include "server/common/status_macros.h"
+#include "server/exchange/paper/ledger.h"
+
+namespace xctl {
+namespace {
+
+// True when `tick` lets a limit order at `limit` trade now.
+bool Crosses(const Tick& tick, Side side, Decimal limit) {
+  return side == Side::kBuy ? tick.FillPrice(true) <= limit : tick.FillPrice(false) >= limit;
+}
+
+Side Opposite(PositionSide side) { return side == PositionSide::kLong ? Side::kSell : Side::kBuy; }
+
+std::string Describe(const Order& o) {
+  std::string text = absl::StrCat("#", o.id, ": ", ToString(o.side), " ", o.quantity.ToString(),
+                                  " ", o.symbol, " ", ToString(o.type));
+  if (o.price) absl::StrAppend(&text, " at ", o.price->ToString());
+  if (o.reduce_only) absl::StrAppend(&text, " reduce-only");
+  return text;
+}
+
+bool SameOrder(const Order& o, const OrderRequest& r) {
+  return o.symbol == r.symbol && o.side == r.side && o.type == r.type &&
+         o.quantity == r.quantity && o.reduce_only == r.reduce_only &&
+         (r.type == OrderType::kMarket || o.price == r.price);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PaperExchange>> PaperExchange::Open(
+    const PaperAccountConfig& config, const Deps& deps) {
+  if (!deps.store || !deps.prices || !deps.instruments || !deps.clock) {
+    return absl::InvalidArgumentError("PaperExchange needs a store, prices, instruments and a clock");
+  }
+  if (!config.leverage.is_positive() || config.starting_balance.is_negative() ||
+      config.taker_fee_rate.is_negative() || config.maker_fee_rate.is_negative()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "paper account of ", config.strategy_id,
+        ": leverage must be > 0, and starting balance and fee rates >= 0"));
+  }
+  std::unique_ptr<PaperExchange> ex(new PaperExchange(config, deps));
+  absl::MutexLock lock(&ex->mu_);
+  const int64_t now = deps.clock->NowMillis();
+  std::vector<Order> resting;
+  XCTL_RETURN_IF_ERROR(deps.store->Transact([&](Tx& tx) -> absl::Status {
+    XCTL_RETURN_IF_ERROR(tx.strategies().Get(config.strategy_id).status());
+    XCTL_ASSIGN_OR_RETURN(std::optional<Account> account, tx.accounts().Get(config.strategy_id));
+    if (!account) {
+      XCTL_RETURN_IF_ERROR(tx.accounts().Upsert(Account{.strategy_id = config.strategy_id,
+                                                        .starting_balance = config.starting_balance,
+                                                        .balance = config.starting_balance,
+                                                        .leverage = config.leverage,
+                                                        .update_time_ms = now}));
+    }
+    XCTL_ASSIGN_OR_RETURN(resting, tx.orders().ListResting(config.strategy_id));
+    // The configured leverage applies from now on; margin in use follows it.
+    return ex->UpdateAccount(tx, Decimal(), resting, now);
+  }));
+  ex->resting_ = std::move(resting);
+  return ex;
+}
+
+Instrument PaperExchange::InstrumentOf(absl::string_view symbol) const {
+  auto spec = deps_.instruments->Get(symbol);
+  return spec.ok() ? *spec : GenericInstrument(symbol);
+}
+
+absl::StatusOr<Instrument> PaperExchange::GetInstrument(absl::string_view symbol) {
+  return deps_.instruments->Get(symbol);
+}
+
+absl::StatusOr<TickPtr> PaperExchange::FreshTick(absl::string_view symbol) const {
+  TickPtr tick = deps_.prices->Latest(symbol);
+  if (!tick) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no price for ", symbol, " yet: market orders fill at the price module's latest price ",
+        "(is ", symbol, " in price.pairs?)"));
+  }
+  if (tick->stale) {
+    int64_t age_ms = deps_.clock->NowMillis() - tick->receive_time_ms;
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the price of ", symbol, " is stale (last update ", age_ms / 1000,
+        " s ago); market orders wait for a fresh price"));
+  }
+  return tick;
+}
+
+absl::StatusOr<Decimal> PaperExchange::MarginInUse(Tx& tx, const std::vector<Order>& resting) {
+  XCTL_ASSIGN_OR_RETURN(std::vector<Position> open, tx.positions().ListOpen(config_.strategy_id));
+  Decimal total;
+  for (const Position& p : open) {
+    total = total + paper::InitialMargin(p, InstrumentOf(p.symbol), config_.leverage);
+  }
+  for (const Order& o : resting) {
+    if (o.reduce_only || !o.price) continue;
+    std::optional<Position> in_symbol;
+    for (const Position& p : open) {
+      if (p.symbol == o.symbol) in_symbol = p;
+    }
+    Decimal increasing =
+        paper::IncreasingQuantity(in_symbol, o.side, o.quantity - o.filled_quantity);
+    total = total + Decimal::Div(paper::Notional(*o.price, increasing, InstrumentOf(o.symbol)),
+                                 config_.leverage);
+  }
+  return total;
+}
+
+absl::Status PaperExchange::UpdateAccount(Tx& tx, Decimal balance_delta,
+                                          const std::vector<Order>& resting, int64_t now_ms) {
+  XCTL_ASSIGN_OR_RETURN(std::optional<Account> account, tx.accounts().Get(config_.strategy_id));
+  if (!account) {
+    return absl::InternalError(absl::StrCat("paper account of ", config_.strategy_id, " is missing"));
+  }
+  account->balance = account->balance + balance_delta;
+  account->leverage = config_.leverage;
+  XCTL_ASSIGN_OR_RETURN(account->margin_used, MarginInUse(tx, resting));
+  account->update_time_ms = now_ms;
+  return tx.accounts().Upsert(*account);
+}
+
+std::vector<Order> PaperExchange::RestingExcept(int64_t order_id) const {
+  std::vector<Order> out;
+  for (const Order& o : resting_) {
+    if (o.id != order_id) out.push_back(o);
+  }
+  return out;
+}
+
+absl::Status PaperExchange::CheckMargin(const Instrument& instrument, Side side, Decimal price,
+                                        Decimal quantity, Decimal fee_rate) {
+  std::optional<Account> account;
+  std::vector<Position> open;
+  XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
+    XCTL_ASSIGN_OR_RETURN(account, tx.accounts().Get(config_.strategy_id));
+    XCTL_ASSIGN_OR_RETURN(open, tx.positions().ListOpen(config_.strategy_id));
+    return absl::OkStatus();
+  }));
+  if (!account) {
+    return absl::InternalError(absl::StrCat("paper account of ", config_.strategy_id, " is missing"));
+  }
+  Decimal unrealized;
+  std::optional<Position> in_symbol;
+  for (const Position& p : open) {
+    if (p.symbol == instrument.symbol) in_symbol = p;
+    if (TickPtr tick = deps_.prices->Latest(p.symbol)) {
+      unrealized = unrealized + paper::UnrealizedPnl(p, InstrumentOf(p.symbol), tick->last);
+    }
+  }
+  Decimal increasing = paper::IncreasingQuantity(in_symbol, side, quantity);
+  Decimal margin =
+      Decimal::Div(paper::Notional(price, increasing, instrument), config_.leverage);
+  Decimal fee = paper::Fee(price, quantity, instrument, fee_rate);
+  Decimal needed = margin + fee;
+  Decimal available = account->balance + unrealized - account->margin_used;
+  if (needed > available) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "insufficient margin: the order needs ", needed.ToString(), " USDT (initial margin ",
+        margin.ToString(), " at ", config_.leverage.ToString(), "x leverage + fee ",
+        fee.ToString(), "), available ", available.ToString(), " USDT (balance ",
+        account->balance.ToString(), ", unrealized pnl ", unrealized.ToString(),
+        ", margin in use ", account->margin_used.ToString(), ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<OrderResult> PaperExchange::Fill(Order order, const Instrument& instrument,
+                                                Decimal price, bool maker) {
+  const int64_t now = deps_.clock->NowMillis();
+  const std::vector<Order> other_resting = RestingExcept(order.id);
+  OrderResult result;
+  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
+    result = OrderResult{};
+    Order o = order;
+    XCTL_ASSIGN_OR_RETURN(std::optional<Position> open,
+                          tx.positions().GetOpen(config_.strategy_id, o.symbol));
+    Decimal quantity = o.quantity - o.filled_quantity;
+    if (o.reduce_only) {
+      if (!open || open->side == SideOpened(o.side)) {
+        if (o.id == 0) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "reduce-only ", ToString(o.side), " would not reduce a position: ",
+              open ? absl::StrCat("the open position in ", o.symbol, " is ",
+                                  ToString(open->side))
+                   : absl::StrCat("there is no open position in ", o.symbol)));
+        }
+        // A resting reduce-only order whose position is gone: cancel it.
+        o.status = OrderStatus::kCanceled;
+        o.reject_reason = "reduce-only order had no position left to reduce";
+        o.update_time_ms = now;
+        XCTL_RETURN_IF_ERROR(tx.orders().Update(o));
+        XCTL_RETURN_IF_ERROR(UpdateAccount(tx, Decimal(), other_resting, now));
+        result.order = o;
+        return absl::OkStatus();
+      }
+      quantity = std::min(quantity, open->quantity);
+    }
+    const Decimal fee = paper::Fee(
+        price, quantity, instrument, maker ? config_.maker_fee_rate : config_.taker_fee_rate);
+    Position base;
+    base.strategy_id = config_.strategy_id;
+    base.symbol = o.symbol;
+    base.mode = TradingMode::kPaper;
+    base.exchange = "paper";
+    paper::LedgerResult ledger = paper::ApplyFill(
+        open, instrument,
+        paper::LedgerFill{.side = o.side, .price = price, .quantity = quantity, .fee = fee,
+                          .time_ms = now},
+        base);
+
+    const Decimal filled = o.filled_quantity + quantity;
+    o.average_price = Decimal::Div(
+        Decimal::Mul(o.average_price, o.filled_quantity) + Decimal::Mul(price, quantity), filled);
+    o.filled_quantity = filled;
+    o.fee = o.fee + fee;
+    o.status = OrderStatus::kFilled;
+    o.update_time_ms = now;
+    if (o.id == 0) {
+      o.create_time_ms = now;
+      XCTL_RETURN_IF_ERROR(tx.orders().Insert(&o));
+    } else {
+      XCTL_RETURN_IF_ERROR(tx.orders().Update(o));
+    }
+    xctl::Fill fill{.order_id = o.id,
+                    .strategy_id = o.strategy_id,
+                    .symbol = o.symbol,
+                    .side = o.side,
+                    .price = price,
+                    .quantity = quantity,
+                    .fee = fee,
+                    .maker = maker,
+                    .mode = TradingMode::kPaper,
+                    .time_ms = now};
+    XCTL_RETURN_IF_ERROR(tx.fills().Insert(&fill));
+    // Closed rows first: a flip closes the old row before the new one opens
+    // (one open row per strategy and symbol).
+    for (Position& closed : ledger.closed) {
+      if (closed.id != 0) {
+        XCTL_RETURN_IF_ERROR(tx.positions().Update(closed));
+      } else {
+        XCTL_RETURN_IF_ERROR(tx.positions().Insert(&closed));
+      }
+    }
+    if (ledger.open) {
+      if (ledger.open->id != 0) {
+        XCTL_RETURN_IF_ERROR(tx.positions().Update(*ledger.open));
+      } else {
+        XCTL_RETURN_IF_ERROR(tx.positions().Insert(&*ledger.open));
+      }
+      result.open_positions.push_back(*ledger.open);
+    }
+    XCTL_RETURN_IF_ERROR(UpdateAccount(tx, ledger.balance_delta, other_resting, now));
+    result.order = o;
+    result.fills.push_back(fill);
+    result.closed_positions = std::move(ledger.closed);
+    return absl::OkStatus();
+  }));
+  if (order.id != 0) resting_ = other_resting;
+  return result;
+}
+
+absl::StatusOr<std::optional<OrderResult>> PaperExchange::Replay(const OrderRequest& request) {
+  if (request.client_order_id.empty()) return std::nullopt;
+  std::optional<OrderResult> result;
+  XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
+    XCTL_ASSIGN_OR_RETURN(std::optional<Order> stored,
+                          tx.orders().GetByClientOrderId(config_.strategy_id,
+                                                         request.client_order_id));
+    if (!stored) return absl::OkStatus();
+    if (!SameOrder(*stored, request)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "client order id ", LogQuote(request.client_order_id),
+          " was already used for a different order (", Describe(*stored), ")"));
+    }
+    OrderResult r{.order = *stored, .replayed = true};
+    XCTL_ASSIGN_OR_RETURN(r.fills, tx.fills().ListByOrder(stored->id));
+    XCTL_ASSIGN_OR_RETURN(std::optional<Position> open,
+                          tx.positions().GetOpen(config_.strategy_id, stored->symbol));
+    if (open) r.open_positions.push_back(*open);
+    result = std::move(r);
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<OrderResult> PaperExchange::PlaceOrder(const OrderRequest& request) {
+  absl::MutexLock lock(&mu_);
+  return PlaceLocked(request);
+}
+
+absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& request) {
+  if (request.strategy_id != config_.strategy_id) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "order for strategy ", LogQuote(request.strategy_id), " sent to the paper exchange of ",
+        config_.strategy_id));
+  }
+  XCTL_ASSIGN_OR_RETURN(Instrument instrument, deps_.instruments->Get(request.symbol));
+  XCTL_RETURN_IF_ERROR(CheckQuantity(instrument, request.quantity));
+  if (request.type == OrderType::kLimit) {
+    if (!request.price) return absl::InvalidArgumentError("a limit order needs a price");
+    XCTL_RETURN_IF_ERROR(CheckPrice(instrument, *request.price));
+  } else if (request.price) {
+    return absl::InvalidArgumentError(
+        "a market order takes no price (it fills at the bid or ask); use a limit order to set one");
+  }
+  XCTL_ASSIGN_OR_RETURN(std::optional<OrderResult> replayed, Replay(request));
+  if (replayed) return *std::move(replayed);
+
+  Order order{.strategy_id = config_.strategy_id,
+              .client_order_id = request.client_order_id.empty() ? NewClientOrderId()
+                                                                 : request.client_order_id,
+              .symbol = request.symbol,
+              .side = request.side,
+              .type = request.type,
+              .price = request.price,
+              .quantity = request.quantity,
+              .status = OrderStatus::kOpen,
+              .reduce_only = request.reduce_only,
+              .mode = TradingMode::kPaper};
+  const bool buy = request.side == Side::kBuy;
+
+  if (request.type == OrderType::kMarket) {
+    XCTL_ASSIGN_OR_RETURN(TickPtr tick, FreshTick(request.symbol));
+    const Decimal price = tick->FillPrice(buy);
+    if (!request.reduce_only) {
+      XCTL_RETURN_IF_ERROR(
+          CheckMargin(instrument, request.side, price, request.quantity, config_.taker_fee_rate));
+    }
+    return Fill(std::move(order), instrument, price, /*maker=*/false);
+  }
+
+  TickPtr tick = deps_.prices->Latest(request.symbol);
+  if (tick && !tick->stale && Crosses(*tick, request.side, *request.price)) {
+    // Marketable limit order: trades at once at the book, as a taker.
+    const Decimal price = tick->FillPrice(buy);
+    if (!request.reduce_only) {
+      XCTL_RETURN_IF_ERROR(
+          CheckMargin(instrument, request.side, price, request.quantity, config_.taker_fee_rate));
+    }
+    return Fill(std::move(order), instrument, price, /*maker=*/false);
+  }
+  if (!request.reduce_only) {
+    XCTL_RETURN_IF_ERROR(CheckMargin(instrument, request.side, *request.price, request.quantity,
+                                     config_.maker_fee_rate));
+  }
+  const int64_t now = deps_.clock->NowMillis();
+  std::vector<Order> resting = resting_;
+  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
+    if (request.reduce_only) {
+      XCTL_ASSIGN_OR_RETURN(std::optional<Position> open,
+                            tx.positions().GetOpen(config_.strategy_id, request.symbol));
+      if (!open || open->side == SideOpened(request.side)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "reduce-only ", ToString(request.side), " would not reduce a position in ",
+            request.symbol));
+      }
+    }
+    Order o = order;
+    o.create_time_ms = o.update_time_ms = now;
+    XCTL_RETURN_IF_ERROR(tx.orders().Insert(&o));
+    std::vector<Order> with_new = resting;
+    with_new.push_back(o);
+    XCTL_RETURN_IF_ERROR(UpdateAccount(tx, Decimal(), with_new, now));
+    order = o;
+    return absl::OkStatus();
+  }));
+  resting_.push_back(order);
+  return OrderResult{.order = order};
+}
+
+absl::StatusOr<Order> PaperExchange::CancelOrder(const CancelRequest& request) {
+  if ((request.order_id != 0) == !request.client_order_id.empty()) {
+    return absl::InvalidArgumentError("cancel takes exactly one of order id and client order id");
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = std::find_if(resting_.begin(), resting_.end(), [&](const Order& o) {
+    return request.order_id != 0 ? o.id == request.order_id
+                                 : o.client_order_id == request.client_order_id;
+  });
+  const std::string which = request.order_id != 0
+                                ? absl::StrCat("order ", request.order_id)
+                                : absl::StrCat("order ", LogQuote(request.client_order_id));
+  if (it == resting_.end()) {
+    std::optional<Order> stored;
+    XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
+      if (request.order_id != 0) {
+        auto got = tx.orders().Get(request.order_id);
+        if (got.ok() && got->strategy_id == config_.strategy_id) stored = *got;
+        if (!got.ok() && got.status().code() != absl::StatusCode::kNotFound) return got.status();
+        return absl::OkStatus();
+      }
+      XCTL_ASSIGN_OR_RETURN(stored, tx.orders().GetByClientOrderId(config_.strategy_id,
+                                                                   request.client_order_id));
+      return absl::OkStatus();
+    }));
+    if (!stored) {
+      return absl::NotFoundError(
+          absl::StrCat(which, " not found for strategy ", config_.strategy_id));
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat(which, " cannot be cancelled: it is already ", ToString(stored->status)));
+  }
+  Order order = *it;
+  order.status = OrderStatus::kCanceled;
+  order.update_time_ms = deps_.clock->NowMillis();
+  const std::vector<Order> others = RestingExcept(order.id);
+  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
+    XCTL_RETURN_IF_ERROR(tx.orders().Update(order));
+    return UpdateAccount(tx, Decimal(), others, order.update_time_ms);
+  }));
+  resting_ = others;
+  return order;
+}
+
+absl::StatusOr<OrderResult> PaperExchange::ClosePosition(const CloseRequest& request) {
+  absl::MutexLock lock(&mu_);
+  std::optional<Position> open;
+  std::optional<Order> seen;
+  XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
+    XCTL_ASSIGN_OR_RETURN(open, tx.positions().GetOpen(config_.strategy_id, request.symbol));
+    if (!request.client_order_id.empty()) {
+      XCTL_ASSIGN_OR_RETURN(seen, tx.orders().GetByClientOrderId(config_.strategy_id,
+                                                                 request.client_order_id));
+    }
+    return absl::OkStatus();
+  }));
+  OrderRequest order{.strategy_id = config_.strategy_id,
+                     .client_order_id = request.client_order_id,
+                     .symbol = request.symbol,
+                     .type = OrderType::kMarket,
+                     .reduce_only = true};
+  if (seen) {
+    // A retry of a close that went through: the position may be gone by now.
+    order.side = seen->side;
+    order.quantity = request.quantity.value_or(seen->quantity);
+    return PlaceLocked(order);
+  }
+  if (!open) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no open position in ", request.symbol, " to close"));
+  }
+  Decimal quantity = request.quantity.value_or(open->quantity);
+  if (quantity > open->quantity) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot close ", quantity.ToString(), " contracts: the open ", ToString(open->side),
+        " position in ", request.symbol, " is ", open->quantity.ToString()));
+  }
+  order.side = Opposite(open->side);
+  order.quantity = quantity;
+  return PlaceLocked(order);
+}
+
+absl::StatusOr<std::vector<Order>> PaperExchange::OpenOrders() {
+  absl::MutexLock lock(&mu_);
+  return resting_;
+}
+
+absl::StatusOr<std::vector<Position>> PaperExchange::Positions() {
+  std::vector<Position> out;
+  XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
+    XCTL_ASSIGN_OR_RETURN(out, tx.positions().ListOpen(config_.strategy_id));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<Account> PaperExchange::Balance() {
+  std::optional<Account> account;
+  XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
+    XCTL_ASSIGN_OR_RETURN(account, tx.accounts().Get(config_.strategy_id));
+    return absl::OkStatus();
+  }));
+  if (!account) {
+    return absl::InternalError(absl::StrCat("paper account of ", config_.strategy_id, " is missing"));
+  }
+  return *account;
+}
+
+std::vector<OrderResult> PaperExchange::OnTick(const Tick& tick) {
+  std::vector<OrderResult> results;
+  if (tick.stale) return results;
+  absl::MutexLock lock(&mu_);
+  const std::vector<Order> snapshot = resting_;
+  for (const Order& o : snapshot) {
+    if (o.symbol != tick.pair || !o.price || !Crosses(tick, o.side, *o.price)) continue;
+    auto filled = Fill(o, InstrumentOf(o.symbol), *o.price, /*maker=*/true);
+    if (!filled.ok()) {
+      spdlog::warn("event=paper_limit_fill_failed strategy={} order={} error={}",
+                    config_.strategy_id, o.id, LogQuote(filled.status().ToString()));
+      continue;
+    }
+    results.push_back(*std::move(filled));
+  }
+  return results;
+}
+
+}  // namespace xctl

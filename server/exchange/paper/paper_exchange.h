@@ -1,0 +1,121 @@
+// PaperExchange: the Exchange of a strategy without BloFin credentials.
+// Trades against the price module's latest prices, with the fees, margin and
+// netting of a BloFin USDT perpetual account, and keeps everything in the
+// store so a restart resumes exactly where it stopped.
+//
+//  - Market orders fill at once: buys at the ask, sells at the bid, the last
+//    price when the source has no book. A missing or stale price is
+//    FAILED_PRECONDITION and nothing is traded.
+//  - Limit orders that cross the book on arrival fill at once at the book
+//    price (taker); the others rest (stored, reloaded at restart) until a
+//    tick crosses them (OnTick), then fill at the limit price (maker).
+//  - Fees: taker and maker rates of the account (default BloFin's standard
+//    0.06% / 0.02%), charged on every fill, kept in the order, the fill and
+//    the position rows.
+//  - Margin: an order needs initial margin (notional / leverage) for the part
+//    that increases exposure, plus its fee, out of equity minus the margin in
+//    use (open positions and resting orders); otherwise FAILED_PRECONDITION
+//    with the numbers.
+//  - Positions: one-way (net) mode through paper/ledger.h.
+//  - Every fill commits order, fill, position rows and account in one store
+//    transaction before the call returns. A client order id seen before
+//    returns the stored result (replayed) instead of trading again; a
+//    rejected order stores nothing, so a retry after the cause is gone works.
+//
+// Thread-safe: calls on one PaperExchange are serialized by its mutex.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "server/common/clock.h"
+#include "server/exchange/exchange.h"
+#include "server/exchange/instruments.h"
+#include "server/price/price_view.h"
+#include "server/store/store.h"
+
+namespace xctl {
+
+// The paper account of one strategy.
+struct PaperAccountConfig {
+  std::string strategy_id;
+  // Used when the account is created; an existing account keeps its balance.
+  Decimal starting_balance = Decimal::FromInt(10000);
+  Decimal leverage = Decimal::FromInt(1);
+  Decimal taker_fee_rate = kDefaultTakerFeeRate;
+  Decimal maker_fee_rate = kDefaultMakerFeeRate;
+};
+
+class PaperExchange final : public Exchange {
+ public:
+  // What the exchange reads; all must outlive it.
+  struct Deps {
+    Store* store = nullptr;
+    const PriceView* prices = nullptr;
+    const InstrumentCatalog* instruments = nullptr;
+    const Clock* clock = nullptr;
+  };
+
+  // Loads (or creates) the strategy's account and its resting orders. The
+  // strategy must exist in the store. An existing account takes the
+  // configured leverage.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<PaperExchange>> Open(
+      const PaperAccountConfig& config, const Deps& deps);
+
+  absl::string_view name() const override { return "paper"; }
+  TradingMode mode() const override { return TradingMode::kPaper; }
+  const std::string& strategy_id() const override { return config_.strategy_id; }
+
+  absl::StatusOr<OrderResult> PlaceOrder(const OrderRequest& request) override;
+  absl::StatusOr<Order> CancelOrder(const CancelRequest& request) override;
+  absl::StatusOr<OrderResult> ClosePosition(const CloseRequest& request) override;
+  absl::StatusOr<std::vector<Order>> OpenOrders() override;
+  absl::StatusOr<std::vector<Position>> Positions() override;
+  absl::StatusOr<Account> Balance() override;
+  absl::StatusOr<Instrument> GetInstrument(absl::string_view symbol) override;
+  std::vector<OrderResult> OnTick(const Tick& tick) override;
+
+ private:
+  PaperExchange(const PaperAccountConfig& config, const Deps& deps)
+      : config_(config), deps_(deps) {}
+
+  absl::StatusOr<OrderResult> PlaceLocked(const OrderRequest& request)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The stored result of a client order id seen before, or nullopt.
+  absl::StatusOr<std::optional<OrderResult>> Replay(const OrderRequest& request)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A fresh (not stale) tick of `symbol`, or FAILED_PRECONDITION.
+  absl::StatusOr<TickPtr> FreshTick(absl::string_view symbol) const;
+  // FAILED_PRECONDITION with the numbers unless the account can carry an
+  // order of `quantity` at `price` (fee at `fee_rate`).
+  absl::Status CheckMargin(const Instrument& instrument, Side side, Decimal price,
+                           Decimal quantity, Decimal fee_rate)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Fills the rest of `order` at `price` and commits it all in one
+  // transaction; `order.id` 0 inserts the order. Resting reduce-only orders
+  // that no longer reduce are cancelled instead.
+  absl::StatusOr<OrderResult> Fill(Order order, const Instrument& instrument, Decimal price,
+                                   bool maker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Initial margin of the open positions (as of `tx`) plus the increasing
+  // part of the `resting` orders, at the configured leverage.
+  absl::StatusOr<Decimal> MarginInUse(Tx& tx, const std::vector<Order>& resting)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds `balance_delta` to the account's cash and recomputes its margin in
+  // use with `resting` as the resting orders.
+  absl::Status UpdateAccount(Tx& tx, Decimal balance_delta, const std::vector<Order>& resting,
+                             int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<Order> RestingExcept(int64_t order_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Instrument InstrumentOf(absl::string_view symbol) const;
+
+  const PaperAccountConfig config_;
+  const Deps deps_;
+  absl::Mutex mu_;
+  // Resting limit orders, oldest first (mirror of the store).
+  std::vector<Order> resting_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace xctl

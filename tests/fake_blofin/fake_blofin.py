@@ -15,6 +15,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+import fake_trading  # the signed private trading API (same folder)
+
 DEFAULT_TICKERS = {
     "BTC-USDT": {"bid": "64000", "ask": "64000.5", "last": "64000.2"},
     "ETH-USDT": {"bid": "3200", "ask": "3200.1", "last": "3200.05"},
@@ -104,8 +106,12 @@ PUBLIC_ROUTES = {
 }
 
 # Other modules (the signed trading endpoints) register more routes here:
-# ROUTES[(method, path)] = handler(query, body_bytes, headers) -> (status, json)
+# ROUTES[(method, path)] = handler(query, body_bytes, headers, raw_path)
+#     -> (status, json) or (status, json, extra_headers)
 ROUTES = {}
+
+TRADING = fake_trading.Trading(STATE)
+ROUTES.update(TRADING.routes())
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -134,6 +140,7 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 STATE.tickers = {k: {"bid": v.get("bid", v["last"]), "ask": v.get("ask", v["last"]),
                                      "last": v["last"]} for k, v in update.items()}
+                TRADING.match_locked()  # resting limit orders the new prices cross
             return self.send_json(200, {"ok": True})
         if method == "POST" and path == "/_control/faults":
             fault = json.loads(body or b"{}")
@@ -143,12 +150,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"ok": True})
         if method == "GET" and path == "/_control/stats":
             with STATE.lock:
-                stats = {"requests": dict(STATE.requests)}
+                stats = {"requests": dict(STATE.requests), **TRADING.stats_locked()}
             return self.send_json(200, stats)
         if method == "POST" and path == "/_control/reset":
             with STATE.lock:
                 STATE.reset()
+                TRADING.reset_locked()  # accounts, limits, nonces, auth stats
             return self.send_json(200, {"ok": True})
+        answer = TRADING.control(method, path, urlsplit(self.path).query, body)
+        if answer:
+            return self.send_json(*answer)
         return self.send_json(404, {"error": "unknown control path"})
 
     def dispatch(self, method):
@@ -166,8 +177,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, handler(query))
         handler = ROUTES.get((method, url.path))
         if handler:
-            status, obj = handler(query, body, self.headers, self.path)
-            return self.send_json(status, obj)
+            status, obj, *extra = handler(query, body, self.headers, self.path)
+            return self.send_json(status, obj, headers=extra[0] if extra else None)
         return self.send_json(404, envelope([], code="404", msg="Not Found"))
 
     def apply_fault(self, fault):
@@ -207,6 +218,7 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file")
     args = parser.parse_args()
+    ThreadingHTTPServer.request_queue_size = 128  # many test clients connect at once
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     if args.port_file:

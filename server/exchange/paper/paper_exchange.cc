@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
+#include "server/exchange/fill_record.h"
 #include "server/exchange/paper/ledger.h"
 
 namespace xctl {
@@ -204,62 +205,15 @@ absl::StatusOr<OrderResult> PaperExchange::Fill(Order order, const Instrument& i
     }
     const Decimal fee = paper::Fee(
         price, quantity, instrument, maker ? config_.maker_fee_rate : config_.taker_fee_rate);
-    Position base;
-    base.strategy_id = config_.strategy_id;
-    base.symbol = o.symbol;
-    base.mode = TradingMode::kPaper;
-    base.exchange = "paper";
-    paper::LedgerResult ledger = paper::ApplyFill(
-        open, instrument,
-        paper::LedgerFill{.side = o.side, .price = price, .quantity = quantity, .fee = fee,
-                          .time_ms = now},
-        base);
-
-    const Decimal filled = o.filled_quantity + quantity;
-    o.average_price = Decimal::Div(
-        Decimal::Mul(o.average_price, o.filled_quantity) + Decimal::Mul(price, quantity), filled);
-    o.filled_quantity = filled;
-    o.fee = o.fee + fee;
-    o.status = OrderStatus::kFilled;
-    o.update_time_ms = now;
-    if (o.id == 0) {
-      o.create_time_ms = now;
-      XCTL_RETURN_IF_ERROR(tx.orders().Insert(&o));
-    } else {
-      XCTL_RETURN_IF_ERROR(tx.orders().Update(o));
-    }
-    xctl::Fill fill{.order_id = o.id,
-                    .strategy_id = o.strategy_id,
-                    .symbol = o.symbol,
-                    .side = o.side,
-                    .price = price,
-                    .quantity = quantity,
-                    .fee = fee,
-                    .maker = maker,
-                    .mode = TradingMode::kPaper,
+    xctl::Fill fill{.price = price, .quantity = quantity, .fee = fee, .maker = maker,
                     .time_ms = now};
-    XCTL_RETURN_IF_ERROR(tx.fills().Insert(&fill));
-    // Closed rows first: a flip closes the old row before the new one opens
-    // (one open row per strategy and symbol).
-    for (Position& closed : ledger.closed) {
-      if (closed.id != 0) {
-        XCTL_RETURN_IF_ERROR(tx.positions().Update(closed));
-      } else {
-        XCTL_RETURN_IF_ERROR(tx.positions().Insert(&closed));
-      }
-    }
-    if (ledger.open) {
-      if (ledger.open->id != 0) {
-        XCTL_RETURN_IF_ERROR(tx.positions().Update(*ledger.open));
-      } else {
-        XCTL_RETURN_IF_ERROR(tx.positions().Insert(&*ledger.open));
-      }
-      result.open_positions.push_back(*ledger.open);
-    }
-    XCTL_RETURN_IF_ERROR(UpdateAccount(tx, ledger.balance_delta, other_resting, now));
+    o.status = OrderStatus::kFilled;
+    XCTL_ASSIGN_OR_RETURN(RecordedFill recorded, RecordFill(tx, o, fill, instrument, "paper"));
+    if (recorded.open) result.open_positions.push_back(*recorded.open);
+    XCTL_RETURN_IF_ERROR(UpdateAccount(tx, recorded.balance_delta, other_resting, now));
     result.order = o;
     result.fills.push_back(fill);
-    result.closed_positions = std::move(ledger.closed);
+    result.closed_positions = std::move(recorded.closed);
     return absl::OkStatus();
   }));
   if (order.id != 0) resting_ = other_resting;

@@ -1,0 +1,35 @@
+// RecordFill: writes one fill into the store the same way for every exchange,
+// so paper and live strategies keep the same order, fill and position rows
+// (and so the same KPIs). Inside the caller's transaction it updates the
+// order's filled quantity, average price and fee (inserting the order when it
+// has no id yet), inserts the fill, and applies it to the strategy's position
+// rows through the ledger (paper/ledger.h): one-way netting, partial-close
+// split, flip. The caller sets the order's status and its account.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/exchange/types.h"
+#include "server/store/store.h"
+
+namespace xctl {
+
+struct RecordedFill {
+  // Position rows the fill closed (a partial close adds a closed row).
+  std::vector<Position> closed;
+  // The open row after the fill, if any.
+  std::optional<Position> open;
+  // Cash change of the account: gross realized pnl minus the fill's fee.
+  Decimal balance_delta;
+};
+
+// `order` and `fill` are updated with their store ids. `exchange` is "paper"
+// or "blofin"; the mode is taken from the order.
+[[nodiscard]] absl::StatusOr<RecordedFill> RecordFill(Tx& tx, Order& order, Fill& fill,
+                                                      const Instrument& instrument,
+                                                      absl::string_view exchange);
+
+}  // namespace xctl

@@ -121,6 +121,20 @@ absl::Status CheckPrice(const Instrument& instrument, Decimal price) {
   return absl::OkStatus();
 }
 
+absl::Status CheckOrder(const Instrument& instrument, const OrderRequest& request) {
+  absl::Status quantity = CheckQuantity(instrument, request.quantity);
+  if (!quantity.ok()) return quantity;
+  if (request.type == OrderType::kLimit) {
+    if (!request.price) return absl::InvalidArgumentError("a limit order needs a price");
+    return CheckPrice(instrument, *request.price);
+  }
+  if (request.price) {
+    return absl::InvalidArgumentError(
+        "a market order takes no price (it fills at the bid or ask); use a limit order to set one");
+  }
+  return absl::OkStatus();
+}
+
 std::string NewClientOrderId() {
   static absl::Mutex mu(absl::kConstInit);
   static absl::BitGen* gen = new absl::BitGen();

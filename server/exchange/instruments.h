@@ -60,6 +60,10 @@ Instrument GenericInstrument(absl::string_view symbol);
 // nearest valid prices in the message.
 [[nodiscard]] absl::Status CheckPrice(const Instrument& instrument, Decimal price);
 
+// The checks every exchange makes before trading: quantity (CheckQuantity),
+// a limit order's price (present, CheckPrice), no price on a market order.
+[[nodiscard]] absl::Status CheckOrder(const Instrument& instrument, const OrderRequest& request);
+
 // A fresh client order id for an order whose caller gave none: "x" and 24
 // random hex digits (alphanumeric and at most 32 characters, as BloFin's
 // clientOrderId must be).

@@ -73,4 +73,18 @@ absl::StatusOr<TradingMode> ParseTradingMode(absl::string_view s) {
   return ParseEnum(s, "trading mode", kModes);
 }
 
+bool MatchesRequest(const Order& o, const OrderRequest& r) {
+  return o.symbol == r.symbol && o.side == r.side && o.type == r.type &&
+         o.quantity == r.quantity && o.reduce_only == r.reduce_only &&
+         (r.type == OrderType::kMarket || o.price == r.price);
+}
+
+std::string DescribeOrder(const Order& o) {
+  std::string text = absl::StrCat("#", o.id, ": ", ToString(o.side), " ", o.quantity.ToString(),
+                                  " ", o.symbol, " ", ToString(o.type));
+  if (o.price) absl::StrAppend(&text, " at ", o.price->ToString());
+  if (o.reduce_only) absl::StrAppend(&text, " reduce-only");
+  return text;
+}
+
 }  // namespace xctl

@@ -75,6 +75,13 @@ struct OrderRequest {
   bool reduce_only = false;
 };
 
+struct Order;
+// True when `order` is what `request` asks for (same symbol, side, type,
+// quantity, reduce-only and, for limit orders, price): a retry of it.
+bool MatchesRequest(const Order& order, const OrderRequest& request);
+// "#12: buy 0.1 BTC-USDT limit at 64000 reduce-only", for messages.
+std::string DescribeOrder(const Order& order);
+
 struct Order {
   int64_t id = 0;  // store id; 0 until stored
   std::string strategy_id;

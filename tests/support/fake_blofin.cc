@@ -40,4 +40,39 @@ int FakeBlofin::Requests(const std::string& method_and_path) {
   return it == req.MemberEnd() ? 0 : it->value.GetInt();
 }
 
+std::string FakeBlofin::ControlGet(const std::string& path_and_query) {
+  auto r = http_.Send("GET", base_url_ + "/_control/" + path_and_query, {});
+  return r.ok() && r->status == 200 ? r->body : "";
+}
+
+bool FakeBlofin::AddAccount(const std::string& key, const std::string& secret,
+                            const std::string& passphrase, const std::string& balance) {
+  return Control("accounts", absl::StrCat("{\"apiKey\":\"", key, "\",\"secret\":\"", secret,
+                                          "\",\"passphrase\":\"", passphrase,
+                                          "\",\"balance\":\"", balance, "\"}"));
+}
+
+int FakeBlofin::OrderCount(const std::string& key) {
+  rapidjson::Document doc;
+  doc.Parse(ControlGet("accounts/state?apiKey=" + key).c_str());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("orders")) return -1;
+  return static_cast<int>(doc["orders"].Size());
+}
+
+int FakeBlofin::StatsNumber(const std::string& member) {
+  rapidjson::Document doc;
+  doc.Parse(ControlGet("stats").c_str());
+  if (doc.HasParseError() || !doc.IsObject()) return -1;
+  auto it = doc.FindMember(member.c_str());
+  return it != doc.MemberEnd() && it->value.IsInt() ? it->value.GetInt() : 0;
+}
+
+int FakeBlofin::AuthFailures(const std::string& code) {
+  rapidjson::Document doc;
+  doc.Parse(ControlGet("stats").c_str());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("auth_failures")) return -1;
+  auto it = doc["auth_failures"].FindMember(code.c_str());
+  return it == doc["auth_failures"].MemberEnd() ? 0 : it->value.GetInt();
+}
+
 }  // namespace xctl::testing

@@ -26,6 +26,17 @@ class FakeBlofin {
              const std::string& extra = "");
   // How many requests "METHOD /path" the server has seen.
   int Requests(const std::string& method_and_path);
+  // GET /_control/<path_and_query>: the body, "" on failure.
+  std::string ControlGet(const std::string& path_and_query);
+  // A trading account (POST /_control/accounts).
+  bool AddAccount(const std::string& key, const std::string& secret,
+                  const std::string& passphrase, const std::string& balance = "10000");
+  // Number of orders (any state) of the account with `key`; -1 on failure.
+  int OrderCount(const std::string& key);
+  // stats.<member> as an integer (e.g. "rate_limited"); auth failures of a
+  // code with AuthFailures("152409").
+  int StatsNumber(const std::string& member);
+  int AuthFailures(const std::string& code);
 
  private:
   std::unique_ptr<Subprocess> process_;

@@ -20,20 +20,6 @@ bool Crosses(const Tick& tick, Side side, Decimal limit) {
 
 Side Opposite(PositionSide side) { return side == PositionSide::kLong ? Side::kSell : Side::kBuy; }
 
-std::string Describe(const Order& o) {
-  std::string text = absl::StrCat("#", o.id, ": ", ToString(o.side), " ", o.quantity.ToString(),
-                                  " ", o.symbol, " ", ToString(o.type));
-  if (o.price) absl::StrAppend(&text, " at ", o.price->ToString());
-  if (o.reduce_only) absl::StrAppend(&text, " reduce-only");
-  return text;
-}
-
-bool SameOrder(const Order& o, const OrderRequest& r) {
-  return o.symbol == r.symbol && o.side == r.side && o.type == r.type &&
-         o.quantity == r.quantity && o.reduce_only == r.reduce_only &&
-         (r.type == OrderType::kMarket || o.price == r.price);
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PaperExchange>> PaperExchange::Open(
@@ -228,10 +214,10 @@ absl::StatusOr<std::optional<OrderResult>> PaperExchange::Replay(const OrderRequ
                           tx.orders().GetByClientOrderId(config_.strategy_id,
                                                          request.client_order_id));
     if (!stored) return absl::OkStatus();
-    if (!SameOrder(*stored, request)) {
+    if (!MatchesRequest(*stored, request)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "client order id ", LogQuote(request.client_order_id),
-          " was already used for a different order (", Describe(*stored), ")"));
+          " was already used for a different order (", DescribeOrder(*stored), ")"));
     }
     OrderResult r{.order = *stored, .replayed = true};
     XCTL_ASSIGN_OR_RETURN(r.fills, tx.fills().ListByOrder(stored->id));
@@ -256,14 +242,7 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& reque
         config_.strategy_id));
   }
   XCTL_ASSIGN_OR_RETURN(Instrument instrument, deps_.instruments->Get(request.symbol));
-  XCTL_RETURN_IF_ERROR(CheckQuantity(instrument, request.quantity));
-  if (request.type == OrderType::kLimit) {
-    if (!request.price) return absl::InvalidArgumentError("a limit order needs a price");
-    XCTL_RETURN_IF_ERROR(CheckPrice(instrument, *request.price));
-  } else if (request.price) {
-    return absl::InvalidArgumentError(
-        "a market order takes no price (it fills at the bid or ask); use a limit order to set one");
-  }
+  XCTL_RETURN_IF_ERROR(CheckOrder(instrument, request));
   XCTL_ASSIGN_OR_RETURN(std::optional<OrderResult> replayed, Replay(request));
   if (replayed) return *std::move(replayed);
 

@@ -135,7 +135,7 @@ TEST_P(BlofinExchangeTest, WrongCredentialsAreRefusedWithBlofinsReasonAndNoSecre
 
   BlofinExchangeConfig bad_pass = Config();
   bad_pass.credentials.passphrase = Secret("nope");
-  EXPECT_THAT(Make(bad_pass)->Balance().status().message(), HasSubstr("152405"));
+  EXPECT_THAT(Make(bad_pass)->Balance().status().message(), HasSubstr("152403"));
   EXPECT_EQ(StoredOrderCount(), 0);
   EXPECT_EQ(fake_->OrderCount("k1"), 0);
 }
@@ -241,11 +241,53 @@ TEST_P(BlofinExchangeTest, ClientSideRateLimitKeepsUnderBlofinsLimit) {
   EXPECT_EQ(fake_->OrderCount("k1"), 3);
 }
 
-TEST_P(BlofinExchangeTest, BlofinsOwn429IsResourceExhausted) {
-  ASSERT_TRUE(fake_->Fault("/api/v1/trade/order", "http_429", 1, "\"retry_after\":2"));
+TEST_P(BlofinExchangeTest, After429NothingIsSentUntilRetryAfter) {
+  ASSERT_TRUE(fake_->Fault("/api/v1/trade/order", "http_429", 1, "\"retry_after\":1"));
   auto r = exchange_->PlaceOrder(Market(Side::kBuy, "1"));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT(r.status().message(), HasSubstr("retry after 2 s"));
+  EXPECT_THAT(r.status().message(), HasSubstr("retry after 1 s"));
+  const int sent = fake_->Requests("POST /api/v1/trade/order");
+  auto during = exchange_->PlaceOrder(Market(Side::kBuy, "1"));
+  EXPECT_EQ(during.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(during.status().message(), HasSubstr("back off"));
+  EXPECT_EQ(fake_->Requests("POST /api/v1/trade/order"), sent);
+  absl::SleepFor(absl::Milliseconds(1100));
+  EXPECT_TRUE(exchange_->PlaceOrder(Market(Side::kBuy, "1")).ok());
+}
+
+TEST_P(BlofinExchangeTest, A403BanPausesEveryRequest) {
+  BlofinExchangeConfig c = Config();
+  c.rest.ban_backoff = absl::Milliseconds(500);
+  auto banned = Make(c);
+  ASSERT_TRUE(fake_->Fault("/api/v1/account/balance", "http_403"));
+  auto r = banned->Balance();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(r.status().message(), HasSubstr("HTTP 403"));
+  EXPECT_EQ(banned->PlaceOrder(Market(Side::kBuy, "1")).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(fake_->Requests("POST /api/v1/trade/order"), 0);
+  absl::SleepFor(absl::Milliseconds(600));
+  EXPECT_TRUE(banned->Balance().ok());
+}
+
+TEST_P(BlofinExchangeTest, ASkewedClockIsReportedAsSuch) {
+  FakeClock last_year(absl::Now() - absl::Hours(24 * 365));
+  auto skewed = BlofinExchange::Open(Config(), {store_.get(), &instruments_, &last_year});
+  ASSERT_TRUE(skewed.ok());
+  auto r = (*skewed)->Balance();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("152405"));
+  EXPECT_THAT(r.status().message(), HasSubstr("clock"));
+}
+
+TEST_P(BlofinExchangeTest, PerOrderErrorCodesKeepBlofinsCodeAndText) {
+  ASSERT_TRUE(fake_->Fault("/api/v1/trade/order", "code", 1,
+                           "\"code\":\"102036\",\"msg\":\"Reduce-only order would increase position\""));
+  auto r = exchange_->PlaceOrder(Market(Side::kBuy, "1"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("BloFin 102036: Reduce-only"));
+  EXPECT_EQ(blofin::BlofinCode(r.status()), "102036");
+  EXPECT_EQ(StoredOrderCount(), 0);
 }
 
 TEST_P(BlofinExchangeTest, MalformedAnswersAreUnavailable) {

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 
 TAKER_RATE = Decimal("0.0006")
 MAKER_RATE = Decimal("0.0002")
-TIMESTAMP_WINDOW_MS = 30_000
+TIMESTAMP_WINDOW_MS = 60_000
 NONCE_MEMORY = 10_000
 RATE_WINDOW_S = 10.0
 DEFAULT_TRADE_LIMIT = 30
@@ -263,13 +263,13 @@ class Trading:
             raise Fail("152401", "Access key does not exist", 401)
         if not hmac.compare_digest(values["ACCESS-PASSPHRASE"].encode("utf-8"),
                                    acct.passphrase.encode("utf-8")):
-            raise Fail("152405", "Access passphrase is incorrect", 401)
+            raise Fail("152403", "Access passphrase is incorrect", 401)
         ts = values["ACCESS-TIMESTAMP"]
         if not INTEGER_RE.match(ts) or abs(int(ts) - now_ms()) > TIMESTAMP_WINDOW_MS:
-            raise Fail("152407", "Request timestamp expired", 401)
+            raise Fail("152405", "Request timestamp expired", 401)
         nonce = values["ACCESS-NONCE"]
         if nonce in acct.nonces:
-            raise Fail("152408", "Nonce already used", 401)
+            raise Fail("152407", "Nonce already used", 401)
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:

@@ -30,7 +30,7 @@ absl::Status CodeStatus(absl::string_view code, absl::string_view msg) {
     status = absl::AlreadyExistsError(text);
   } else if (code == "429") {
     status = absl::ResourceExhaustedError(text);
-  } else if (code == "152407") {
+  } else if (code == "152405") {
     status = absl::FailedPreconditionError(
         absl::StrCat(text, " (is this machine's clock right?)"));
   } else if (absl::StartsWith(code, "1524")) {
@@ -124,9 +124,25 @@ absl::Status RestClient::AcquireTradeSlot() {
   }
 }
 
+absl::Status RestClient::CheckBackoff() {
+  absl::MutexLock lock(&rate_mu_);
+  const absl::Time now = absl::Now();
+  if (now >= blocked_until_) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "BloFin asked xctl to back off (", blocked_reason_, "); no request is sent for another ",
+      absl::ToInt64Milliseconds(blocked_until_ - now), " ms"));
+}
+
+void RestClient::BackOff(absl::Duration d, std::string reason) {
+  absl::MutexLock lock(&rate_mu_);
+  blocked_until_ = std::max(blocked_until_, absl::Now() + d);
+  blocked_reason_ = std::move(reason);
+}
+
 absl::StatusOr<rapidjson::Document> RestClient::Send(absl::string_view method,
                                                      const std::string& target,
                                                      const std::string& body) {
+  if (absl::Status blocked = CheckBackoff(); !blocked.ok()) return blocked;
   const int64_t timestamp = clock_->NowMillis();
   std::vector<std::string> headers =
       AuthHeaders(credentials_, method, target, body, timestamp, NewNonce());
@@ -138,10 +154,17 @@ absl::StatusOr<rapidjson::Document> RestClient::Send(absl::string_view method,
         absl::StrCat("BloFin ", what, " failed: ", response.status().message()));
   }
   if (response->status == 429) {
+    BackOff(absl::Seconds(std::max(response->retry_after_seconds, 1)), "HTTP 429");
     return WithCode(absl::ResourceExhaustedError(absl::StrCat(
                         "BloFin rate limit on ", what, "; retry after ",
                         std::max(response->retry_after_seconds, 1), " s")),
                     "429");
+  }
+  if (response->status == 403) {
+    BackOff(options_.ban_backoff, "HTTP 403");
+    return absl::PermissionDeniedError(absl::StrCat(
+        "BloFin ", what, " answered HTTP 403 (a temporary ban, or this IP is not allowed for the "
+        "API key); xctl sends nothing for ", absl::FormatDuration(options_.ban_backoff)));
   }
   if (response->status >= 500) {
     return absl::UnavailableError(
@@ -150,10 +173,6 @@ absl::StatusOr<rapidjson::Document> RestClient::Send(absl::string_view method,
   rapidjson::Document doc;
   doc.Parse(response->body.data(), response->body.size());
   if (doc.HasParseError() || !doc.IsObject()) {
-    if (response->status == 403) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "BloFin ", what, " answered HTTP 403 (is this IP allowed for the API key?)"));
-    }
     return absl::UnavailableError(absl::StrCat(
         "BloFin ", what, " answered HTTP ", response->status, " with a body that is not JSON",
         doc.HasParseError() ? absl::StrCat(" (", rapidjson::GetParseError_En(doc.GetParseError()),
@@ -172,6 +191,7 @@ absl::StatusOr<rapidjson::Document> RestClient::Send(absl::string_view method,
       return absl::UnavailableError(absl::StrCat(
           "BloFin ", what, " answered HTTP ", response->status, " without a code"));
     }
+    if (code == "429") BackOff(absl::Seconds(1), "code 429");
     return CodeStatus(code, msg);
   }
   if (response->status != 200) {

@@ -9,9 +9,10 @@
 //   HTTP 429 / code 429, or the client-side limit           RESOURCE_EXHAUSTED
 //   152001, 152002, 102014, 102015 (bad parameter)          INVALID_ARGUMENT
 //   102050 (duplicate clientOrderId)                        ALREADY_EXISTS
-//   1524xx (key, passphrase, timestamp, signature)          FAILED_PRECONDITION
+//   1524xx (key, passphrase, timestamp, nonce, signature)   FAILED_PRECONDITION
 //   103003, 102036, 102041 and other codes                  FAILED_PRECONDITION
-//   HTTP 403 without a BloFin code                          PERMISSION_DENIED
+//   HTTP 403 (temporary ban)                                PERMISSION_DENIED
+//   any request during a back-off after 429 or 403          RESOURCE_EXHAUSTED
 // Messages start with "BloFin" and carry BloFin's code and text; secrets
 // never appear in them.
 #pragma once
@@ -46,6 +47,9 @@ struct RestOptions {
   // How long a trading request may wait for a free slot before
   // RESOURCE_EXHAUSTED.
   absl::Duration max_rate_wait = absl::Seconds(2);
+  // After HTTP 403 (BloFin's temporary ban) no request is sent for this long;
+  // after HTTP 429, for the Retry-After time (at least 1 s).
+  absl::Duration ban_backoff = absl::Seconds(60);
 };
 
 using Query = std::vector<std::pair<std::string, std::string>>;
@@ -73,6 +77,9 @@ class RestClient {
   absl::StatusOr<rapidjson::Document> Send(absl::string_view method, const std::string& target,
                                            const std::string& body);
   absl::Status AcquireTradeSlot();
+  // RESOURCE_EXHAUSTED while backing off.
+  absl::Status CheckBackoff();
+  void BackOff(absl::Duration d, std::string reason);
 
   const RestOptions options_;
   const BlofinCredentials credentials_;
@@ -80,6 +87,9 @@ class RestClient {
   HttpClient http_;
   absl::Mutex rate_mu_;
   std::deque<absl::Time> trade_times_ ABSL_GUARDED_BY(rate_mu_);
+  // No request before this time (BloFin asked to back off).
+  absl::Time blocked_until_ ABSL_GUARDED_BY(rate_mu_) = absl::InfinitePast();
+  std::string blocked_reason_ ABSL_GUARDED_BY(rate_mu_);
 };
 
 }  // namespace xctl::blofin

@@ -347,6 +347,20 @@ TEST_P(BlofinExchangeTest, BadConfigurationIsRefusedAtOpen) {
             absl::StatusCode::kNotFound);
 }
 
+TEST_P(BlofinExchangeTest, InstrumentsComeFromBlofinsInstrumentsEndpoint) {
+  HttpClient http({});
+  std::vector<Instrument> listed = blofin::FetchInstruments(http, fake_->base_url()).value();
+  ASSERT_EQ(listed.size(), 3u);
+  InstrumentCatalog catalog(listed);
+  Instrument eth = catalog.Get("ETH-USDT").value();
+  EXPECT_EQ(eth.contract_value, D("0.01"));
+  EXPECT_EQ(eth.tick_size, D("0.01"));
+  EXPECT_EQ(eth.max_leverage, D("150"));
+  ASSERT_TRUE(fake_->Fault("/api/v1/market/instruments", "malformed"));
+  EXPECT_EQ(blofin::FetchInstruments(http, fake_->base_url()).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BlofinExchangeTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
 

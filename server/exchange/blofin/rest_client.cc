@@ -8,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "rapidjson/error/en.h"
+#include "server/common/status_macros.h"
+#include "server/exchange/blofin/json.h"
 #include "server/exchange/blofin/signer.h"
 
 namespace xctl::blofin {
@@ -72,6 +74,29 @@ std::string Encode(absl::string_view text) {
 std::string BlofinCode(const absl::Status& status) {
   auto payload = status.GetPayload(kCodePayload);
   return payload ? std::string(*payload) : "";
+}
+
+absl::StatusOr<std::vector<Instrument>> FetchInstruments(HttpClient& http,
+                                                         const std::string& base_url) {
+  XCTL_ASSIGN_OR_RETURN(HttpResponse response,
+                        http.Send("GET", base_url + "/api/v1/market/instruments",
+                                  {"Accept: application/json"}));
+  if (response.status != 200) {
+    return absl::UnavailableError(
+        absl::StrCat("BloFin GET /api/v1/market/instruments answered HTTP ", response.status));
+  }
+  rapidjson::Document doc;
+  doc.Parse(response.body.data(), response.body.size());
+  if (doc.HasParseError() || !doc.IsObject() || Member(doc, "code") != "0" ||
+      !doc.HasMember("data") || !doc["data"].IsArray()) {
+    return absl::UnavailableError("BloFin GET /api/v1/market/instruments: malformed answer");
+  }
+  std::vector<Instrument> out;
+  for (const auto& v : doc["data"].GetArray()) {
+    XCTL_ASSIGN_OR_RETURN(Instrument instrument, ParseInstrument(v));
+    out.push_back(std::move(instrument));
+  }
+  return out;
 }
 
 RestClient::RestClient(RestOptions options, BlofinCredentials credentials, const Clock* clock)

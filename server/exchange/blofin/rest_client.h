@@ -31,6 +31,7 @@
 #include "server/common/clock.h"
 #include "server/common/http_client.h"
 #include "server/exchange/credentials.h"
+#include "server/exchange/types.h"
 
 namespace xctl::blofin {
 
@@ -56,6 +57,11 @@ using Query = std::vector<std::pair<std::string, std::string>>;
 
 // The BloFin code attached to a status by RestClient, or "".
 std::string BlofinCode(const absl::Status& status);
+
+// The contract specifications of every instrument BloFin lists (public GET
+// /api/v1/market/instruments, unsigned), for the InstrumentCatalog.
+[[nodiscard]] absl::StatusOr<std::vector<Instrument>> FetchInstruments(
+    HttpClient& http, const std::string& base_url);
 
 class RestClient {
  public:

@@ -1,0 +1,133 @@
+#include "server/api/trading_convert.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "server/api/convert.h"
+
+namespace xctl::api {
+
+v1::Side ToProto(Side v) { return v == Side::kBuy ? v1::SIDE_BUY : v1::SIDE_SELL; }
+
+v1::PositionSide ToProto(PositionSide v) {
+  return v == PositionSide::kLong ? v1::POSITION_SIDE_LONG : v1::POSITION_SIDE_SHORT;
+}
+
+v1::OrderType ToProto(OrderType v) {
+  return v == OrderType::kMarket ? v1::ORDER_TYPE_MARKET : v1::ORDER_TYPE_LIMIT;
+}
+
+v1::OrderStatus ToProto(OrderStatus v) {
+  switch (v) {
+    case OrderStatus::kOpen: return v1::ORDER_STATUS_OPEN;
+    case OrderStatus::kPartiallyFilled: return v1::ORDER_STATUS_PARTIALLY_FILLED;
+    case OrderStatus::kFilled: return v1::ORDER_STATUS_FILLED;
+    case OrderStatus::kCanceled: return v1::ORDER_STATUS_CANCELED;
+    case OrderStatus::kRejected: return v1::ORDER_STATUS_REJECTED;
+  }
+  return v1::ORDER_STATUS_UNSPECIFIED;
+}
+
+v1::PositionStatus ToProto(PositionStatus v) {
+  return v == PositionStatus::kOpen ? v1::POSITION_STATUS_OPEN : v1::POSITION_STATUS_CLOSED;
+}
+
+v1::TradingMode ToProto(TradingMode v) {
+  return v == TradingMode::kPaper ? v1::TRADING_MODE_PAPER : v1::TRADING_MODE_LIVE;
+}
+
+absl::StatusOr<Side> SideFromProto(v1::Side v, absl::string_view field) {
+  if (v == v1::SIDE_BUY) return Side::kBuy;
+  if (v == v1::SIDE_SELL) return Side::kSell;
+  return absl::InvalidArgumentError(absl::StrCat(field, ": must be SIDE_BUY or SIDE_SELL"));
+}
+
+absl::StatusOr<OrderType> OrderTypeFromProto(v1::OrderType v, absl::string_view field) {
+  if (v == v1::ORDER_TYPE_MARKET) return OrderType::kMarket;
+  if (v == v1::ORDER_TYPE_LIMIT) return OrderType::kLimit;
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": must be ORDER_TYPE_MARKET or ORDER_TYPE_LIMIT"));
+}
+
+std::optional<OrderStatus> OrderStatusFilter(v1::OrderStatus v) {
+  switch (v) {
+    case v1::ORDER_STATUS_OPEN: return OrderStatus::kOpen;
+    case v1::ORDER_STATUS_PARTIALLY_FILLED: return OrderStatus::kPartiallyFilled;
+    case v1::ORDER_STATUS_FILLED: return OrderStatus::kFilled;
+    case v1::ORDER_STATUS_CANCELED: return OrderStatus::kCanceled;
+    case v1::ORDER_STATUS_REJECTED: return OrderStatus::kRejected;
+    default: return std::nullopt;
+  }
+}
+
+std::optional<PositionStatus> PositionStatusFilter(v1::PositionStatus v) {
+  if (v == v1::POSITION_STATUS_OPEN) return PositionStatus::kOpen;
+  if (v == v1::POSITION_STATUS_CLOSED) return PositionStatus::kClosed;
+  return std::nullopt;
+}
+
+std::optional<TradingMode> TradingModeFilter(v1::TradingMode v) {
+  if (v == v1::TRADING_MODE_PAPER) return TradingMode::kPaper;
+  if (v == v1::TRADING_MODE_LIVE) return TradingMode::kLive;
+  return std::nullopt;
+}
+
+void ToProto(const Order& o, v1::Order* out) {
+  out->set_id(absl::StrCat(o.id));
+  out->set_strategy_id(o.strategy_id);
+  out->set_client_order_id(o.client_order_id);
+  out->set_exchange_order_id(o.exchange_order_id.empty() && o.mode == TradingMode::kPaper
+                                 ? absl::StrCat("paper-", o.id)
+                                 : o.exchange_order_id);
+  out->set_symbol(o.symbol);
+  out->set_side(ToProto(o.side));
+  out->set_type(ToProto(o.type));
+  if (o.price) ToProto(*o.price, out->mutable_price());
+  ToProto(o.quantity, out->mutable_quantity());
+  out->set_status(ToProto(o.status));
+  ToProto(o.filled_quantity, out->mutable_filled_quantity());
+  ToProto(o.average_price, out->mutable_average_price());
+  ToProto(o.fee, out->mutable_fee());
+  out->set_reduce_only(o.reduce_only);
+  out->set_mode(ToProto(o.mode));
+  out->set_reject_reason(o.reject_reason);
+  ToProtoTime(o.create_time_ms, out->mutable_create_time());
+  ToProtoTime(o.update_time_ms, out->mutable_update_time());
+}
+
+void ToProto(const Fill& f, v1::Fill* out) {
+  out->set_id(absl::StrCat(f.id));
+  out->set_order_id(absl::StrCat(f.order_id));
+  ToProto(f.price, out->mutable_price());
+  ToProto(f.quantity, out->mutable_quantity());
+  ToProto(f.fee, out->mutable_fee());
+  out->set_maker(f.maker);
+  ToProtoTime(f.time_ms, out->mutable_time());
+}
+
+void ToProto(const Position& p, v1::Position* out) {
+  out->set_id(absl::StrCat(p.id));
+  out->set_strategy_id(p.strategy_id);
+  out->set_symbol(p.symbol);
+  out->set_side(ToProto(p.side));
+  ToProtoTime(p.open_time_ms, out->mutable_open_time());
+  if (p.close_time_ms) ToProtoTime(*p.close_time_ms, out->mutable_close_time());
+  ToProto(p.open_price, out->mutable_open_price());
+  ToProto(p.close_price, out->mutable_close_price());
+  ToProto(p.quantity, out->mutable_quantity());
+  out->set_status(ToProto(p.status));
+  ToProto(p.pnl, out->mutable_pnl());
+  ToProto(p.fees, out->mutable_fees());
+  out->set_mode(ToProto(p.mode));
+  out->set_exchange(p.exchange);
+}
+
+void ToProto(const Instrument& i, v1::Instrument* out) {
+  out->set_symbol(i.symbol);
+  ToProto(i.contract_value, out->mutable_contract_value());
+  ToProto(i.lot_size, out->mutable_lot_size());
+  ToProto(i.min_size, out->mutable_min_size());
+  ToProto(i.tick_size, out->mutable_tick_size());
+  ToProto(i.max_leverage, out->mutable_max_leverage());
+}
+
+}  // namespace xctl::api

@@ -51,6 +51,16 @@ struct CloseRequest {
   std::string client_order_id;
 };
 
+// What a reconciliation with the exchange changed in the store.
+struct ReconcileReport {
+  int orders_adopted = 0;
+  int orders_closed = 0;
+  int positions_adopted = 0;
+  int positions_closed = 0;
+  // One line per change, for a person to read.
+  std::vector<std::string> changes;
+};
+
 class Exchange {
  public:
   virtual ~Exchange() = default;
@@ -97,6 +107,12 @@ class Exchange {
   // Returns what changed (orders filled, position rows opened or closed), so
   // exchange control can publish it; errors are logged by the exchange.
   virtual std::vector<OrderResult> OnTick(const Tick& tick) { return {}; }
+
+  // Brings the store in line with the exchange: orders and positions the
+  // exchange has and the store lacks are adopted, those the store has and the
+  // exchange lacks are closed or cancelled; each change is logged. Paper: the
+  // store is the exchange, nothing to do.
+  [[nodiscard]] virtual absl::StatusOr<ReconcileReport> Reconcile() { return ReconcileReport{}; }
 };
 
 }  // namespace xctl

@@ -347,6 +347,40 @@ TEST_P(BlofinExchangeTest, BadConfigurationIsRefusedAtOpen) {
             absl::StatusCode::kNotFound);
 }
 
+TEST_P(BlofinExchangeTest, ReconcileAdoptsWhatTheStoreLacksAndClosesWhatBlofinLacks) {
+  ASSERT_TRUE(exchange_->PlaceOrder(Market(Side::kBuy, "1")).ok());
+  OrderResult resting = exchange_->PlaceOrder(Limit(Side::kBuy, "60000", "1")).value();
+  EXPECT_EQ(exchange_->Reconcile()->changes.size(), 0u);  // already in agreement
+
+  // A second strategy on the same BloFin account knows nothing yet.
+  StrategyRecord s{.id = "live2", .name = "Live 2", .type = "aibot", .pairs = {"BTC-USDT"}};
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.strategies().Insert(s); }).ok());
+  BlofinExchangeConfig c = Config();
+  c.strategy_id = "live2";
+  auto other = Make(c);
+  ReconcileReport adopted = other->Reconcile().value();
+  EXPECT_EQ(adopted.orders_adopted, 1);
+  EXPECT_EQ(adopted.positions_adopted, 1);
+  ASSERT_EQ(other->Positions()->size(), 1u);
+  EXPECT_NE(other->Positions().value()[0].id, 0);  // now a stored row
+
+  // Closed and cancelled elsewhere: the first strategy's store follows BloFin.
+  ASSERT_TRUE(other->ClosePosition({.symbol = "BTC-USDT"}).ok());
+  ASSERT_TRUE(other->CancelOrder({.client_order_id = resting.order.client_order_id}).ok());
+  ReconcileReport closed = exchange_->Reconcile().value();
+  EXPECT_EQ(closed.positions_closed, 1);
+  EXPECT_EQ(closed.orders_closed, 1);
+  EXPECT_EQ(closed.changes.size(), 2u);
+  std::vector<Position> open;
+  ASSERT_TRUE(store_->Read([&](Tx& tx) -> absl::Status {
+    auto rows = tx.positions().ListOpen("live1");
+    if (rows.ok()) open = *rows;
+    return rows.status();
+  }).ok());
+  EXPECT_TRUE(open.empty());
+  EXPECT_TRUE(exchange_->OpenOrders()->empty());
+}
+
 TEST_P(BlofinExchangeTest, InstrumentsComeFromBlofinsInstrumentsEndpoint) {
   HttpClient http({});
   std::vector<Instrument> listed = blofin::FetchInstruments(http, fake_->base_url()).value();

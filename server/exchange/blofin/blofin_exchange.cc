@@ -481,4 +481,128 @@ std::vector<OrderResult> BlofinExchange::OnTick(const Tick& tick) {
   return results;
 }
 
+absl::StatusOr<ReconcileReport> BlofinExchange::Reconcile() {
+  absl::MutexLock lock(&mu_);
+  ReconcileReport report;
+  const int64_t now = deps_.clock->NowMillis();
+
+  // Orders.
+  XCTL_ASSIGN_OR_RETURN(rapidjson::Document pending_doc,
+                        rest_.Get("/api/v1/trade/orders-pending"));
+  std::vector<Order> pending;
+  if (Data(pending_doc).IsArray()) {
+    for (const auto& v : Data(pending_doc).GetArray()) {
+      XCTL_ASSIGN_OR_RETURN(Order o, blofin::ParseOrder(v));
+      o.strategy_id = config_.strategy_id;
+      pending.push_back(std::move(o));
+    }
+  }
+  std::vector<Order> resting;
+  absl::flat_hash_set<std::string> known;
+  XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
+    XCTL_ASSIGN_OR_RETURN(resting, tx.orders().ListResting(config_.strategy_id));
+    for (const Order& o : pending) {
+      XCTL_ASSIGN_OR_RETURN(std::optional<Order> local,
+                            tx.orders().GetByClientOrderId(config_.strategy_id,
+                                                           o.client_order_id));
+      if (local) known.insert(o.client_order_id);
+    }
+    return absl::OkStatus();
+  }));
+  for (const Order& o : pending) {
+    if (known.contains(o.client_order_id)) continue;
+    Order adopt = o;
+    if (adopt.client_order_id.empty()) adopt.client_order_id = "bf" + o.exchange_order_id;
+    auto instrument = deps_.instruments->Get(o.symbol);
+    if (!instrument.ok()) return instrument.status();
+    XCTL_RETURN_IF_ERROR(Sync(adopt, *instrument).status());
+    ++report.orders_adopted;
+    report.changes.push_back(absl::StrCat("adopted BloFin order ", o.exchange_order_id, " (",
+                                          ToString(o.side), " ", o.quantity.ToString(), " ",
+                                          o.symbol, ") that the store lacked"));
+  }
+  absl::flat_hash_set<std::string> pending_ids;
+  for (const Order& o : pending) pending_ids.insert(o.client_order_id);
+  for (const Order& local : resting) {
+    if (pending_ids.contains(local.client_order_id)) continue;
+    XCTL_ASSIGN_OR_RETURN(std::optional<Order> remote,
+                          FetchOrder("clientOrderId", local.client_order_id));
+    ++report.orders_closed;
+    if (remote) {
+      XCTL_ASSIGN_OR_RETURN(OrderResult synced, Sync(*remote, InstrumentOrGeneric(local.symbol)));
+      report.changes.push_back(absl::StrCat("order ", local.id, " is ",
+                                            ToString(synced.order.status), " on BloFin"));
+      continue;
+    }
+    Order o = local;
+    o.status = OrderStatus::kCanceled;
+    o.reject_reason = "not found on BloFin at reconciliation";
+    o.update_time_ms = now;
+    XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) { return tx.orders().Update(o); }));
+    report.changes.push_back(
+        absl::StrCat("order ", local.id, " is unknown to BloFin: marked cancelled"));
+  }
+
+  // Positions.
+  XCTL_ASSIGN_OR_RETURN(rapidjson::Document pos_doc, rest_.Get("/api/v1/account/positions"));
+  absl::flat_hash_map<std::string, Position> remote_positions;
+  if (Data(pos_doc).IsArray()) {
+    for (const auto& v : Data(pos_doc).GetArray()) {
+      XCTL_ASSIGN_OR_RETURN(Position p, blofin::ParsePosition(v));
+      if (p.quantity.is_positive()) remote_positions[p.symbol] = p;
+    }
+  }
+  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
+    XCTL_ASSIGN_OR_RETURN(std::vector<Position> open, tx.positions().ListOpen(config_.strategy_id));
+    absl::flat_hash_set<std::string> covered;
+    for (Position row : open) {
+      if (row.exchange != "blofin") {
+        covered.insert(row.symbol);  // a paper row from before a switch: left alone
+        continue;
+      }
+      auto it = remote_positions.find(row.symbol);
+      if (it == remote_positions.end() || it->second.side != row.side) {
+        row.status = PositionStatus::kClosed;
+        row.close_time_ms = now;
+        row.close_price = row.open_price;
+        row.pnl = Decimal();
+        XCTL_RETURN_IF_ERROR(tx.positions().Update(row));
+        ++report.positions_closed;
+        report.changes.push_back(absl::StrCat(
+            "position ", row.id, " (", ToString(row.side), " ", row.quantity.ToString(), " ",
+            row.symbol, ") is not open on BloFin: closed (closed outside xctl; pnl unknown, "
+            "recorded as 0)"));
+        continue;
+      }
+      covered.insert(row.symbol);
+      if (it->second.quantity != row.quantity) {
+        report.changes.push_back(absl::StrCat("position ", row.id, " quantity corrected from ",
+                                              row.quantity.ToString(), " to ",
+                                              it->second.quantity.ToString(), " (BloFin)"));
+        row.quantity = it->second.quantity;
+        row.open_price = it->second.open_price;
+        XCTL_RETURN_IF_ERROR(tx.positions().Update(row));
+      }
+    }
+    for (auto& [symbol, remote] : remote_positions) {
+      if (covered.contains(symbol)) continue;
+      Position row = remote;
+      row.strategy_id = config_.strategy_id;
+      if (row.open_time_ms == 0) row.open_time_ms = now;
+      XCTL_RETURN_IF_ERROR(tx.positions().Insert(&row));
+      ++report.positions_adopted;
+      report.changes.push_back(absl::StrCat("adopted BloFin position ", ToString(row.side), " ",
+                                            row.quantity.ToString(), " ", symbol, " at ",
+                                            row.open_price.ToString(), " as position ", row.id));
+    }
+    return absl::OkStatus();
+  }));
+  return report;
+}
+
+Instrument BlofinExchange::InstrumentOrGeneric(absl::string_view symbol) const {
+  auto spec = deps_.instruments->Get(symbol);
+  return spec.ok() ? *spec : GenericInstrument(symbol);
+}
+
 }  // namespace xctl

@@ -76,6 +76,13 @@ class BlofinExchange final : public Exchange {
   absl::StatusOr<Account> Balance() override;
   absl::StatusOr<Instrument> GetInstrument(absl::string_view symbol) override;
   std::vector<OrderResult> OnTick(const Tick& tick) override;
+  // Orders: BloFin's pending orders unknown to the store are adopted; the
+  // store's resting orders BloFin no longer lists get their final state (and
+  // fills) from BloFin's history, or are cancelled when BloFin has no trace.
+  // Positions: BloFin's net position per symbol is the truth; rows it lacks
+  // are closed (pnl recorded as 0: the close happened outside xctl), missing
+  // rows are adopted, quantities corrected.
+  absl::StatusOr<ReconcileReport> Reconcile() override;
 
  private:
   BlofinExchange(BlofinExchangeConfig config, const Deps& deps);
@@ -94,6 +101,7 @@ class BlofinExchange final : public Exchange {
   // transaction.
   absl::StatusOr<OrderResult> Sync(const Order& remote, const Instrument& instrument)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Instrument InstrumentOrGeneric(absl::string_view symbol) const;
   absl::StatusOr<OrderResult> StoredResult(const Order& order, bool replayed);
   absl::StatusOr<std::optional<Order>> StoredOrder(const CancelRequest& request);
 

@@ -1,0 +1,180 @@
+// ExchangeControl: one exchange per strategy, trade routing, mark to market
+// and KPIs, for every strategy in the process.
+//
+//  - Registry strategy_id -> Exchange, built by the injected ExchangeFactory:
+//    live (BlofinExchange) with credentials, paper without. Changing the
+//    credentials switches the mode for new orders at once; positions opened
+//    before keep their mode and are closed through an exchange of that mode.
+//  - Trade requests are validated before any exchange sees them: known and
+//    running strategy, one of its pairs, quantity > 0, price rules, client
+//    order id format, and no open position of the other mode in the symbol.
+//  - Mark to market: every tick of the price bus updates the unrealized PnL of
+//    the open positions in its pair (and lets each exchange fill resting
+//    orders), then publishes the changed positions and KPIs on the feed, in
+//    one batch per tick batch. Ticks are conflated per pair while the worker
+//    is busy, so a burst never queues up.
+//  - KPIs per strategy, per strategy type and over all strategies, kept
+//    incrementally (server/control/kpis.h): a closed trade is added once; a
+//    tick only re-marks.
+//
+// Thread-safe. Exchange calls (which may wait on BloFin) are made without the
+// registry lock, so one slow strategy does not hold up the others.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "server/common/clock.h"
+#include "server/control/control_feed.h"
+#include "server/control/exchange_factory.h"
+#include "server/control/kpis.h"
+#include "server/control/strategy_info.h"
+#include "server/price/price_module.h"
+#include "server/store/store.h"
+
+namespace xctl {
+
+class ExchangeControl final : public StrategyTrading {
+ public:
+  struct Deps {
+    Store* store = nullptr;
+    const PriceView* prices = nullptr;
+    const InstrumentCatalog* instruments = nullptr;
+    ExchangeFactory* factory = nullptr;
+    const Clock* clock = nullptr;
+  };
+  explicit ExchangeControl(const Deps& deps);
+  ~ExchangeControl() override;
+
+  // Starts the mark-to-market worker and, when `bus` is given, subscribes to
+  // every pair on it. Without a bus, feed ticks with OnTicks.
+  void Start(PriceModule* bus);
+  // Unsubscribes and stops the worker. Idempotent.
+  void Stop();
+
+  // Queues ticks for the worker (conflated per pair). Called by the bus.
+  void OnTicks(const std::vector<TickPtr>& ticks);
+  // Processes the queued ticks on the calling thread (tests, no worker).
+  void ProcessPendingTicks();
+
+  // StrategyTrading (see strategy_info.h).
+  absl::Status UpsertStrategy(const StrategyInfo& info) override;
+  absl::Status RemoveStrategy(absl::string_view strategy_id) override;
+  absl::Status SetRunning(absl::string_view strategy_id, bool running) override;
+  absl::StatusOr<OrderResult> PlaceOrder(const OrderRequest& request) override;
+  absl::StatusOr<OrderResult> ClosePosition(absl::string_view strategy_id,
+                                            const CloseRequest& request) override;
+  absl::StatusOr<std::vector<Position>> OpenPositions(absl::string_view strategy_id) override;
+  absl::StatusOr<bool> HasOpenExposure(absl::string_view strategy_id) override;
+
+  // Cancels a resting order of a known strategy (running or not).
+  [[nodiscard]] absl::StatusOr<Order> CancelOrder(absl::string_view strategy_id,
+                                                  const CancelRequest& request);
+
+  struct Query {
+    std::string strategy_id;
+    std::string strategy_type;
+    std::string symbol;
+    std::optional<PositionStatus> position_status;
+    std::optional<OrderStatus> order_status;
+    Page page;
+  };
+  // Stored positions, newest first, open ones with their marks.
+  [[nodiscard]] absl::StatusOr<std::vector<PositionView>> ListPositions(const Query& query);
+  [[nodiscard]] absl::StatusOr<std::vector<Order>> ListOrders(const Query& query);
+
+  struct BalanceView {
+    Account account;
+    TradingMode mode = TradingMode::kPaper;
+    Decimal unrealized_pnl;
+    Decimal equity;     // balance + unrealized pnl
+    Decimal available;  // equity - margin in use
+  };
+  [[nodiscard]] absl::StatusOr<BalanceView> GetBalance(absl::string_view strategy_id);
+
+  struct KpiReport {
+    KpiView total;
+    std::vector<KpiView> strategies;
+    std::vector<KpiView> types;
+  };
+  // At most one of the two; neither: everything.
+  [[nodiscard]] absl::StatusOr<KpiReport> GetKpis(absl::string_view strategy_id,
+                                                  absl::string_view strategy_type);
+
+  // Reconciles a live strategy's orders and positions with its exchange and
+  // reloads its positions and KPIs.
+  [[nodiscard]] absl::StatusOr<ReconcileReport> Reconcile(absl::string_view strategy_id);
+
+  // The live feed, and the snapshots a stream starts with.
+  ControlFeed& feed() { return feed_; }
+  std::vector<PositionView> OpenPositionViews(const FeedFilter& filter);
+  std::vector<KpiView> KpiViews(const FeedFilter& filter);
+
+  // What control knows of a strategy; nullopt when unknown.
+  std::optional<StrategyInfo> Info(absl::string_view strategy_id);
+
+ private:
+  struct Entry {
+    StrategyInfo info;
+    std::shared_ptr<Exchange> exchange;  // the current mode's
+    std::shared_ptr<Exchange> previous;  // the other mode's, kept for its open rows
+    std::vector<ClosedTrade> trades;
+    absl::flat_hash_set<int64_t> closed_ids;  // counted once each
+    KpiAccumulator kpis;
+    absl::flat_hash_map<int64_t, Position> open;
+    Decimal open_fees;
+    Decimal unrealized;
+  };
+
+  absl::Status LoadHistory(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RebuildAggregates() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Folds a trading result into positions and KPIs and publishes it.
+  void Apply(const std::string& strategy_id, const OrderResult& result)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Re-marks the entry and the aggregates it belongs to at `now`; appends
+  // the KPI views to publish.
+  void MarkLocked(Entry& entry, int64_t now, std::vector<KpiView>* kpis)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MarkAggregatesLocked(const std::string& type, int64_t now, std::vector<KpiView>* kpis)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Decimal MarkOf(const std::string& symbol, const Position& row) const;
+  PositionView ViewLocked(const Entry& entry, const Position& row) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  KpiView StrategyKpisLocked(const Entry& entry) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  KpiView TypeKpisLocked(const std::string& type) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  KpiView AllKpisLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Instrument InstrumentOf(absl::string_view symbol) const;
+  // The exchange that holds `symbol`'s open row (its mode), else the current.
+  absl::StatusOr<std::shared_ptr<Exchange>> ExchangeFor(absl::string_view strategy_id,
+                                                        absl::string_view symbol,
+                                                        bool require_running);
+  void ProcessTick(const TickPtr& tick);
+  void WorkerLoop();
+
+  const Deps deps_;
+  ControlFeed feed_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, KpiAccumulator> type_kpis_ ABSL_GUARDED_BY(mu_);
+  KpiAccumulator all_kpis_ ABSL_GUARDED_BY(mu_);
+  // Latest mark per symbol.
+  absl::flat_hash_map<std::string, Decimal> marks_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex tick_mu_;
+  absl::flat_hash_map<std::string, TickPtr> pending_ticks_ ABSL_GUARDED_BY(tick_mu_);
+  bool stopping_ ABSL_GUARDED_BY(tick_mu_) = false;
+  std::thread worker_;
+  std::unique_ptr<Subscription> subscription_;
+};
+
+}  // namespace xctl

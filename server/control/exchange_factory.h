@@ -1,0 +1,49 @@
+// ExchangeFactory: how exchange control gets the exchange of a strategy,
+// injected so tests can hand it fakes. The default factory makes a
+// BlofinExchange when the strategy has credentials and a PaperExchange when
+// it has none.
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "server/common/clock.h"
+#include "server/control/strategy_info.h"
+#include "server/exchange/blofin/rest_client.h"
+#include "server/exchange/exchange.h"
+#include "server/exchange/instruments.h"
+#include "server/price/price_view.h"
+#include "server/store/store.h"
+
+namespace xctl {
+
+class ExchangeFactory {
+ public:
+  virtual ~ExchangeFactory() = default;
+  // An exchange for `info` in `mode` (the strategy's current mode, or the
+  // mode of positions opened before a switch).
+  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<Exchange>> Make(const StrategyInfo& info,
+                                                                      TradingMode mode) = 0;
+};
+
+class DefaultExchangeFactory final : public ExchangeFactory {
+ public:
+  struct Deps {
+    Store* store = nullptr;
+    const PriceView* prices = nullptr;
+    const InstrumentCatalog* instruments = nullptr;
+    const Clock* clock = nullptr;
+  };
+  // `blofin` gives the base URL and limits of live exchanges.
+  DefaultExchangeFactory(const Deps& deps, blofin::RestOptions blofin)
+      : deps_(deps), blofin_(std::move(blofin)) {}
+
+  absl::StatusOr<std::unique_ptr<Exchange>> Make(const StrategyInfo& info,
+                                                 TradingMode mode) override;
+
+ private:
+  const Deps deps_;
+  const blofin::RestOptions blofin_;
+};
+
+}  // namespace xctl

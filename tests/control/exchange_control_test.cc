@@ -1,0 +1,246 @@
+// ExchangeControl with real exchanges: PaperExchange on a SQLite file and
+// BlofinExchange on the local BloFin-compatible server, through the default
+// factory; prices from a fixed table fed as ticks.
+#include "server/control/exchange_control.h"
+
+#include <memory>
+
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/fake_blofin.h"
+#include "tests/support/fixed_prices.h"
+#include "tests/support/test_databases.h"
+
+namespace xctl {
+namespace {
+
+using ::testing::HasSubstr;
+using ::xctl::testing::FakeBlofin;
+using ::xctl::testing::FixedPrices;
+using ::xctl::testing::TestDatabase;
+
+Decimal D(absl::string_view s) { return Decimal::Parse(s).value(); }
+
+class ExchangeControlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(fake_.ok());
+    ASSERT_TRUE(fake_.AddAccount("key", "secret", "pass"));
+    store_ = Store::Open({.url = db_.url()}).value();
+    Tick("64000", "64000.5", "64000.2");
+    blofin::RestOptions rest;
+    rest.base_url = fake_.base_url();
+    factory_ = std::make_unique<DefaultExchangeFactory>(
+        DefaultExchangeFactory::Deps{store_.get(), &prices_, &instruments_, &SystemClock()}, rest);
+    control_ = NewControl();
+  }
+
+  std::unique_ptr<ExchangeControl> NewControl() {
+    return std::make_unique<ExchangeControl>(ExchangeControl::Deps{
+        store_.get(), &prices_, &instruments_, factory_.get(), &SystemClock()});
+  }
+
+  // Sets the market on both venues and hands the tick to control.
+  void Tick(absl::string_view bid, absl::string_view ask, absl::string_view last) {
+    TickPtr t = prices_.Set("BTC-USDT", bid, ask, last);
+    EXPECT_TRUE(fake_.SetTickers(absl::StrCat(R"({"BTC-USDT":{"bid":")", bid, R"(","ask":")",
+                                              ask, R"(","last":")", last, R"("}})")));
+    if (control_) {
+      control_->OnTicks({t});
+      control_->ProcessPendingTicks();
+    }
+  }
+
+  StrategyInfo Strategy(const std::string& id, const std::string& type, bool live = false) {
+    StrategyRecord r{.id = id, .name = id, .type = type, .pairs = {"BTC-USDT"},
+                     .starting_balance = D("10000"), .running = true};
+    EXPECT_TRUE(store_->Transact([&](Tx& tx) -> absl::Status {
+      auto existing = tx.strategies().Get(id);
+      return existing.ok() ? absl::OkStatus() : tx.strategies().Insert(r);
+    }).ok());
+    StrategyInfo info{.id = id, .type = type, .pairs = {"BTC-USDT"}, .running = true,
+                      .leverage = D("3")};
+    if (live) info.credentials = BlofinCredentials{Secret("key"), Secret("secret"), Secret("pass")};
+    return info;
+  }
+
+  OrderRequest Buy(const std::string& id, absl::string_view qty = "1") {
+    return OrderRequest{.strategy_id = id, .symbol = "BTC-USDT", .side = Side::kBuy,
+                        .quantity = D(qty)};
+  }
+
+  TestDatabase db_{"sqlite"};
+  FakeBlofin fake_;
+  std::unique_ptr<Store> store_;
+  FixedPrices prices_;
+  InstrumentCatalog instruments_{DefaultInstruments()};
+  std::unique_ptr<DefaultExchangeFactory> factory_;
+  std::unique_ptr<ExchangeControl> control_;
+};
+
+TEST_F(ExchangeControlTest, PaperWithoutCredentialsLiveWithThemEachSeesItsOwnPositions) {
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("p1", "sma_cross")).ok());
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("p2", "tradingview")).ok());
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("l1", "sma_cross", /*live=*/true)).ok());
+  for (const char* id : {"p1", "p2", "l1"}) ASSERT_TRUE(control_->PlaceOrder(Buy(id)).ok()) << id;
+  ASSERT_TRUE(control_->PlaceOrder(Buy("p2", "2")).ok());
+
+  EXPECT_EQ(control_->OpenPositions("p1")->at(0).quantity, D("1"));
+  EXPECT_EQ(control_->OpenPositions("p2")->at(0).quantity, D("3"));
+  EXPECT_EQ(control_->OpenPositions("l1")->at(0).mode, TradingMode::kLive);
+  EXPECT_EQ(control_->OpenPositions("p1")->at(0).mode, TradingMode::kPaper);
+  EXPECT_EQ(fake_.OrderCount("key"), 1);
+
+  ExchangeControl::KpiReport sma = control_->GetKpis("", "sma_cross").value();
+  ASSERT_EQ(sma.strategies.size(), 2u);
+  EXPECT_EQ(sma.strategies[0].name, "l1");
+  EXPECT_EQ(sma.strategies[1].name, "p1");
+  EXPECT_EQ(sma.total.figures.open_positions, 2);
+  EXPECT_EQ(sma.total.figures.fees_paid, D("0.0768006"));  // 2 x 0.0384003
+  EXPECT_EQ(sma.total.figures.starting_balance, D("20000"));
+  ExchangeControl::KpiReport all = control_->GetKpis("", "").value();
+  EXPECT_EQ(all.total.figures.open_positions, 3);
+  EXPECT_EQ(all.types.size(), 2u);
+  EXPECT_EQ(all.strategies.size(), 3u);
+}
+
+TEST_F(ExchangeControlTest, RequestsAreValidatedBeforeAnyExchangeSeesThem) {
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("p1", "sma_cross")).ok());
+  EXPECT_EQ(control_->PlaceOrder(Buy("ghost")).status().code(), absl::StatusCode::kNotFound);
+  OrderRequest eth = Buy("p1");
+  eth.symbol = "ETH-USDT";
+  auto pair = control_->PlaceOrder(eth);
+  EXPECT_EQ(pair.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(pair.status().message(), HasSubstr("not one of strategy p1's pairs (BTC-USDT)"));
+  OrderRequest coid = Buy("p1");
+  coid.client_order_id = "has spaces";
+  EXPECT_EQ(control_->PlaceOrder(coid).status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(control_->SetRunning("p1", false).ok());
+  auto stopped = control_->PlaceOrder(Buy("p1"));
+  EXPECT_EQ(stopped.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(stopped.status().message(), HasSubstr("stopped"));
+  EXPECT_TRUE(control_->ListOrders({.strategy_id = "p1"})->empty());
+}
+
+TEST_F(ExchangeControlTest, CredentialsSwitchTheModeForNewOrdersAndOldRowsKeepTheirs) {
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("s1", "tradingview")).ok());
+  ASSERT_TRUE(control_->PlaceOrder(Buy("s1")).ok());
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("s1", "tradingview", /*live=*/true)).ok());
+  auto mixed = control_->PlaceOrder(Buy("s1"));
+  EXPECT_EQ(mixed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(mixed.status().message(), HasSubstr("open paper position"));
+  // The paper row closes through the paper exchange; BloFin sees nothing.
+  OrderResult closed = control_->ClosePosition("s1", {.symbol = "BTC-USDT"}).value();
+  EXPECT_EQ(closed.order.mode, TradingMode::kPaper);
+  EXPECT_EQ(fake_.OrderCount("key"), 0);
+  OrderResult live = control_->PlaceOrder(Buy("s1")).value();
+  EXPECT_EQ(live.order.mode, TradingMode::kLive);
+  EXPECT_EQ(fake_.OrderCount("key"), 1);
+  // And back to paper: the live row keeps its mode and closes on BloFin.
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("s1", "tradingview")).ok());
+  EXPECT_EQ(control_->OpenPositions("s1")->at(0).mode, TradingMode::kLive);
+  EXPECT_EQ(control_->ClosePosition("s1", {.symbol = "BTC-USDT"})->order.mode,
+            TradingMode::kLive);
+  EXPECT_EQ(fake_.OrderCount("key"), 2);
+  EXPECT_EQ(control_->PlaceOrder(Buy("s1"))->order.mode, TradingMode::kPaper);
+}
+
+TEST_F(ExchangeControlTest, EveryTickMarksOpenPositionsAndPublishesOneBatch) {
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("p1", "sma_cross")).ok());
+  ASSERT_TRUE(control_->PlaceOrder(Buy("p1")).ok());
+  int ready = 0;
+  auto sub = control_->feed().Subscribe({}, true, true, [&] { ++ready; });
+  Tick("64099.5", "64100.5", "64100");
+  FeedSubscription::Batch batch = sub->Drain();
+  EXPECT_EQ(ready, 1);
+  ASSERT_EQ(batch.positions.size(), 1u);
+  EXPECT_EQ(batch.positions[0].mark_price, D("64100"));
+  EXPECT_EQ(batch.positions[0].unrealized_pnl, D("0.0995"));  // (64100 - 64000.5) x 0.001
+  EXPECT_EQ(batch.positions[0].strategy_type, "sma_cross");
+  ASSERT_EQ(batch.kpis.size(), 3u);  // strategy, type, all
+  // KPIs count the open row's fee against it (docs/kpis.md): 0.0995 - 0.0384003.
+  for (const KpiView& k : batch.kpis) EXPECT_EQ(k.figures.unrealized_pnl, D("0.0610997"));
+  ExchangeControl::BalanceView balance = control_->GetBalance("p1").value();
+  EXPECT_EQ(balance.equity, D("10000.0610997"));  // 9999.9615997 + 0.0995
+}
+
+TEST_F(ExchangeControlTest, ManyPositionsOnOnePairConflateToOneStatePerPosition) {
+  constexpr int kStrategies = 40;
+  for (int i = 0; i < kStrategies; ++i) {
+    std::string id = absl::StrCat("s", i);
+    ASSERT_TRUE(control_->UpsertStrategy(Strategy(id, "sma_cross")).ok());
+    ASSERT_TRUE(control_->PlaceOrder(Buy(id)).ok());
+  }
+  auto sub = control_->feed().Subscribe({.strategy_type = "sma_cross"}, true, false, [] {});
+  for (int t = 0; t < 10; ++t) Tick("64000", "64001", absl::StrCat("6400", t));
+  FeedSubscription::Batch batch = sub->Drain();
+  EXPECT_EQ(batch.positions.size(), static_cast<size_t>(kStrategies));
+  EXPECT_EQ(batch.conflated, static_cast<uint64_t>(kStrategies * 9));
+  for (const PositionView& v : batch.positions) EXPECT_EQ(v.mark_price, D("64009"));
+}
+
+TEST_F(ExchangeControlTest, RestingLimitOrderFillsOnATickAndIsPublished) {
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("p1", "sma_cross")).ok());
+  OrderRequest limit = Buy("p1");
+  limit.type = OrderType::kLimit;
+  limit.price = D("63900");
+  ASSERT_TRUE(control_->PlaceOrder(limit).ok());
+  auto sub = control_->feed().Subscribe({.strategy_id = "p1"}, true, true, [] {});
+  EXPECT_TRUE(control_->OpenPositions("p1")->empty());
+  Tick("63890", "63895", "63892");
+  EXPECT_EQ(control_->OpenPositions("p1")->size(), 1u);
+  FeedSubscription::Batch batch = sub->Drain();
+  ASSERT_EQ(batch.positions.size(), 1u);
+  EXPECT_EQ(batch.positions[0].position.open_price, D("63900"));
+  ASSERT_EQ(batch.kpis.size(), 1u);  // the strategy filter takes its own KPIs only
+  EXPECT_EQ(batch.kpis[0].figures.open_positions, 1);
+}
+
+TEST_F(ExchangeControlTest, ARestartBringsBackPositionsAndKpis) {
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("p1", "sma_cross")).ok());
+  ASSERT_TRUE(control_->PlaceOrder(Buy("p1", "2")).ok());
+  Tick("64100", "64100.5", "64100.2");
+  ASSERT_TRUE(control_->ClosePosition("p1", {.symbol = "BTC-USDT", .quantity = D("1")}).ok());
+  KpiFigures before = control_->GetKpis("p1", "")->total.figures;
+  control_.reset();
+  store_ = Store::Open({.url = db_.url()}).value();
+  factory_ = std::make_unique<DefaultExchangeFactory>(
+      DefaultExchangeFactory::Deps{store_.get(), &prices_, &instruments_, &SystemClock()},
+      blofin::RestOptions{});
+  control_ = NewControl();
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("p1", "sma_cross")).ok());
+  KpiFigures after = control_->GetKpis("p1", "")->total.figures;
+  EXPECT_EQ(after.realized_pnl, before.realized_pnl);
+  EXPECT_EQ(after.fees_paid, before.fees_paid);
+  EXPECT_EQ(after.closed_trades, 1);
+  EXPECT_EQ(after.open_positions, 1);
+  EXPECT_EQ(control_->OpenPositions("p1")->at(0).quantity, D("1"));
+}
+
+TEST_F(ExchangeControlTest, ALiveStrategyWhoseReconciliationFailsIsNotAdded) {
+  StrategyInfo bad = Strategy("l1", "sma_cross", /*live=*/true);
+  bad.credentials->api_secret = Secret("wrong");
+  absl::Status s = control_->UpsertStrategy(bad);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("reconciliation with BloFin failed"));
+  EXPECT_THAT(s.message(), HasSubstr("152409"));
+  EXPECT_FALSE(control_->Info("l1").has_value());
+}
+
+TEST_F(ExchangeControlTest, TheWorkerFollowsThePriceBus) {
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("p1", "sma_cross")).ok());
+  ASSERT_TRUE(control_->PlaceOrder(Buy("p1")).ok());
+  absl::Notification got;
+  auto sub = control_->feed().Subscribe({}, true, false, [&] {
+    if (!got.HasBeenNotified()) got.Notify();
+  });
+  control_->Start(nullptr);
+  control_->OnTicks({prices_.Set("BTC-USDT", "64200", "64201", "64200.5")});
+  EXPECT_TRUE(got.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(sub->Drain().positions.at(0).mark_price, D("64200.5"));
+  control_->Stop();
+}
+
+}  // namespace
+}  // namespace xctl

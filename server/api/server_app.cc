@@ -8,8 +8,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "server/api/exchange_control_service.h"
 #include "server/api/pending_services.h"
 #include "server/api/price_feed_service.h"
+#include "server/common/http_client.h"
+#include "server/control/exchange_control.h"
+#include "server/exchange/blofin/rest_client.h"
+#include "server/exchange/instruments.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/price/price_module.h"
@@ -45,6 +50,20 @@ class ServerAppImpl final : public ServerApp {
 
     price_feed_ = std::make_unique<PriceFeedService>(*prices_);
 
+    LoadInstruments();
+    blofin::RestOptions rest;
+    rest.base_url = config_.blofin.url;
+    rest.timeout_ms = config_.blofin.timeout_ms;
+    factory_ = std::make_unique<DefaultExchangeFactory>(
+        DefaultExchangeFactory::Deps{store_.get(), prices_.get(), &instruments_, &SystemClock()},
+        rest);
+    control_ = std::make_unique<ExchangeControl>(ExchangeControl::Deps{
+        store_.get(), prices_.get(), &instruments_, factory_.get(), &SystemClock()});
+    control_->Start(prices_.get());
+    control_service_ = std::make_unique<ExchangeControlService>(
+        *control_, instruments_,
+        ExchangeControlService::Options{.configured_pairs = config_.price.pairs});
+
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
@@ -54,7 +73,7 @@ class ServerAppImpl final : public ServerApp {
     builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(),
                              &port_);
     builder.RegisterService(price_feed_.get());
-    builder.RegisterService(&exchange_control_);
+    builder.RegisterService(control_service_.get());
     builder.RegisterService(&strategy_manager_);
     server_ = builder.BuildAndStart();
     if (!server_ || port_ == 0) {
@@ -76,23 +95,55 @@ class ServerAppImpl final : public ServerApp {
       server_->GetHealthCheckService()->SetServingStatus(false);
       // Open streams first, or Server::Shutdown waits for them forever.
       if (price_feed_) price_feed_->Shutdown();
+      if (control_service_) control_service_->Shutdown();
       server_->Shutdown(std::chrono::system_clock::now() +
                         std::chrono::milliseconds(config_.shutdown_grace_ms));
       server_->Wait();
     }
+    if (control_) control_->Stop();
     if (prices_) prices_->Stop();
     server_.reset();
+    control_service_.reset();
+    control_.reset();
+    factory_.reset();
     price_feed_.reset();
     prices_.reset();
     store_.reset();
   }
 
  private:
+  // Built-in BloFin specifications, then the config's, then (when asked)
+  // BloFin's own list.
+  void LoadInstruments() {
+    for (const Instrument& i : DefaultInstruments()) instruments_.Put(i);
+    for (const InstrumentConfig& c : config_.instruments) {
+      instruments_.Put(Instrument{.symbol = c.symbol,
+                                  .contract_value = *Decimal::Parse(c.contract_value),
+                                  .lot_size = *Decimal::Parse(c.lot_size),
+                                  .min_size = *Decimal::Parse(c.min_size),
+                                  .tick_size = *Decimal::Parse(c.tick_size),
+                                  .max_leverage = *Decimal::Parse(c.max_leverage)});
+    }
+    if (!config_.blofin.load_instruments) return;
+    HttpClient http({.timeout_ms = config_.blofin.timeout_ms});
+    auto listed = blofin::FetchInstruments(http, config_.blofin.url);
+    if (!listed.ok()) {
+      spdlog::warn("event=instruments_not_loaded url={} error={}",
+                   LogQuote(RedactUrl(config_.blofin.url)), LogQuote(listed.status().message()));
+      return;
+    }
+    for (const Instrument& i : *listed) instruments_.Put(i);
+    spdlog::info("event=instruments_loaded count={}", listed->size());
+  }
+
   ServerConfig config_;
+  InstrumentCatalog instruments_;
+  std::unique_ptr<DefaultExchangeFactory> factory_;
+  std::unique_ptr<ExchangeControl> control_;
+  std::unique_ptr<ExchangeControlService> control_service_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<PriceModule> prices_;
   std::unique_ptr<PriceFeedService> price_feed_;
-  PendingExchangeControlService exchange_control_;
   PendingStrategyManagerService strategy_manager_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

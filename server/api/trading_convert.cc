@@ -112,10 +112,10 @@ void ToProto(const Position& p, v1::Position* out) {
   ToProtoTime(p.open_time_ms, out->mutable_open_time());
   if (p.close_time_ms) ToProtoTime(*p.close_time_ms, out->mutable_close_time());
   ToProto(p.open_price, out->mutable_open_price());
-  ToProto(p.close_price, out->mutable_close_price());
+  if (p.close_price) ToProto(*p.close_price, out->mutable_close_price());
   ToProto(p.quantity, out->mutable_quantity());
   out->set_status(ToProto(p.status));
-  ToProto(p.pnl, out->mutable_pnl());
+  if (p.pnl) ToProto(*p.pnl, out->mutable_pnl());
   ToProto(p.fees, out->mutable_fees());
   out->set_mode(ToProto(p.mode));
   out->set_exchange(p.exchange);

@@ -193,6 +193,28 @@ absl::Status ParseStrategy(const Section& s, StrategyConfig* st,
   return absl::OkStatus();
 }
 
+absl::Status ParseBlofin(const Section& s, BlofinConfig* b) {
+  XCTL_RETURN_IF_ERROR(s.CheckType());
+  XCTL_RETURN_IF_ERROR(s.CheckKeys({"url", "timeout_ms", "load_instruments"}));
+  XCTL_RETURN_IF_ERROR(s.String("url", &b->url));
+  XCTL_RETURN_IF_ERROR(s.Integer("timeout_ms", &b->timeout_ms));
+  XCTL_RETURN_IF_ERROR(s.Bool("load_instruments", &b->load_instruments));
+  return absl::OkStatus();
+}
+
+absl::Status ParseInstrument(const Section& s, InstrumentConfig* i) {
+  XCTL_RETURN_IF_ERROR(s.CheckType());
+  XCTL_RETURN_IF_ERROR(s.CheckKeys({"symbol", "contract_value", "lot_size", "min_size",
+                                    "tick_size", "max_leverage"}));
+  XCTL_RETURN_IF_ERROR(s.String("symbol", &i->symbol));
+  XCTL_RETURN_IF_ERROR(s.String("contract_value", &i->contract_value));
+  XCTL_RETURN_IF_ERROR(s.String("lot_size", &i->lot_size));
+  XCTL_RETURN_IF_ERROR(s.String("min_size", &i->min_size));
+  XCTL_RETURN_IF_ERROR(s.String("tick_size", &i->tick_size));
+  XCTL_RETURN_IF_ERROR(s.String("max_leverage", &i->max_leverage));
+  return absl::OkStatus();
+}
+
 bool ValidHostPort(absl::string_view listen) {
   size_t colon = listen.rfind(':');
   if (colon == absl::string_view::npos || colon == 0) return false;
@@ -219,8 +241,24 @@ absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml,
     Section top(root, "", source);
     XCTL_RETURN_IF_ERROR(top.CheckType());
     XCTL_RETURN_IF_ERROR(top.CheckKeys({"listen", "database", "log_level",
-                                        "shutdown_grace_ms", "price",
-                                        "strategies"}));
+                                        "shutdown_grace_ms", "price", "blofin",
+                                        "instruments", "key_file", "strategies"}));
+    XCTL_RETURN_IF_ERROR(top.String("key_file", &config.key_file));
+    if (top.Has("blofin")) {
+      XCTL_RETURN_IF_ERROR(
+          ParseBlofin(Section(top.Get("blofin"), "blofin", source), &config.blofin));
+    }
+    if (top.Has("instruments")) {
+      YAML::Node list = top.Get("instruments");
+      if (!list.IsSequence()) return top.Error("instruments", "expected a list of instruments");
+      int i = 0;
+      for (const auto& item : list) {
+        InstrumentConfig spec;
+        XCTL_RETURN_IF_ERROR(ParseInstrument(
+            Section(item, absl::StrCat("instruments[", i++, "]"), source), &spec));
+        config.instruments.push_back(std::move(spec));
+      }
+    }
     XCTL_RETURN_IF_ERROR(top.String("listen", &config.listen));
     XCTL_RETURN_IF_ERROR(top.String("database", &config.database));
     XCTL_RETURN_IF_ERROR(top.String("log_level", &config.log_level));
@@ -286,6 +324,29 @@ absl::Status ValidateConfig(const ServerConfig& config) {
     return absl::InvalidArgumentError("shutdown_grace_ms: must be >= 0");
   }
   XCTL_RETURN_IF_ERROR(ValidatePriceConfig(config.price));
+  if (!absl::StartsWith(config.blofin.url, "https://") &&
+      !absl::StartsWith(config.blofin.url, "http://127.0.0.1") &&
+      !absl::StartsWith(config.blofin.url, "http://localhost")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "blofin.url: \"", config.blofin.url,
+        "\" must be https:// (plain http only to a local test server)"));
+  }
+  if (config.blofin.timeout_ms <= 0) {
+    return absl::InvalidArgumentError("blofin.timeout_ms: must be > 0");
+  }
+  for (const InstrumentConfig& i : config.instruments) {
+    XCTL_RETURN_IF_ERROR(ValidateSymbol(i.symbol));
+    for (const auto& [name, value] :
+         {std::pair{"contract_value", i.contract_value}, {"lot_size", i.lot_size},
+          {"min_size", i.min_size}, {"tick_size", i.tick_size},
+          {"max_leverage", i.max_leverage}}) {
+      auto d = Decimal::Parse(value);
+      if (!d.ok() || !d->is_positive()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "instruments: ", i.symbol, ".", name, " must be a number > 0, got \"", value, "\""));
+      }
+    }
+  }
   std::set<std::string> ids;
   for (const StrategyConfig& st : config.strategies) {
     absl::Status id_ok = ValidateStrategyId(st.id);

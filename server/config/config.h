@@ -42,6 +42,28 @@ struct StrategyConfig {
   std::optional<CredentialsEnv> credentials_env;
 };
 
+// Live trading on BloFin (strategies with credentials).
+struct BlofinConfig {
+  // REST base URL: production, https://demo-trading-openapi.blofin.com for
+  // demo trading, or a local test server.
+  std::string url = "https://openapi.blofin.com";
+  int timeout_ms = 5000;
+  // Fetch every instrument's contract value, lot, minimum and tick size from
+  // BloFin at start (otherwise built-in defaults and `instruments`).
+  bool load_instruments = false;
+};
+
+// A contract specification for a pair BloFin's defaults do not cover
+// (decimals as strings).
+struct InstrumentConfig {
+  std::string symbol;
+  std::string contract_value = "1";
+  std::string lot_size = "1";
+  std::string min_size = "1";
+  std::string tick_size = "0.000000001";
+  std::string max_leverage = "100";
+};
+
 struct ServerConfig {
   // gRPC listen address, HOST:PORT. Loopback by default.
   std::string listen = "127.0.0.1:50051";
@@ -51,6 +73,11 @@ struct ServerConfig {
   // How long shutdown waits for in-flight calls before cancelling them.
   int shutdown_grace_ms = 3000;
   PriceConfig price;
+  BlofinConfig blofin;
+  std::vector<InstrumentConfig> instruments;
+  // File holding the key that encrypts stored credentials (created 0600 when
+  // missing); the XCTL_MASTER_KEY environment variable takes precedence.
+  std::string key_file = "./data/xctl.key";
   std::vector<StrategyConfig> strategies;
 };
 

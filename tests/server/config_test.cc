@@ -117,6 +117,40 @@ TEST(ValidateConfig, RefusesBadValues) {
   EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("must not be negative"));
 }
 
+TEST(ParseConfig, ReadsBlofinInstrumentsAndKeyFile) {
+  auto c = ParseConfig(R"(
+key_file: /var/lib/xctl/key
+blofin:
+  url: https://demo-trading-openapi.blofin.com
+  timeout_ms: 2500
+  load_instruments: true
+instruments:
+  - {symbol: PEPE-USDT, contract_value: "1000", lot_size: "1", min_size: "1", tick_size: "0.0000001"}
+)", "x.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->key_file, "/var/lib/xctl/key");
+  EXPECT_EQ(c->blofin.url, "https://demo-trading-openapi.blofin.com");
+  EXPECT_EQ(c->blofin.timeout_ms, 2500);
+  EXPECT_TRUE(c->blofin.load_instruments);
+  ASSERT_EQ(c->instruments.size(), 1u);
+  EXPECT_EQ(c->instruments[0].contract_value, "1000");
+  EXPECT_EQ(c->instruments[0].max_leverage, "100");
+  EXPECT_TRUE(ValidateConfig(*c).ok()) << ValidateConfig(*c);
+  auto unknown = ParseConfig("blofin:\n  secret: x\n", "x.yaml");
+  EXPECT_THAT(unknown.status().message(), HasSubstr("unknown key \"secret\""));
+}
+
+TEST(ValidateConfig, RefusesPlainHttpBlofinAndBadInstruments) {
+  ServerConfig c;
+  c.blofin.url = "http://openapi.blofin.com";
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("must be https://"));
+  c = ServerConfig();
+  c.blofin.url = "http://127.0.0.1:8080";
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  c.instruments.push_back({.symbol = "PEPE-USDT", .tick_size = "0"});
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("PEPE-USDT.tick_size must be a number > 0"));
+}
+
 TEST(RedactUrl, HidesPasswordsInEveryForm) {
   EXPECT_EQ(RedactUrl("postgresql://xctl:s3cret@127.0.0.1:5432/xctl"),
             "postgresql://xctl:***@127.0.0.1:5432/xctl");

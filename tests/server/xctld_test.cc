@@ -1,6 +1,5 @@
 // Runs the real xctld binary on a free loopback port and checks what a user
-// or an operator sees: health, reflection, the UNIMPLEMENTED answers of
-// modules still to come, clear one-line errors for bad configuration, and a
+// or an operator sees: health, reflection, clear API errors, clear one-line errors for bad configuration, and a
 // clean exit on SIGTERM.
 #include <signal.h>
 
@@ -176,16 +175,45 @@ TEST(XctldStart, PortInUseIsReported) {
   EXPECT_THAT(p.Stderr(), HasSubstr("cannot listen on 127.0.0.1:" + port));
 }
 
-TEST(Xctld, PendingModulesAnswerUnimplementedWithTheirName) {
+TEST(Xctld, ExchangeControlAnswersBadRequestsWithClearErrors) {
   RunningXctld server;
   ASSERT_TRUE(server.ok()) << server.process().Stderr();
   auto stub = v1::ExchangeControl::NewStub(server.channel());
-  grpc::ClientContext ctx;
-  v1::GetKpisRequest req;
-  v1::GetKpisResponse resp;
-  grpc::Status st = stub->GetKpis(&ctx, req, &resp);
-  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(st.error_message(), HasSubstr("ExchangeControl.GetKpis"));
+  {
+    grpc::ClientContext ctx;
+    v1::GetKpisResponse resp;
+    ASSERT_TRUE(stub->GetKpis(&ctx, v1::GetKpisRequest(), &resp).ok());
+    EXPECT_TRUE(resp.total().scope().all());
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::PlaceOrderResponse resp;
+    grpc::Status st = stub->PlaceOrder(&ctx, v1::PlaceOrderRequest(), &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(), HasSubstr("strategy_id: required"));
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::PlaceOrderRequest req;
+    req.set_strategy_id("nobody");
+    req.set_symbol("BTC-USDT");
+    req.set_side(v1::SIDE_BUY);
+    req.set_type(v1::ORDER_TYPE_MARKET);
+    req.mutable_quantity()->set_value("1");
+    v1::PlaceOrderResponse resp;
+    grpc::Status st = stub->PlaceOrder(&ctx, req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_THAT(st.error_message(), HasSubstr("unknown strategy \"nobody\""));
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::ListPositionsRequest req;
+    req.set_page_size(5000);
+    v1::ListPositionsResponse resp;
+    grpc::Status st = stub->ListPositions(&ctx, req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(), HasSubstr("page_size"));
+  }
 }
 
 TEST(Xctld, ServesPricesFromTheBlofinSourcePointedAtALocalServer) {

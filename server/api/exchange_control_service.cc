@@ -1,0 +1,493 @@
+#include "server/api/exchange_control_service.h"
+
+#include <deque>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/api/control_convert.h"
+#include "server/api/convert.h"
+#include "server/api/status.h"
+#include "server/api/trading_convert.h"
+#include "server/common/status_macros.h"
+#include "server/common/symbol.h"
+
+namespace xctl::api {
+namespace {
+
+grpc::Status Invalid(absl::string_view message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(message));
+}
+
+// An empty id is INVALID_ARGUMENT naming the field; a malformed one too.
+absl::Status CheckStrategyId(absl::string_view id, absl::string_view field) {
+  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
+  absl::Status s = ValidateStrategyId(id);
+  return s.ok() ? s : absl::InvalidArgumentError(absl::StrCat(field, ": ", s.message()));
+}
+
+absl::Status CheckSymbol(absl::string_view symbol, absl::string_view field) {
+  if (symbol.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
+  absl::Status s = ValidateSymbol(symbol);
+  return s.ok() ? s : absl::InvalidArgumentError(absl::StrCat(field, ": ", s.message()));
+}
+
+absl::StatusOr<Page> ParsePage(int32_t page_size, const std::string& token) {
+  if (page_size < 0 || page_size > 1000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: 0 to 1000 (0 means 100), got ", page_size));
+  }
+  Page page{.limit = page_size == 0 ? 100 : page_size};
+  if (!token.empty() && (!absl::SimpleAtoi(token, &page.before_id) || page.before_id <= 0)) {
+    return absl::InvalidArgumentError("page_token: not a token this server issued");
+  }
+  return page;
+}
+
+absl::StatusOr<ExchangeControl::Query> ParseQuery(const std::string& strategy_id,
+                                                  const std::string& strategy_type,
+                                                  const std::string& symbol, int32_t page_size,
+                                                  const std::string& token) {
+  if (!strategy_id.empty()) XCTL_RETURN_IF_ERROR(CheckStrategyId(strategy_id, "strategy_id"));
+  if (!symbol.empty()) XCTL_RETURN_IF_ERROR(CheckSymbol(symbol, "symbol"));
+  XCTL_ASSIGN_OR_RETURN(Page page, ParsePage(page_size, token));
+  return ExchangeControl::Query{.strategy_id = strategy_id, .strategy_type = strategy_type,
+                                .symbol = symbol, .page = page};
+}
+
+}  // namespace
+
+// One open stream, as the service sees it (heartbeats, shutdown).
+class ControlStream {
+ public:
+  virtual ~ControlStream() = default;
+  virtual void Heartbeat(absl::Time now) = 0;
+  virtual void FinishWith(grpc::Status status) = 0;
+};
+
+namespace {
+
+struct PositionsTraits {
+  using Response = v1::StreamPositionsResponse;
+  static constexpr bool kPositions = true;
+  static void Snapshot(ExchangeControl& control, const FeedFilter& filter, Response* out) {
+    v1::PositionSnapshot* snap = out->mutable_snapshot();
+    for (const PositionView& v : control.OpenPositionViews(filter)) {
+      ToProto(v, snap->add_positions());
+    }
+  }
+  static bool Update(const FeedSubscription::Batch& batch, Response* out) {
+    if (batch.positions.empty()) return false;
+    for (const PositionView& v : batch.positions) {
+      ToProto(v, out->mutable_update()->add_positions());
+    }
+    return true;
+  }
+};
+
+struct KpisTraits {
+  using Response = v1::StreamKpisResponse;
+  static constexpr bool kPositions = false;
+  static void Snapshot(ExchangeControl& control, const FeedFilter& filter, Response* out) {
+    v1::KpiSnapshot* snap = out->mutable_snapshot();
+    for (const KpiView& v : control.KpiViews(filter)) ToProto(v, snap->add_kpis());
+  }
+  static bool Update(const FeedSubscription::Batch& batch, Response* out) {
+    if (batch.kpis.empty()) return false;
+    for (const KpiView& v : batch.kpis) ToProto(v, out->mutable_update()->add_kpis());
+    return true;
+  }
+};
+
+// Snapshot, then one update per drained batch; the write in flight is the
+// only buffer, everything else waits conflated in the feed subscription.
+template <typename Traits>
+class FeedStream final : public grpc::ServerWriteReactor<typename Traits::Response>,
+                         public ControlStream {
+  using Response = typename Traits::Response;
+
+ public:
+  FeedStream(ExchangeControlService* service, ExchangeControl& control, FeedFilter filter,
+             absl::Duration heartbeat_interval)
+      : service_(service), heartbeat_interval_(heartbeat_interval) {
+    {
+      absl::MutexLock lock(&mu_);
+      // Subscribe before the snapshot so no change falls between the two.
+      sub_ = control.feed().Subscribe(filter, Traits::kPositions, !Traits::kPositions,
+                                      [this] { Notify(); });
+      Traits::Snapshot(control, filter, &NextLocked());
+    }
+    service_->Register(this);
+    Notify();
+  }
+
+  void Notify() {
+    absl::MutexLock lock(&mu_);
+    MaybeWriteLocked();
+  }
+
+  void Heartbeat(absl::Time now) override {
+    absl::MutexLock lock(&mu_);
+    if (in_flight_ || finishing_ || now - last_write_ < heartbeat_interval_) return;
+    ToProtoTime(absl::ToUnixMillis(now), NextLocked().mutable_heartbeat()->mutable_time());
+    MaybeWriteLocked();
+  }
+
+  void FinishWith(grpc::Status status) override {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(std::move(status));
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    in_flight_ = false;
+    if (finishing_) {
+      DoFinishLocked();
+      return;
+    }
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+      return;
+    }
+    last_write_ = absl::Now();
+    MaybeWriteLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&mu_);
+      finishing_ = true;
+    }
+    sub_->Cancel();
+    service_->Unregister(this);
+    delete this;
+  }
+
+ private:
+  Response& NextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    queued_.emplace_back();
+    return queued_.back();
+  }
+
+  void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (in_flight_ || finishing_) {
+      if (finishing_ && !in_flight_ && !finished_) DoFinishLocked();
+      return;
+    }
+    if (queued_.empty()) {
+      Response update;
+      if (Traits::Update(sub_->Drain(), &update)) queued_.push_back(std::move(update));
+    }
+    if (queued_.empty()) return;
+    current_ = std::move(queued_.front());
+    queued_.pop_front();
+    current_.set_sequence(++sequence_);
+    in_flight_ = true;
+    this->StartWrite(&current_);
+  }
+
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finishing_) return;
+    finishing_ = true;
+    final_status_ = std::move(status);
+    if (!in_flight_) DoFinishLocked();
+  }
+
+  void DoFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    this->Finish(final_status_);
+  }
+
+  ExchangeControlService* const service_;
+  const absl::Duration heartbeat_interval_;
+  std::unique_ptr<FeedSubscription> sub_;
+  absl::Mutex mu_;
+  std::deque<Response> queued_ ABSL_GUARDED_BY(mu_);
+  Response current_ ABSL_GUARDED_BY(mu_);
+  uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_write_ ABSL_GUARDED_BY(mu_) = absl::Now();
+};
+
+template <typename Response>
+class RefusedStream final : public grpc::ServerWriteReactor<Response> {
+ public:
+  explicit RefusedStream(grpc::Status status) { this->Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+ExchangeControlService::ExchangeControlService(ExchangeControl& control,
+                                               const InstrumentCatalog& instruments,
+                                               Options options)
+    : control_(control), instruments_(instruments), options_(std::move(options)) {
+  heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
+}
+
+ExchangeControlService::~ExchangeControlService() {
+  Shutdown();
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(
+        absl::Condition(+[](absl::flat_hash_set<ControlStream*>* s) { return s->empty(); },
+                        &streams_),
+        absl::Seconds(10));
+  }
+  heartbeat_thread_.join();
+}
+
+void ExchangeControlService::Register(ControlStream* s) {
+  bool refuse = false;
+  {
+    absl::MutexLock lock(&mu_);
+    streams_.insert(s);
+    refuse = shutting_down_;
+  }
+  if (refuse) s->FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+}
+
+void ExchangeControlService::Unregister(ControlStream* s) {
+  absl::MutexLock lock(&mu_);
+  streams_.erase(s);
+}
+
+size_t ExchangeControlService::open_streams() const {
+  absl::MutexLock lock(&mu_);
+  return streams_.size();
+}
+
+void ExchangeControlService::Shutdown() {
+  std::vector<ControlStream*> streams;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    streams.assign(streams_.begin(), streams_.end());
+    for (ControlStream* s : streams) s->FinishWith(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+  }
+}
+
+void ExchangeControlService::HeartbeatLoop() {
+  absl::MutexLock lock(&mu_);
+  while (!shutting_down_) {
+    mu_.AwaitWithTimeout(absl::Condition(&shutting_down_),
+                         std::min(options_.heartbeat_interval, absl::Seconds(1)));
+    if (shutting_down_) break;
+    const absl::Time now = absl::Now();
+    for (ControlStream* s : streams_) s->Heartbeat(now);
+  }
+}
+
+grpc::Status ExchangeControlService::PlaceOrder(grpc::ServerContext*,
+                                                const v1::PlaceOrderRequest* req,
+                                                v1::PlaceOrderResponse* resp) {
+  auto parsed = [&]() -> absl::StatusOr<OrderRequest> {
+    XCTL_RETURN_IF_ERROR(CheckStrategyId(req->strategy_id(), "strategy_id"));
+    XCTL_RETURN_IF_ERROR(CheckSymbol(req->symbol(), "symbol"));
+    OrderRequest r{.strategy_id = req->strategy_id(), .client_order_id = req->client_order_id(),
+                   .symbol = req->symbol(), .reduce_only = req->reduce_only()};
+    XCTL_ASSIGN_OR_RETURN(r.side, SideFromProto(req->side(), "side"));
+    XCTL_ASSIGN_OR_RETURN(r.type, OrderTypeFromProto(req->type(), "type"));
+    XCTL_ASSIGN_OR_RETURN(r.quantity, RequiredDecimal(req->quantity(), "quantity"));
+    XCTL_ASSIGN_OR_RETURN(r.price, OptionalDecimal(req->price(), "price"));
+    if (!r.quantity.is_positive()) {
+      return absl::InvalidArgumentError("quantity: must be greater than 0");
+    }
+    if (r.type == OrderType::kLimit && !r.price) {
+      return absl::InvalidArgumentError("price: required for limit orders");
+    }
+    if (r.type == OrderType::kMarket && r.price) {
+      return absl::InvalidArgumentError("price: market orders take no price");
+    }
+    return r;
+  }();
+  if (!parsed.ok()) return ToGrpcStatus(parsed.status());
+  auto result = control_.PlaceOrder(*parsed);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  ToProto(result->order, resp->mutable_order());
+  for (const Fill& f : result->fills) ToProto(f, resp->add_fills());
+  resp->set_replayed(result->replayed);
+  return grpc::Status::OK;
+}
+
+grpc::Status ExchangeControlService::CancelOrder(grpc::ServerContext*,
+                                                 const v1::CancelOrderRequest* req,
+                                                 v1::CancelOrderResponse* resp) {
+  if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (req->order_id().empty() == req->client_order_id().empty()) {
+    return Invalid("set exactly one of order_id and client_order_id");
+  }
+  CancelRequest cancel{.client_order_id = req->client_order_id()};
+  if (!req->order_id().empty() &&
+      (!absl::SimpleAtoi(req->order_id(), &cancel.order_id) || cancel.order_id <= 0)) {
+    return Invalid(absl::StrCat("order_id: not an order id: ", req->order_id()));
+  }
+  auto order = control_.CancelOrder(req->strategy_id(), cancel);
+  if (!order.ok()) return ToGrpcStatus(order.status());
+  ToProto(*order, resp->mutable_order());
+  return grpc::Status::OK;
+}
+
+grpc::Status ExchangeControlService::ClosePosition(grpc::ServerContext*,
+                                                   const v1::ClosePositionRequest* req,
+                                                   v1::ClosePositionResponse* resp) {
+  auto parsed = [&]() -> absl::StatusOr<CloseRequest> {
+    XCTL_RETURN_IF_ERROR(CheckStrategyId(req->strategy_id(), "strategy_id"));
+    XCTL_RETURN_IF_ERROR(CheckSymbol(req->symbol(), "symbol"));
+    CloseRequest r{.symbol = req->symbol(), .client_order_id = req->client_order_id()};
+    XCTL_ASSIGN_OR_RETURN(r.quantity, OptionalDecimal(req->quantity(), "quantity"));
+    return r;
+  }();
+  if (!parsed.ok()) return ToGrpcStatus(parsed.status());
+  auto result = control_.ClosePosition(req->strategy_id(), *parsed);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  ToProto(result->order, resp->mutable_order());
+  for (const Fill& f : result->fills) ToProto(f, resp->add_fills());
+  for (const Position& p : result->closed_positions) ToProto(p, resp->add_closed_positions());
+  return grpc::Status::OK;
+}
+
+grpc::Status ExchangeControlService::ListPositions(grpc::ServerContext*,
+                                                   const v1::ListPositionsRequest* req,
+                                                   v1::ListPositionsResponse* resp) {
+  auto query = ParseQuery(req->strategy_id(), req->strategy_type(), req->symbol(),
+                          req->page_size(), req->page_token());
+  if (!query.ok()) return ToGrpcStatus(query.status());
+  query->position_status = PositionStatusFilter(req->status());
+  auto rows = control_.ListPositions(*query);
+  if (!rows.ok()) return ToGrpcStatus(rows.status());
+  for (const PositionView& v : *rows) ToProto(v, resp->add_positions());
+  if (static_cast<int>(rows->size()) == query->page.limit) {
+    resp->set_next_page_token(absl::StrCat(rows->back().position.id));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ExchangeControlService::ListOrders(grpc::ServerContext*,
+                                                const v1::ListOrdersRequest* req,
+                                                v1::ListOrdersResponse* resp) {
+  auto query = ParseQuery(req->strategy_id(), req->strategy_type(), req->symbol(),
+                          req->page_size(), req->page_token());
+  if (!query.ok()) return ToGrpcStatus(query.status());
+  query->order_status = OrderStatusFilter(req->status());
+  auto rows = control_.ListOrders(*query);
+  if (!rows.ok()) return ToGrpcStatus(rows.status());
+  for (const Order& o : *rows) ToProto(o, resp->add_orders());
+  if (static_cast<int>(rows->size()) == query->page.limit) {
+    resp->set_next_page_token(absl::StrCat(rows->back().id));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ExchangeControlService::GetBalance(grpc::ServerContext*,
+                                                const v1::GetBalanceRequest* req,
+                                                v1::GetBalanceResponse* resp) {
+  if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  auto view = control_.GetBalance(req->strategy_id());
+  if (!view.ok()) return ToGrpcStatus(view.status());
+  v1::Balance* b = resp->mutable_balance();
+  b->set_strategy_id(req->strategy_id());
+  b->set_mode(ToProto(view->mode));
+  b->set_currency("USDT");
+  ToProto(view->account.balance, b->mutable_balance());
+  ToProto(view->equity, b->mutable_equity());
+  ToProto(view->account.margin_used, b->mutable_margin_used());
+  ToProto(view->available, b->mutable_available());
+  ToProto(view->account.starting_balance, b->mutable_starting_balance());
+  ToProto(view->account.leverage, b->mutable_leverage());
+  return grpc::Status::OK;
+}
+
+grpc::Status ExchangeControlService::ListInstruments(grpc::ServerContext*,
+                                                     const v1::ListInstrumentsRequest* req,
+                                                     v1::ListInstrumentsResponse* resp) {
+  std::vector<std::string> symbols(req->symbols().begin(), req->symbols().end());
+  if (symbols.empty()) symbols = options_.configured_pairs;
+  for (const std::string& symbol : symbols) {
+    if (absl::Status s = CheckSymbol(symbol, "symbols"); !s.ok()) return ToGrpcStatus(s);
+    auto spec = instruments_.Get(symbol);
+    if (!spec.ok()) return ToGrpcStatus(spec.status());
+    ToProto(*spec, resp->add_instruments());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ExchangeControlService::GetKpis(grpc::ServerContext*,
+                                             const v1::GetKpisRequest* req,
+                                             v1::GetKpisResponse* resp) {
+  if (!req->strategy_id().empty()) {
+    if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+  }
+  auto report = control_.GetKpis(req->strategy_id(), req->strategy_type());
+  if (!report.ok()) return ToGrpcStatus(report.status());
+  ToProto(report->total, resp->mutable_total());
+  for (const KpiView& v : report->strategies) ToProto(v, resp->add_strategies());
+  for (const KpiView& v : report->types) ToProto(v, resp->add_types());
+  return grpc::Status::OK;
+}
+
+grpc::Status ExchangeControlService::ReconcileStrategy(grpc::ServerContext*,
+                                                       const v1::ReconcileStrategyRequest* req,
+                                                       v1::ReconcileStrategyResponse* resp) {
+  if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  auto report = control_.Reconcile(req->strategy_id());
+  if (!report.ok()) return ToGrpcStatus(report.status());
+  resp->set_orders_adopted(report->orders_adopted);
+  resp->set_orders_closed(report->orders_closed);
+  resp->set_positions_adopted(report->positions_adopted);
+  resp->set_positions_closed(report->positions_closed);
+  for (const std::string& c : report->changes) resp->add_changes(c);
+  return grpc::Status::OK;
+}
+
+grpc::ServerWriteReactor<v1::StreamPositionsResponse>* ExchangeControlService::StreamPositions(
+    grpc::CallbackServerContext*, const v1::StreamPositionsRequest* req) {
+  if (!req->strategy_id().empty()) {
+    if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
+      return new RefusedStream<v1::StreamPositionsResponse>(ToGrpcStatus(s));
+    }
+  }
+  return new FeedStream<PositionsTraits>(
+      this, control_,
+      FeedFilter{.strategy_id = req->strategy_id(), .strategy_type = req->strategy_type(),
+                 .include_closed = req->include_closed()},
+      options_.heartbeat_interval);
+}
+
+grpc::ServerWriteReactor<v1::StreamKpisResponse>* ExchangeControlService::StreamKpis(
+    grpc::CallbackServerContext*, const v1::StreamKpisRequest* req) {
+  if (!req->strategy_id().empty() && !req->strategy_type().empty()) {
+    return new RefusedStream<v1::StreamKpisResponse>(
+        Invalid("set at most one of strategy_id and strategy_type"));
+  }
+  if (!req->strategy_id().empty()) {
+    if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
+      return new RefusedStream<v1::StreamKpisResponse>(ToGrpcStatus(s));
+    }
+  }
+  return new FeedStream<KpisTraits>(
+      this, control_,
+      FeedFilter{.strategy_id = req->strategy_id(), .strategy_type = req->strategy_type()},
+      options_.heartbeat_interval);
+}
+
+}  // namespace xctl::api

@@ -1,0 +1,82 @@
+// ExchangeControlService: the ExchangeControl gRPC service on exchange
+// control (server/control/exchange_control.h). Unary RPCs run on gRPC's sync
+// thread pool (a BloFin call may wait on the network); the two streams use the
+// callback API, one reactor per stream fed by a conflating feed subscription:
+// snapshot first, then one update message per batch of changes, heartbeats
+// when quiet, UNAVAILABLE at shutdown.
+#pragma once
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/control/exchange_control.h"
+#include "server/exchange/instruments.h"
+#include "xctl/v1/exchange_control.grpc.pb.h"
+
+namespace xctl::api {
+
+class ControlStream;
+
+using ExchangeControlBase = v1::ExchangeControl::WithCallbackMethod_StreamPositions<
+    v1::ExchangeControl::WithCallbackMethod_StreamKpis<v1::ExchangeControl::Service>>;
+
+class ExchangeControlService final : public ExchangeControlBase {
+ public:
+  struct Options {
+    absl::Duration heartbeat_interval = absl::Seconds(10);
+    // Pairs listed by ListInstruments when the request names none.
+    std::vector<std::string> configured_pairs;
+  };
+  ExchangeControlService(ExchangeControl& control, const InstrumentCatalog& instruments,
+                         Options options);
+  ~ExchangeControlService() override;
+
+  grpc::Status PlaceOrder(grpc::ServerContext*, const v1::PlaceOrderRequest*,
+                          v1::PlaceOrderResponse*) override;
+  grpc::Status CancelOrder(grpc::ServerContext*, const v1::CancelOrderRequest*,
+                           v1::CancelOrderResponse*) override;
+  grpc::Status ClosePosition(grpc::ServerContext*, const v1::ClosePositionRequest*,
+                             v1::ClosePositionResponse*) override;
+  grpc::Status ListPositions(grpc::ServerContext*, const v1::ListPositionsRequest*,
+                             v1::ListPositionsResponse*) override;
+  grpc::Status ListOrders(grpc::ServerContext*, const v1::ListOrdersRequest*,
+                          v1::ListOrdersResponse*) override;
+  grpc::Status GetBalance(grpc::ServerContext*, const v1::GetBalanceRequest*,
+                          v1::GetBalanceResponse*) override;
+  grpc::Status ListInstruments(grpc::ServerContext*, const v1::ListInstrumentsRequest*,
+                               v1::ListInstrumentsResponse*) override;
+  grpc::Status GetKpis(grpc::ServerContext*, const v1::GetKpisRequest*,
+                       v1::GetKpisResponse*) override;
+  grpc::Status ReconcileStrategy(grpc::ServerContext*, const v1::ReconcileStrategyRequest*,
+                                 v1::ReconcileStrategyResponse*) override;
+  grpc::ServerWriteReactor<v1::StreamPositionsResponse>* StreamPositions(
+      grpc::CallbackServerContext* ctx, const v1::StreamPositionsRequest* request) override;
+  grpc::ServerWriteReactor<v1::StreamKpisResponse>* StreamKpis(
+      grpc::CallbackServerContext* ctx, const v1::StreamKpisRequest* request) override;
+
+  // Finishes every open stream with UNAVAILABLE and refuses new ones.
+  void Shutdown();
+  size_t open_streams() const;
+
+  // Called by the stream reactors as they start and end.
+  void Register(ControlStream* s);
+  void Unregister(ControlStream* s);
+
+ private:
+  void HeartbeatLoop();
+
+  ExchangeControl& control_;
+  const InstrumentCatalog& instruments_;
+  const Options options_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_set<ControlStream*> streams_ ABSL_GUARDED_BY(mu_);
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread heartbeat_thread_;
+};
+
+}  // namespace xctl::api

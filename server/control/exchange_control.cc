@@ -95,9 +95,14 @@ void ExchangeControl::WorkerLoop() {
   }
 }
 
-Instrument ExchangeControl::InstrumentOf(absl::string_view symbol) const {
-  auto spec = deps_.instruments->Get(symbol);
-  return spec.ok() ? *spec : GenericInstrument(symbol);
+const Instrument& ExchangeControl::InstrumentOf(absl::string_view symbol) const {
+  absl::MutexLock lock(&instruments_mu_);
+  auto& slot = instrument_cache_[symbol];
+  if (!slot) {
+    auto spec = deps_.instruments->Get(symbol);
+    slot = std::make_unique<Instrument>(spec.ok() ? *spec : GenericInstrument(symbol));
+  }
+  return *slot;
 }
 
 Decimal ExchangeControl::MarkOf(const std::string& symbol, const Position& row) const {
@@ -195,15 +200,19 @@ void ExchangeControl::RebuildAggregates() {
     all_kpis_.AddOpenFees(e->open_fees);
   }
   const int64_t now = deps_.clock->NowMillis();
-  for (auto& [id, e] : entries_) MarkLocked(*e, now, nullptr);
-  for (const auto& [type, acc] : type_kpis_) MarkAggregatesLocked(type, now, nullptr);
+  absl::flat_hash_set<std::string> types;
+  for (auto& [id, e] : entries_) {
+    MarkLocked(*e, now, nullptr);
+    types.insert(e->info.type);
+  }
+  MarkAggregatesLocked(types, now, nullptr);
 }
 
 void ExchangeControl::MarkLocked(Entry& e, int64_t now, std::vector<KpiView>* out) {
   Decimal unrealized;
   std::map<std::string, ExposureFigure> exposure;
   for (const auto& [id, row] : e.open) {
-    const Instrument inst = InstrumentOf(row.symbol);
+    const Instrument& inst = InstrumentOf(row.symbol);
     const Decimal mark = MarkOf(row.symbol, row);
     unrealized += paper::UnrealizedPnl(row, inst, mark);
     ExposureFigure& x = exposure[row.symbol];
@@ -214,37 +223,40 @@ void ExchangeControl::MarkLocked(Entry& e, int64_t now, std::vector<KpiView>* ou
   std::vector<ExposureFigure> list;
   for (auto& [symbol, x] : exposure) list.push_back(std::move(x));
   e.unrealized = unrealized;
+  e.exposure = list;
   e.kpis.Mark(now, unrealized, std::move(list), static_cast<int64_t>(e.open.size()));
   if (out) out->push_back(StrategyKpisLocked(e));
 }
 
-void ExchangeControl::MarkAggregatesLocked(const std::string& type, int64_t now,
-                                           std::vector<KpiView>* out) {
-  auto aggregate = [&](KpiAccumulator& acc, auto&& member) {
-    Decimal unrealized;
-    int64_t count = 0;
-    std::map<std::string, ExposureFigure> exposure;
-    for (const auto& [id, e] : entries_) {
-      if (!member(*e)) continue;
-      unrealized += e->unrealized;
-      count += static_cast<int64_t>(e->open.size());
-      for (const ExposureFigure& x : e->kpis.Snapshot().open_exposure) {
-        ExposureFigure& sum = exposure[x.symbol];
-        sum.symbol = x.symbol;
-        sum.quantity += x.quantity;
-        sum.notional += x.notional;
-      }
+void ExchangeControl::MarkAggregateLocked(KpiAccumulator& acc, absl::string_view type,
+                                          int64_t now) {
+  Decimal unrealized;
+  int64_t count = 0;
+  std::map<std::string, ExposureFigure> exposure;
+  for (const auto& [id, e] : entries_) {
+    if (!type.empty() && e->info.type != type) continue;
+    unrealized += e->unrealized;
+    count += static_cast<int64_t>(e->open.size());
+    for (const ExposureFigure& x : e->exposure) {
+      ExposureFigure& sum = exposure[x.symbol];
+      sum.symbol = x.symbol;
+      sum.quantity += x.quantity;
+      sum.notional += x.notional;
     }
-    std::vector<ExposureFigure> list;
-    for (auto& [symbol, x] : exposure) list.push_back(std::move(x));
-    acc.Mark(now, unrealized, std::move(list), count);
-  };
-  aggregate(type_kpis_[type], [&](const Entry& e) { return e.info.type == type; });
-  aggregate(all_kpis_, [](const Entry&) { return true; });
-  if (out) {
-    out->push_back(TypeKpisLocked(type));
-    out->push_back(AllKpisLocked());
   }
+  std::vector<ExposureFigure> list;
+  for (auto& [symbol, x] : exposure) list.push_back(std::move(x));
+  acc.Mark(now, unrealized, std::move(list), count);
+}
+
+void ExchangeControl::MarkAggregatesLocked(const absl::flat_hash_set<std::string>& types,
+                                           int64_t now, std::vector<KpiView>* out) {
+  for (const std::string& type : types) {
+    MarkAggregateLocked(type_kpis_[type], type, now);
+    if (out) out->push_back(TypeKpisLocked(type));
+  }
+  MarkAggregateLocked(all_kpis_, "", now);
+  if (out) out->push_back(AllKpisLocked());
 }
 
 absl::Status ExchangeControl::UpsertStrategy(const StrategyInfo& info) {
@@ -489,7 +501,7 @@ void ExchangeControl::Apply(const std::string& strategy_id, const OrderResult& r
     for (KpiAccumulator* acc : {&e.kpis, &type_acc, &all_kpis_}) acc->AddOpenFees(delta);
     const int64_t now = deps_.clock->NowMillis();
     MarkLocked(e, now, &kpis);
-    MarkAggregatesLocked(e.info.type, now, &kpis);
+    MarkAggregatesLocked({e.info.type}, now, &kpis);
   }
   feed_.PublishPositions(positions);
   feed_.PublishKpis(kpis);
@@ -532,9 +544,7 @@ void ExchangeControl::ProcessTick(const TickPtr& tick) {
       MarkLocked(*e, now, &kpis);
       types.insert(e->info.type);
     }
-    for (const std::string& type : types) MarkAggregatesLocked(type, now, nullptr);
-    for (const std::string& type : types) kpis.push_back(TypeKpisLocked(type));
-    if (!types.empty()) kpis.push_back(AllKpisLocked());
+    if (!types.empty()) MarkAggregatesLocked(types, now, &kpis);
   }
   feed_.PublishPositions(positions);
   feed_.PublishKpis(kpis);

@@ -133,6 +133,7 @@ class ExchangeControl final : public StrategyTrading {
     absl::flat_hash_map<int64_t, Position> open;
     Decimal open_fees;
     Decimal unrealized;
+    std::vector<ExposureFigure> exposure;  // as of the last mark
   };
 
   absl::Status LoadHistory(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -144,7 +145,11 @@ class ExchangeControl final : public StrategyTrading {
   // the KPI views to publish.
   void MarkLocked(Entry& entry, int64_t now, std::vector<KpiView>* kpis)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void MarkAggregatesLocked(const std::string& type, int64_t now, std::vector<KpiView>* kpis)
+  // Re-marks the `types` and "all" from their members' last marks.
+  void MarkAggregatesLocked(const absl::flat_hash_set<std::string>& types, int64_t now,
+                            std::vector<KpiView>* kpis) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One aggregate: the members of `type`, or everyone when `type` is empty.
+  void MarkAggregateLocked(KpiAccumulator& acc, absl::string_view type, int64_t now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Decimal MarkOf(const std::string& symbol, const Position& row) const;
   PositionView ViewLocked(const Entry& entry, const Position& row) const
@@ -152,7 +157,9 @@ class ExchangeControl final : public StrategyTrading {
   KpiView StrategyKpisLocked(const Entry& entry) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   KpiView TypeKpisLocked(const std::string& type) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   KpiView AllKpisLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Instrument InstrumentOf(absl::string_view symbol) const;
+  // The catalog's specification (cached: the catalog is filled at start),
+  // or a generic one.
+  const Instrument& InstrumentOf(absl::string_view symbol) const;
   // The exchange that holds `symbol`'s open row (its mode), else the current.
   absl::StatusOr<std::shared_ptr<Exchange>> ExchangeFor(absl::string_view strategy_id,
                                                         absl::string_view symbol,
@@ -169,6 +176,9 @@ class ExchangeControl final : public StrategyTrading {
   KpiAccumulator all_kpis_ ABSL_GUARDED_BY(mu_);
   // Latest mark per symbol.
   absl::flat_hash_map<std::string, Decimal> marks_ ABSL_GUARDED_BY(mu_);
+  mutable absl::Mutex instruments_mu_;
+  mutable absl::flat_hash_map<std::string, std::unique_ptr<Instrument>> instrument_cache_
+      ABSL_GUARDED_BY(instruments_mu_);
 
   absl::Mutex tick_mu_;
   absl::flat_hash_map<std::string, TickPtr> pending_ticks_ ABSL_GUARDED_BY(tick_mu_);

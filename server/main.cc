@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "server/api/server_app.h"
 #include "server/common/log.h"
+#include "server/common/flag_names.h"
 #include "server/config/config.h"
 
 ABSL_FLAG(std::string, config, "", "YAML config file (see docs/operations.md)");
@@ -40,23 +41,6 @@ ABSL_FLAG(std::string, port_file, "",
 ABSL_FLAG(bool, check_config, false, "validate the configuration and exit");
 
 namespace {
-
-// Abseil flag names use '_'; xctl documents them with '-' (--price-interval-ms).
-// Rewrites the name part of each "--name[=value]" so both spellings work.
-std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
-  std::vector<std::string> out(argv, argv + argc);
-  for (size_t i = 1; i < out.size(); ++i) {
-    std::string& a = out[i];
-    if (a == "--") break;
-    if (a.rfind("--", 0) != 0) continue;
-    size_t end = a.find('=');
-    if (end == std::string::npos) end = a.size();
-    for (size_t k = 2; k < end; ++k) {
-      if (a[k] == '-') a[k] = '_';
-    }
-  }
-  return out;
-}
 
 int Fail(int code, absl::string_view message) {
   std::fprintf(stderr, "xctld: %.*s\n", static_cast<int>(message.size()),
@@ -86,7 +70,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "xctl server: price feed, exchange control and strategy manager.\n"
       "Usage: xctld [--config FILE] [--listen HOST:PORT] [--db URL] ...");
-  std::vector<std::string> args = NormalizeFlagNames(argc, argv);
+  std::vector<std::string> args = xctl::NormalizeFlagNames(argc, argv);
   std::vector<char*> arg_ptrs;
   for (auto& a : args) arg_ptrs.push_back(a.data());
   std::vector<char*> rest =

@@ -1,0 +1,34 @@
+// xctl: the command-line client of xctld (docs/cli.md).
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "client/cli/commands.h"
+#include "server/common/flag_names.h"
+
+ABSL_FLAG(std::string, server, "", "xctld address HOST:PORT (default $XCTL_SERVER or 127.0.0.1:50051)");
+ABSL_FLAG(bool, json, false, "print JSON (one object per line) instead of tables");
+ABSL_FLAG(bool, watch, false, "prices, kpis: keep streaming updates");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "deadline of each call");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(xctl::cli::Usage());
+  std::vector<std::string> args = xctl::NormalizeFlagNames(argc, argv);
+  std::vector<char*> ptrs;
+  for (auto& a : args) ptrs.push_back(a.data());
+  std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(ptrs.size()), ptrs.data());
+  std::vector<std::string> words(rest.begin() + 1, rest.end());
+
+  std::string server = absl::GetFlag(FLAGS_server);
+  if (server.empty()) {
+    const char* env = std::getenv("XCTL_SERVER");
+    server = env && *env ? env : "127.0.0.1:50051";
+  }
+  xctl::cli::Context ctx;
+  ctx.channel = grpc::CreateChannel(server, grpc::InsecureChannelCredentials());
+  ctx.json = absl::GetFlag(FLAGS_json);
+  ctx.watch = absl::GetFlag(FLAGS_watch);
+  ctx.timeout = absl::GetFlag(FLAGS_timeout);
+  return xctl::cli::Run(words, ctx);
+}

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "server/api/control_convert.h"
 #include "server/api/convert.h"
+#include "server/api/finished_writer.h"
 #include "server/api/status.h"
 #include "server/api/trading_convert.h"
 #include "server/common/status_macros.h"
@@ -216,13 +217,6 @@ class FeedStream final : public grpc::ServerWriteReactor<typename Traits::Respon
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
   absl::Time last_write_ ABSL_GUARDED_BY(mu_) = absl::Now();
-};
-
-template <typename Response>
-class RefusedStream final : public grpc::ServerWriteReactor<Response> {
- public:
-  explicit RefusedStream(grpc::Status status) { this->Finish(std::move(status)); }
-  void OnDone() override { delete this; }
 };
 
 }  // namespace
@@ -463,7 +457,7 @@ grpc::ServerWriteReactor<v1::StreamPositionsResponse>* ExchangeControlService::S
     grpc::CallbackServerContext*, const v1::StreamPositionsRequest* req) {
   if (!req->strategy_id().empty()) {
     if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
-      return new RefusedStream<v1::StreamPositionsResponse>(ToGrpcStatus(s));
+      return new FinishedWriter<v1::StreamPositionsResponse>(ToGrpcStatus(s));
     }
   }
   return new FeedStream<PositionsTraits>(
@@ -476,12 +470,12 @@ grpc::ServerWriteReactor<v1::StreamPositionsResponse>* ExchangeControlService::S
 grpc::ServerWriteReactor<v1::StreamKpisResponse>* ExchangeControlService::StreamKpis(
     grpc::CallbackServerContext*, const v1::StreamKpisRequest* req) {
   if (!req->strategy_id().empty() && !req->strategy_type().empty()) {
-    return new RefusedStream<v1::StreamKpisResponse>(
+    return new FinishedWriter<v1::StreamKpisResponse>(
         Invalid("set at most one of strategy_id and strategy_type"));
   }
   if (!req->strategy_id().empty()) {
     if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
-      return new RefusedStream<v1::StreamKpisResponse>(ToGrpcStatus(s));
+      return new FinishedWriter<v1::StreamKpisResponse>(ToGrpcStatus(s));
     }
   }
   return new FeedStream<KpisTraits>(

@@ -7,7 +7,7 @@
 #include "absl/time/clock.h"
 #include "server/api/convert.h"
 #include "server/api/status.h"
-#include "server/api/unimplemented.h"
+#include "server/api/finished_writer.h"
 #include "server/common/log.h"
 #include "server/common/symbol.h"
 

@@ -8,8 +8,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "server/api/exchange_control_service.h"
-#include "server/api/pending_services.h"
+#include "server/api/strategy_manager_service.h"
 #include "server/api/price_feed_service.h"
 #include "server/common/http_client.h"
 #include "server/control/exchange_control.h"
@@ -19,6 +20,9 @@
 #include "server/common/status_macros.h"
 #include "server/price/price_module.h"
 #include "server/store/store.h"
+#include "server/strategy/credentials_cipher.h"
+#include "server/strategy/registry.h"
+#include "server/strategy/strategy_manager.h"
 
 namespace xctl::api {
 namespace {
@@ -64,6 +68,23 @@ class ServerAppImpl final : public ServerApp {
         *control_, instruments_,
         ExchangeControlService::Options{.configured_pairs = config_.price.pairs});
 
+    XCTL_RETURN_IF_ERROR(RegisterBuiltinStrategies(registry_));
+    const std::string key_file = KeyFile();
+    auto cipher = CredentialsCipher::Load(key_file);
+    if (cipher.ok()) {
+      cipher_ = *std::move(cipher);
+    } else {
+      // Paper strategies need no key; live ones are refused with the reason.
+      spdlog::warn("event=credentials_key_unavailable key_file={} error={}", LogQuote(key_file),
+                   LogQuote(cipher.status().message()));
+    }
+    strategies_ = std::make_unique<StrategyManager>(store_.get(), control_.get(), prices_.get(),
+                                                    &registry_, cipher_.get(), &SystemClock());
+    if (absl::Status started = strategies_->Start(config_.strategies); !started.ok()) {
+      return absl::Status(started.code(), absl::StrCat("strategies: ", started.message()));
+    }
+    strategy_service_ = std::make_unique<StrategyManagerService>(*strategies_);
+
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
@@ -74,7 +95,7 @@ class ServerAppImpl final : public ServerApp {
                              &port_);
     builder.RegisterService(price_feed_.get());
     builder.RegisterService(control_service_.get());
-    builder.RegisterService(&strategy_manager_);
+    builder.RegisterService(strategy_service_.get());
     server_ = builder.BuildAndStart();
     if (!server_ || port_ == 0) {
       server_.reset();
@@ -100,9 +121,12 @@ class ServerAppImpl final : public ServerApp {
                         std::chrono::milliseconds(config_.shutdown_grace_ms));
       server_->Wait();
     }
+    if (strategies_) strategies_->Shutdown();
     if (control_) control_->Stop();
     if (prices_) prices_->Stop();
     server_.reset();
+    strategy_service_.reset();
+    strategies_.reset();
     control_service_.reset();
     control_.reset();
     factory_.reset();
@@ -112,6 +136,19 @@ class ServerAppImpl final : public ServerApp {
   }
 
  private:
+  // The configured key file; by default beside the SQLite database, or
+  // ./data/xctl.key for PostgreSQL.
+  std::string KeyFile() const {
+    if (!config_.key_file.empty()) return config_.key_file;
+    absl::string_view db = config_.database;
+    if (absl::ConsumePrefix(&db, "sqlite:")) {
+      const size_t slash = db.rfind('/');
+      return absl::StrCat(slash == absl::string_view::npos ? "." : db.substr(0, slash),
+                          "/xctl.key");
+    }
+    return "./data/xctl.key";
+  }
+
   // Built-in BloFin specifications, then the config's, then (when asked)
   // BloFin's own list.
   void LoadInstruments() {
@@ -141,10 +178,13 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<DefaultExchangeFactory> factory_;
   std::unique_ptr<ExchangeControl> control_;
   std::unique_ptr<ExchangeControlService> control_service_;
+  StrategyRegistry registry_;
+  std::unique_ptr<CredentialsCipher> cipher_;
+  std::unique_ptr<StrategyManager> strategies_;
+  std::unique_ptr<StrategyManagerService> strategy_service_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<PriceModule> prices_;
   std::unique_ptr<PriceFeedService> price_feed_;
-  PendingStrategyManagerService strategy_manager_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool stopped_ = false;

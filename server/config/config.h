@@ -77,7 +77,9 @@ struct ServerConfig {
   std::vector<InstrumentConfig> instruments;
   // File holding the key that encrypts stored credentials (created 0600 when
   // missing); the XCTL_MASTER_KEY environment variable takes precedence.
-  std::string key_file = "./data/xctl.key";
+  // Empty: xctl.key beside the SQLite database (./data/xctl.key for
+  // PostgreSQL).
+  std::string key_file;
   std::vector<StrategyConfig> strategies;
 };
 

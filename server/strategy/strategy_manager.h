@@ -1,0 +1,268 @@
+// StrategyManager: the strategies xctl runs. It owns their records (the
+// `strategies` table: fields, encrypted credentials, hashed signal secret,
+// desired running status), builds one instance per strategy through the
+// StrategyRegistry, tells exchange control what each strategy is
+// (StrategyTrading: UpsertStrategy, SetRunning, RemoveStrategy), feeds ticks
+// to the price-driven ones and signals to the signal-driven ones.
+//
+// It does not trade itself, price anything or keep positions: exchange
+// control does. It never returns or logs credentials or signal secrets.
+//
+// Status. Each strategy has a desired status, stored (running or stopped,
+// set by Create's `start`, StartStrategy and StopStrategy), and a runtime
+// status kept in memory: RUNNING, STOPPED or FAILED with a message. FAILED
+// means it should run but could not: its instance could not be built, its
+// credentials not decrypted, exchange control refused it (a live strategy
+// whose reconciliation failed), or OnTick / OnSignal threw. A FAILED
+// strategy gets no ticks or signals and exchange control refuses its trades.
+// FAILED is not stored: a restart, an Update of a running-desired strategy
+// and StartStrategy try again; StopStrategy makes the stop lasting.
+//
+// Prices. Each running price-driven strategy has its own callback
+// subscription on the PriceModule for its pairs (so one slow strategy only
+// conflates its own ticks; it is dropped at stop). Without a PriceModule
+// (tests) ticks are given with DeliverTicks.
+//
+// Threads. Every method is thread-safe. Lifecycle operations on one
+// strategy are serialized by a per-strategy lock held across the store and
+// exchange-control calls (a slow live reconciliation holds up only that
+// strategy); calls into one instance (ticks, signals) are serialized by
+// another. Lock order: op_mu -> run_mu -> manager mu_ -> entry mu.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "server/common/clock.h"
+#include "server/config/config.h"
+#include "server/control/strategy_info.h"
+#include "server/price/price_module.h"
+#include "server/store/store.h"
+#include "server/strategy/credentials_cipher.h"
+#include "server/strategy/registry.h"
+#include "server/strategy/signal.h"
+#include "server/strategy/strategy.h"
+
+namespace xctl {
+
+enum class StrategyStatus { kStopped, kRunning, kFailed };
+
+// "stopped", "running", "failed".
+absl::string_view ToString(StrategyStatus status);
+
+// A strategy as the API shows it: the stored fields without secrets, plus its
+// mode and runtime status.
+struct StrategyView {
+  std::string id;
+  std::string name;
+  std::string type;
+  std::vector<std::string> pairs;
+  StrategyParams params;
+  Decimal starting_balance;
+  Decimal leverage;
+  std::optional<Decimal> taker_fee_rate;
+  std::optional<Decimal> maker_fee_rate;
+  // The stored desired status.
+  bool desired_running = false;
+  TradingMode mode = TradingMode::kPaper;
+  StrategyStatus status = StrategyStatus::kStopped;
+  std::string status_message;
+  bool has_credentials = false;
+  bool has_signal_secret = false;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+// The settable fields of a strategy.
+struct StrategySpec {
+  // Empty on Create: the manager picks "<type>-<8 hex digits>".
+  std::string id;
+  // Empty: the id.
+  std::string name;
+  std::string type;
+  std::vector<std::string> pairs;
+  StrategyParams params;
+  // Paper account start in USDT, > 0; unset on Create: 10000.
+  std::optional<Decimal> starting_balance;
+  // > 0; unset on Create: 1.
+  std::optional<Decimal> leverage;
+  // Fractions in [0, 1); unset: BloFin's standard rates.
+  std::optional<Decimal> taker_fee_rate;
+  std::optional<Decimal> maker_fee_rate;
+};
+
+struct NewStrategy {
+  StrategySpec spec;
+  // Present: the strategy trades live on BloFin.
+  std::optional<BlofinCredentials> credentials;
+  // Non-empty: signals must carry it.
+  std::string signal_secret;
+  // Start at once (stored as the desired status).
+  bool start = false;
+};
+
+struct StrategyUpdate {
+  std::string id;
+  // Field mask: which of `values` to apply. Among: name, pairs, params,
+  // starting_balance, leverage, taker_fee_rate, maker_fee_rate (an unset fee
+  // rate returns to the standard rate).
+  std::vector<std::string> paths;
+  StrategySpec values;
+  // Set: switch to live with these credentials. Not with clear_credentials.
+  std::optional<BlofinCredentials> credentials;
+  // Remove the credentials: switch to paper.
+  bool clear_credentials = false;
+  // Non-empty: set or replace the signal secret. Not with clear_signal_secret.
+  std::string signal_secret;
+  bool clear_signal_secret = false;
+};
+
+// Empty / nullopt match everything.
+struct StrategyFilter {
+  std::string type;
+  std::optional<StrategyStatus> status;
+  std::optional<TradingMode> mode;
+};
+
+class StrategyManager {
+ public:
+  // `prices` may be null (then ticks come from DeliverTicks); `cipher` may be
+  // null when no strategy has credentials (setting them is then refused).
+  // Everything given must outlive the manager.
+  StrategyManager(Store* store, StrategyTrading* trading, PriceModule* prices,
+                  const StrategyRegistry* registry, const CredentialsCipher* cipher,
+                  const Clock* clock);
+  // Drops every price subscription (Shutdown).
+  ~StrategyManager();
+  StrategyManager(const StrategyManager&) = delete;
+  StrategyManager& operator=(const StrategyManager&) = delete;
+
+  // Loads every stored strategy and upserts the config ones, then brings
+  // each to its desired status through exchange control. Config strategies
+  // missing from the store are created (running when `start`); stored ones
+  // get the config's fields (name, pairs, params, balance, leverage, fee
+  // rates, and credentials / signal secret when their env variables are
+  // named); their desired status stays as stored. Credentials are read from
+  // the env variables named by credentials_env and stored encrypted; the
+  // signal secret from signal_secret_env, stored hashed.
+  //
+  // INVALID_ARGUMENT (before anything is changed) for a config strategy with
+  // an unknown type, bad params or values, a missing env variable, a type
+  // different from the stored one or the id of a deleted strategy; store
+  // errors as they are. A strategy that cannot be brought up (exchange
+  // control refuses it, undecryptable credentials) is FAILED with the reason
+  // and the others go on. FAILED_PRECONDITION when called again after it
+  // succeeded (after an error nothing was brought up and it may be retried).
+  [[nodiscard]] absl::Status Start(const std::vector<StrategyConfig>& from_config);
+
+  // Stores a new strategy, hands it to exchange control, and starts it when
+  // asked. INVALID_ARGUMENT for a bad id, unknown type, bad params, pairs
+  // (malformed, repeated, or without prices on this server for a
+  // price-driven type) or values, or incomplete credentials;
+  // FAILED_PRECONDITION for credentials without a master key;
+  // ALREADY_EXISTS when the id is taken
+  // (ids of deleted strategies stay taken). Once stored the strategy exists:
+  // a failure to register or start it is status FAILED in the returned view.
+  [[nodiscard]] absl::StatusOr<StrategyView> Create(const NewStrategy& request);
+
+  // Applies the fields named in `update.paths` and the credentials / secret
+  // changes. Setting or clearing credentials switches new orders between
+  // live and paper at once (no restart). A running strategy is re-applied
+  // with a fresh instance; if exchange control refuses the change it is
+  // rolled back and the error returned. NOT_FOUND, INVALID_ARGUMENT (unknown
+  // path, nothing to change, bad values, both set and clear).
+  [[nodiscard]] absl::StatusOr<StrategyView> Update(const StrategyUpdate& update);
+
+  // Soft-deletes a strategy (its history stays; its id stays taken).
+  // FAILED_PRECONDITION while it is running or has open positions or resting
+  // orders. NOT_FOUND when unknown.
+  [[nodiscard]] absl::Status Delete(absl::string_view id);
+
+  [[nodiscard]] absl::StatusOr<StrategyView> Get(absl::string_view id) const;
+  // Sorted by id.
+  std::vector<StrategyView> List(const StrategyFilter& filter) const;
+
+  // Starts a strategy (stored as desired) with a fresh instance: price-driven
+  // ones are subscribed to their pairs, signal-driven ones take signals.
+  // Already running: returns it as it is. When exchange control refuses it,
+  // the strategy is FAILED and the error returned.
+  [[nodiscard]] absl::StatusOr<StrategyView> StartStrategy(absl::string_view id);
+
+  // Stops a strategy (stored as desired): no more ticks or signals once this
+  // returns, and exchange control refuses its trades (SetRunning(false));
+  // its positions stay open.
+  [[nodiscard]] absl::StatusOr<StrategyView> StopStrategy(absl::string_view id);
+
+  // A signal for a signal-driven strategy. In order: INVALID_ARGUMENT for an
+  // empty strategy id, NOT_FOUND for an unknown one, PERMISSION_DENIED
+  // "signal secret does not match" when the strategy has a secret and the
+  // signal another, FAILED_PRECONDITION when it is not running or its type
+  // takes no signals, INVALID_ARGUMENT naming the field for a bad action,
+  // symbol, quantity or price, or a symbol outside the strategy's pairs.
+  // Nothing is traded unless every check passes. Then the strategy's
+  // OnSignal result (exchange control's errors as they are).
+  [[nodiscard]] absl::StatusOr<OrderResult> SubmitSignal(const SignalRequest& request);
+
+  // Gives ticks to every running price-driven strategy trading their pairs,
+  // on the calling thread. For use without a PriceModule (tests, a pushing
+  // source); with one, the subscriptions do this.
+  void DeliverTicks(const std::vector<TickPtr>& ticks);
+
+  // Drops every price subscription (waiting for running callbacks). Call
+  // before the PriceModule stops. Idempotent; the destructor calls it.
+  void Shutdown();
+
+ private:
+  struct Entry;
+
+  std::shared_ptr<Entry> Find(absl::string_view id) const;
+  std::vector<std::shared_ptr<Entry>> Snapshot() const;
+  StrategyView ViewOf(const Entry& entry) const;
+
+  // Builds the StrategyInfo for `record` (credentials decrypted).
+  absl::StatusOr<StrategyInfo> InfoFor(const StrategyRecord& record, bool running) const;
+  // Builds and checks an instance for `record` without side effects.
+  absl::StatusOr<std::unique_ptr<Strategy>> BuildInstance(const StrategyRecord& record) const;
+  // Fresh instance, UpsertStrategy, SetRunning, subscription; on success the
+  // entry holds `record` and is RUNNING (run) or STOPPED. Nothing in the
+  // entry changes on failure (exchange control may have seen the change;
+  // `reached_control` says whether it was asked).
+  absl::Status Apply(Entry& entry, const StrategyRecord& record, bool run,
+                     bool* reached_control = nullptr);
+  void MarkFailed(Entry& entry, absl::string_view reason);
+  absl::StatusOr<StrategyView> StartLocked(Entry& entry);
+  // Ticks for one strategy (its subscription callback, or DeliverTicks).
+  void DispatchTicks(Entry& entry, const std::vector<TickPtr>& ticks);
+  // Checks no open positions / resting orders remain.
+  absl::Status CheckNoExposure(absl::string_view id);
+  // Start, part 1: reads the stored strategies and writes the config ones
+  // (all checked first, written in one transaction).
+  absl::StatusOr<std::map<std::string, StrategyRecord>> LoadAndUpsert(
+      const std::vector<StrategyConfig>& from_config);
+  // Start, part 2: an entry per strategy, each brought to its desired status.
+  void BringUp(const std::map<std::string, StrategyRecord>& records);
+  absl::StatusOr<StrategyRecord> RecordFromConfig(const StrategyConfig& config,
+                                                  const StrategyRecord* stored) const;
+
+  Store* const store_;
+  StrategyTrading* const trading_;
+  PriceModule* const prices_;
+  const StrategyRegistry* const registry_;
+  const CredentialsCipher* const cipher_;
+  const Clock* const clock_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace xctl

@@ -18,6 +18,7 @@
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/support/fake_blofin.h"
+#include "tests/server/running_xctld.h"
 #include "tests/support/subprocess.h"
 #include "xctl/v1/prices.grpc.pb.h"
 #include "xctl/v1/exchange_control.grpc.pb.h"
@@ -29,38 +30,10 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using xctl::testing::BinaryPath;
 using xctl::testing::MakeTempDir;
+using xctl::testing::RunningXctld;
 using xctl::testing::Subprocess;
 
 std::string Xctld() { return BinaryPath("server/xctld"); }
-
-// A running xctld on a free port with a fresh SQLite file.
-class RunningXctld {
- public:
-  explicit RunningXctld(std::vector<std::string> extra = {}) {
-    dir_ = MakeTempDir("xctld");
-    std::vector<std::string> argv = {Xctld(), "--listen=127.0.0.1:0",
-                                     "--db=sqlite:" + dir_ + "/xctl.db",
-                                     "--port-file=" + dir_ + "/port",
-                                     "--price-interval-ms=100"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    process_ = std::make_unique<Subprocess>(argv, dir_ + "/xctld");
-    auto port = xctl::testing::WaitForFileLine(dir_ + "/port", absl::Seconds(30));
-    if (port) {
-      address_ = "127.0.0.1:" + *port;
-      channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
-    }
-  }
-  bool ok() const { return channel_ != nullptr; }
-  const std::string& dir() const { return dir_; }
-  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
-  Subprocess& process() { return *process_; }
-
- private:
-  std::string dir_;
-  std::string address_;
-  std::unique_ptr<Subprocess> process_;
-  std::shared_ptr<grpc::Channel> channel_;
-};
 
 TEST(Xctld, AnswersTheHealthCheck) {
   RunningXctld server;

@@ -135,6 +135,22 @@ absl::Status CheckOrder(const Instrument& instrument, const OrderRequest& reques
   return absl::OkStatus();
 }
 
+absl::StatusOr<Instrument> CheckOrderFor(const OrderRequest& request,
+                                         absl::string_view strategy_id,
+                                         absl::string_view exchange,
+                                         const InstrumentCatalog& catalog) {
+  if (request.strategy_id != strategy_id) {
+    return absl::InvalidArgumentError(absl::StrCat("order for strategy \"", request.strategy_id,
+                                                   "\" sent to the ", exchange,
+                                                   " exchange of ", strategy_id));
+  }
+  absl::StatusOr<Instrument> instrument = catalog.Get(request.symbol);
+  if (!instrument.ok()) return instrument.status();
+  absl::Status checked = CheckOrder(*instrument, request);
+  if (!checked.ok()) return checked;
+  return instrument;
+}
+
 std::string NewClientOrderId() {
   static absl::Mutex mu(absl::kConstInit);
   static absl::BitGen* gen = new absl::BitGen();

@@ -64,6 +64,15 @@ Instrument GenericInstrument(absl::string_view symbol);
 // a limit order's price (present, CheckPrice), no price on a market order.
 [[nodiscard]] absl::Status CheckOrder(const Instrument& instrument, const OrderRequest& request);
 
+// The checks an exchange makes on a request before anything else: it is for
+// `strategy_id` (else INVALID_ARGUMENT naming `exchange`), its symbol has a
+// specification in `catalog` (NOT_FOUND) and it passes CheckOrder. Returns
+// the instrument.
+[[nodiscard]] absl::StatusOr<Instrument> CheckOrderFor(const OrderRequest& request,
+                                                       absl::string_view strategy_id,
+                                                       absl::string_view exchange,
+                                                       const InstrumentCatalog& catalog);
+
 // A fresh client order id for an order whose caller gave none: "x" and 24
 // random hex digits (alphanumeric and at most 32 characters, as BloFin's
 // clientOrderId must be).

@@ -11,7 +11,7 @@
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/exchange/blofin/json.h"
-#include "server/exchange/fill_record.h"
+#include "server/exchange/exchange_store.h"
 
 namespace xctl {
 namespace {
@@ -169,31 +169,14 @@ absl::StatusOr<OrderResult> BlofinExchange::Sync(const Order& remote,
   return result;
 }
 
-absl::StatusOr<OrderResult> BlofinExchange::StoredResult(const Order& order, bool replayed) {
-  OrderResult r{.order = order, .replayed = replayed};
-  XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
-    XCTL_ASSIGN_OR_RETURN(r.fills, tx.fills().ListByOrder(order.id));
-    XCTL_ASSIGN_OR_RETURN(std::optional<Position> open,
-                          tx.positions().GetOpen(config_.strategy_id, order.symbol));
-    if (open) r.open_positions.push_back(*open);
-    return absl::OkStatus();
-  }));
-  return r;
-}
-
 absl::StatusOr<OrderResult> BlofinExchange::PlaceOrder(const OrderRequest& request) {
   absl::MutexLock lock(&mu_);
   return PlaceLocked(request);
 }
 
 absl::StatusOr<OrderResult> BlofinExchange::PlaceLocked(const OrderRequest& request) {
-  if (request.strategy_id != config_.strategy_id) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "order for strategy ", LogQuote(request.strategy_id), " sent to the BloFin exchange of ",
-        config_.strategy_id));
-  }
-  XCTL_ASSIGN_OR_RETURN(Instrument instrument, deps_.instruments->Get(request.symbol));
-  XCTL_RETURN_IF_ERROR(CheckOrder(instrument, request));
+  XCTL_ASSIGN_OR_RETURN(Instrument instrument,
+                        CheckOrderFor(request, config_.strategy_id, "BloFin", *deps_.instruments));
   OrderRequest req = request;
   if (req.client_order_id.empty()) {
     req.client_order_id = NewClientOrderId();
@@ -212,7 +195,12 @@ absl::StatusOr<OrderResult> BlofinExchange::PlaceLocked(const OrderRequest& requ
           "client order id ", LogQuote(req.client_order_id),
           " was already used for a different order (", DescribeOrder(*stored), ")"));
     }
-    return StoredResult(*stored, /*replayed=*/true);
+    std::optional<OrderResult> replayed;
+    XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
+      XCTL_ASSIGN_OR_RETURN(replayed, ReplayedResult(tx, *stored));
+      return absl::OkStatus();
+    }));
+    return *std::move(replayed);
   }
   if (!req.reduce_only) XCTL_RETURN_IF_ERROR(EnsureLeverage(req.symbol));
   return Send(req, instrument);
@@ -275,28 +263,17 @@ absl::StatusOr<OrderResult> BlofinExchange::Send(const OrderRequest& req,
 absl::StatusOr<std::optional<Order>> BlofinExchange::StoredOrder(const CancelRequest& request) {
   std::optional<Order> stored;
   XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
-    if (request.order_id != 0) {
-      auto got = tx.orders().Get(request.order_id);
-      if (got.ok() && got->strategy_id == config_.strategy_id) stored = *got;
-      if (!got.ok() && got.status().code() != absl::StatusCode::kNotFound) return got.status();
-      return absl::OkStatus();
-    }
-    XCTL_ASSIGN_OR_RETURN(stored, tx.orders().GetByClientOrderId(config_.strategy_id,
-                                                                 request.client_order_id));
+    XCTL_ASSIGN_OR_RETURN(stored, FindOrder(tx, config_.strategy_id, request));
     return absl::OkStatus();
   }));
   return stored;
 }
 
 absl::StatusOr<Order> BlofinExchange::CancelOrder(const CancelRequest& request) {
-  if ((request.order_id != 0) == !request.client_order_id.empty()) {
-    return absl::InvalidArgumentError("cancel takes exactly one of order id and client order id");
-  }
+  XCTL_RETURN_IF_ERROR(CheckCancelRequest(request));
   absl::MutexLock lock(&mu_);
   XCTL_ASSIGN_OR_RETURN(std::optional<Order> stored, StoredOrder(request));
-  const std::string which = request.order_id != 0
-                                ? absl::StrCat("order ", request.order_id)
-                                : absl::StrCat("order ", LogQuote(request.client_order_id));
+  const std::string which = OrderName(request);
   if (!stored) {
     return absl::NotFoundError(absl::StrCat(which, " not found for strategy ", config_.strategy_id));
   }

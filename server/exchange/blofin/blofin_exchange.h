@@ -1,7 +1,7 @@
 // BlofinExchange: the Exchange of a strategy with BloFin API credentials.
 // Trades USDT perpetuals in one-way (net) mode through BloFin's REST API v1
 // (rest_client.h), and mirrors what happens there into the store with the
-// same rows a paper strategy writes (fill_record.h), so KPIs and positions
+// same rows a paper strategy writes (exchange_store.h), so KPIs and positions
 // look the same for live and paper.
 //
 //  - Orders are checked against the instrument first (same messages as
@@ -102,7 +102,6 @@ class BlofinExchange final : public Exchange {
   absl::StatusOr<OrderResult> Sync(const Order& remote, const Instrument& instrument)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Instrument InstrumentOrGeneric(absl::string_view symbol) const;
-  absl::StatusOr<OrderResult> StoredResult(const Order& order, bool replayed);
   absl::StatusOr<std::optional<Order>> StoredOrder(const CancelRequest& request);
 
   const BlofinExchangeConfig config_;

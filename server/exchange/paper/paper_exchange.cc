@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
-#include "server/exchange/fill_record.h"
+#include "server/exchange/exchange_store.h"
 #include "server/exchange/paper/ledger.h"
 
 namespace xctl {
@@ -219,12 +219,7 @@ absl::StatusOr<std::optional<OrderResult>> PaperExchange::Replay(const OrderRequ
           "client order id ", LogQuote(request.client_order_id),
           " was already used for a different order (", DescribeOrder(*stored), ")"));
     }
-    OrderResult r{.order = *stored, .replayed = true};
-    XCTL_ASSIGN_OR_RETURN(r.fills, tx.fills().ListByOrder(stored->id));
-    XCTL_ASSIGN_OR_RETURN(std::optional<Position> open,
-                          tx.positions().GetOpen(config_.strategy_id, stored->symbol));
-    if (open) r.open_positions.push_back(*open);
-    result = std::move(r);
+    XCTL_ASSIGN_OR_RETURN(result, ReplayedResult(tx, *stored));
     return absl::OkStatus();
   }));
   return result;
@@ -236,13 +231,8 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceOrder(const OrderRequest& reques
 }
 
 absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& request) {
-  if (request.strategy_id != config_.strategy_id) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "order for strategy ", LogQuote(request.strategy_id), " sent to the paper exchange of ",
-        config_.strategy_id));
-  }
-  XCTL_ASSIGN_OR_RETURN(Instrument instrument, deps_.instruments->Get(request.symbol));
-  XCTL_RETURN_IF_ERROR(CheckOrder(instrument, request));
+  XCTL_ASSIGN_OR_RETURN(Instrument instrument,
+                        CheckOrderFor(request, config_.strategy_id, "paper", *deps_.instruments));
   XCTL_ASSIGN_OR_RETURN(std::optional<OrderResult> replayed, Replay(request));
   if (replayed) return *std::move(replayed);
 
@@ -309,28 +299,17 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& reque
 }
 
 absl::StatusOr<Order> PaperExchange::CancelOrder(const CancelRequest& request) {
-  if ((request.order_id != 0) == !request.client_order_id.empty()) {
-    return absl::InvalidArgumentError("cancel takes exactly one of order id and client order id");
-  }
+  XCTL_RETURN_IF_ERROR(CheckCancelRequest(request));
   absl::MutexLock lock(&mu_);
   auto it = std::find_if(resting_.begin(), resting_.end(), [&](const Order& o) {
     return request.order_id != 0 ? o.id == request.order_id
                                  : o.client_order_id == request.client_order_id;
   });
-  const std::string which = request.order_id != 0
-                                ? absl::StrCat("order ", request.order_id)
-                                : absl::StrCat("order ", LogQuote(request.client_order_id));
+  const std::string which = OrderName(request);
   if (it == resting_.end()) {
     std::optional<Order> stored;
     XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
-      if (request.order_id != 0) {
-        auto got = tx.orders().Get(request.order_id);
-        if (got.ok() && got->strategy_id == config_.strategy_id) stored = *got;
-        if (!got.ok() && got.status().code() != absl::StatusCode::kNotFound) return got.status();
-        return absl::OkStatus();
-      }
-      XCTL_ASSIGN_OR_RETURN(stored, tx.orders().GetByClientOrderId(config_.strategy_id,
-                                                                   request.client_order_id));
+      XCTL_ASSIGN_OR_RETURN(stored, FindOrder(tx, config_.strategy_id, request));
       return absl::OkStatus();
     }));
     if (!stored) {

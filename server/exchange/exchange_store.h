@@ -1,3 +1,6 @@
+// The store operations every exchange shares, so paper and live strategies
+// keep the same rows and answer retries and cancels the same way.
+//
 // RecordFill: writes one fill into the store the same way for every exchange,
 // so paper and live strategies keep the same order, fill and position rows
 // (and so the same KPIs). Inside the caller's transaction it updates the
@@ -12,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/exchange/exchange.h"
 #include "server/exchange/types.h"
 #include "server/store/store.h"
 
@@ -31,5 +35,21 @@ struct RecordedFill {
 [[nodiscard]] absl::StatusOr<RecordedFill> RecordFill(Tx& tx, Order& order, Fill& fill,
                                                       const Instrument& instrument,
                                                       absl::string_view exchange);
+
+// The stored result of `order` for a retry with its client order id: the
+// order, its fills and the strategy's open row in its symbol; `replayed` set.
+[[nodiscard]] absl::StatusOr<OrderResult> ReplayedResult(Tx& tx, const Order& order);
+
+// The order a cancel names (exactly one of id and client order id), if it
+// belongs to `strategy_id`; nullopt otherwise.
+[[nodiscard]] absl::StatusOr<std::optional<Order>> FindOrder(Tx& tx,
+                                                            absl::string_view strategy_id,
+                                                            const CancelRequest& request);
+
+// INVALID_ARGUMENT unless exactly one of id and client order id is set.
+[[nodiscard]] absl::Status CheckCancelRequest(const CancelRequest& request);
+
+// "order 12" or "order \"my-id\"", for messages.
+std::string OrderName(const CancelRequest& request);
 
 }  // namespace xctl

@@ -1,4 +1,7 @@
-#include "server/exchange/fill_record.h"
+#include "server/exchange/exchange_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/common/log.h"
 
 #include "server/common/status_macros.h"
 #include "server/exchange/paper/ledger.h"
@@ -60,6 +63,41 @@ absl::StatusOr<RecordedFill> RecordFill(Tx& tx, Order& order, Fill& fill,
   return RecordedFill{.closed = std::move(ledger.closed),
                       .open = std::move(ledger.open),
                       .balance_delta = ledger.balance_delta};
+}
+
+absl::StatusOr<OrderResult> ReplayedResult(Tx& tx, const Order& order) {
+  OrderResult r{.order = order, .replayed = true};
+  XCTL_ASSIGN_OR_RETURN(r.fills, tx.fills().ListByOrder(order.id));
+  XCTL_ASSIGN_OR_RETURN(std::optional<Position> open,
+                        tx.positions().GetOpen(order.strategy_id, order.symbol));
+  if (open) r.open_positions.push_back(*open);
+  return r;
+}
+
+absl::StatusOr<std::optional<Order>> FindOrder(Tx& tx, absl::string_view strategy_id,
+                                               const CancelRequest& request) {
+  if (request.order_id == 0) {
+    return tx.orders().GetByClientOrderId(strategy_id, request.client_order_id);
+  }
+  auto got = tx.orders().Get(request.order_id);
+  if (!got.ok()) {
+    if (got.status().code() == absl::StatusCode::kNotFound) return std::nullopt;
+    return got.status();
+  }
+  if (got->strategy_id != strategy_id) return std::nullopt;
+  return *got;
+}
+
+absl::Status CheckCancelRequest(const CancelRequest& request) {
+  if ((request.order_id != 0) == !request.client_order_id.empty()) {
+    return absl::InvalidArgumentError("cancel takes exactly one of order id and client order id");
+  }
+  return absl::OkStatus();
+}
+
+std::string OrderName(const CancelRequest& request) {
+  return request.order_id != 0 ? absl::StrCat("order ", request.order_id)
+                               : absl::StrCat("order ", LogQuote(request.client_order_id));
 }
 
 }  // namespace xctl

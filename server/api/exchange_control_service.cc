@@ -1,7 +1,5 @@
 #include "server/api/exchange_control_service.h"
 
-#include <deque>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -56,18 +54,6 @@ absl::StatusOr<ExchangeControl::Query> ParseQuery(const std::string& strategy_id
                                 .symbol = symbol, .page = page};
 }
 
-}  // namespace
-
-// One open stream, as the service sees it (heartbeats, shutdown).
-class ControlStream {
- public:
-  virtual ~ControlStream() = default;
-  virtual void Heartbeat(absl::Time now) = 0;
-  virtual void FinishWith(grpc::Status status) = 0;
-};
-
-namespace {
-
 struct PositionsTraits {
   using Response = v1::StreamPositionsResponse;
   static constexpr bool kPositions = true;
@@ -100,123 +86,32 @@ struct KpisTraits {
   }
 };
 
-// Snapshot, then one update per drained batch; the write in flight is the
-// only buffer, everything else waits conflated in the feed subscription.
+// Snapshot, then one update per drained batch; everything not yet written
+// waits conflated in the feed subscription.
 template <typename Traits>
-class FeedStream final : public grpc::ServerWriteReactor<typename Traits::Response>,
-                         public ControlStream {
-  using Response = typename Traits::Response;
+class FeedStream final : public QueuedWriter<typename Traits::Response> {
+  using Base = QueuedWriter<typename Traits::Response>;
 
  public:
-  FeedStream(ExchangeControlService* service, ExchangeControl& control, FeedFilter filter,
-             absl::Duration heartbeat_interval)
-      : service_(service), heartbeat_interval_(heartbeat_interval) {
+  FeedStream(StreamHub* hub, ExchangeControl& control, FeedFilter filter) : Base(hub) {
     {
-      absl::MutexLock lock(&mu_);
+      absl::MutexLock lock(&this->mu_);
       // Subscribe before the snapshot so no change falls between the two.
       sub_ = control.feed().Subscribe(filter, Traits::kPositions, !Traits::kPositions,
-                                      [this] { Notify(); });
-      Traits::Snapshot(control, filter, &NextLocked());
+                                      [this] { this->Notify(); });
+      Traits::Snapshot(control, filter, &this->NextLocked());
     }
-    service_->Register(this);
-    Notify();
-  }
-
-  void Notify() {
-    absl::MutexLock lock(&mu_);
-    MaybeWriteLocked();
-  }
-
-  void Heartbeat(absl::Time now) override {
-    absl::MutexLock lock(&mu_);
-    if (in_flight_ || finishing_ || now - last_write_ < heartbeat_interval_) return;
-    ToProtoTime(absl::ToUnixMillis(now), NextLocked().mutable_heartbeat()->mutable_time());
-    MaybeWriteLocked();
-  }
-
-  void FinishWith(grpc::Status status) override {
-    absl::MutexLock lock(&mu_);
-    FinishLocked(std::move(status));
-  }
-
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    in_flight_ = false;
-    if (finishing_) {
-      DoFinishLocked();
-      return;
-    }
-    if (!ok) {
-      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
-      return;
-    }
-    last_write_ = absl::Now();
-    MaybeWriteLocked();
-  }
-
-  void OnCancel() override {
-    absl::MutexLock lock(&mu_);
-    FinishLocked(grpc::Status::CANCELLED);
-  }
-
-  void OnDone() override {
-    {
-      absl::MutexLock lock(&mu_);
-      finishing_ = true;
-    }
-    sub_->Cancel();
-    service_->Unregister(this);
-    delete this;
+    this->Start();
   }
 
  private:
-  Response& NextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    queued_.emplace_back();
-    return queued_.back();
+  void DrainLocked() override {
+    typename Traits::Response update;
+    if (Traits::Update(sub_->Drain(), &update)) this->NextLocked() = std::move(update);
   }
+  void Release() override { sub_->Cancel(); }
 
-  void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (in_flight_ || finishing_) {
-      if (finishing_ && !in_flight_ && !finished_) DoFinishLocked();
-      return;
-    }
-    if (queued_.empty()) {
-      Response update;
-      if (Traits::Update(sub_->Drain(), &update)) queued_.push_back(std::move(update));
-    }
-    if (queued_.empty()) return;
-    current_ = std::move(queued_.front());
-    queued_.pop_front();
-    current_.set_sequence(++sequence_);
-    in_flight_ = true;
-    this->StartWrite(&current_);
-  }
-
-  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finishing_) return;
-    finishing_ = true;
-    final_status_ = std::move(status);
-    if (!in_flight_) DoFinishLocked();
-  }
-
-  void DoFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_) return;
-    finished_ = true;
-    this->Finish(final_status_);
-  }
-
-  ExchangeControlService* const service_;
-  const absl::Duration heartbeat_interval_;
   std::unique_ptr<FeedSubscription> sub_;
-  absl::Mutex mu_;
-  std::deque<Response> queued_ ABSL_GUARDED_BY(mu_);
-  Response current_ ABSL_GUARDED_BY(mu_);
-  uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;
-  bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
-  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
-  absl::Time last_write_ ABSL_GUARDED_BY(mu_) = absl::Now();
 };
 
 }  // namespace
@@ -224,64 +119,16 @@ class FeedStream final : public grpc::ServerWriteReactor<typename Traits::Respon
 ExchangeControlService::ExchangeControlService(ExchangeControl& control,
                                                const InstrumentCatalog& instruments,
                                                Options options)
-    : control_(control), instruments_(instruments), options_(std::move(options)) {
-  heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
-}
+    : control_(control),
+      instruments_(instruments),
+      options_(std::move(options)),
+      hub_(options_.heartbeat_interval) {}
 
-ExchangeControlService::~ExchangeControlService() {
-  Shutdown();
-  {
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(
-        absl::Condition(+[](absl::flat_hash_set<ControlStream*>* s) { return s->empty(); },
-                        &streams_),
-        absl::Seconds(10));
-  }
-  heartbeat_thread_.join();
-}
+ExchangeControlService::~ExchangeControlService() = default;
 
-void ExchangeControlService::Register(ControlStream* s) {
-  bool refuse = false;
-  {
-    absl::MutexLock lock(&mu_);
-    streams_.insert(s);
-    refuse = shutting_down_;
-  }
-  if (refuse) s->FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
-}
+void ExchangeControlService::Shutdown() { hub_.Shutdown(); }
 
-void ExchangeControlService::Unregister(ControlStream* s) {
-  absl::MutexLock lock(&mu_);
-  streams_.erase(s);
-}
-
-size_t ExchangeControlService::open_streams() const {
-  absl::MutexLock lock(&mu_);
-  return streams_.size();
-}
-
-void ExchangeControlService::Shutdown() {
-  std::vector<ControlStream*> streams;
-  {
-    absl::MutexLock lock(&mu_);
-    if (shutting_down_) return;
-    shutting_down_ = true;
-    streams.assign(streams_.begin(), streams_.end());
-    for (ControlStream* s : streams) s->FinishWith(
-        grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
-  }
-}
-
-void ExchangeControlService::HeartbeatLoop() {
-  absl::MutexLock lock(&mu_);
-  while (!shutting_down_) {
-    mu_.AwaitWithTimeout(absl::Condition(&shutting_down_),
-                         std::min(options_.heartbeat_interval, absl::Seconds(1)));
-    if (shutting_down_) break;
-    const absl::Time now = absl::Now();
-    for (ControlStream* s : streams_) s->Heartbeat(now);
-  }
-}
+size_t ExchangeControlService::open_streams() const { return hub_.open_streams(); }
 
 grpc::Status ExchangeControlService::PlaceOrder(grpc::ServerContext*,
                                                 const v1::PlaceOrderRequest* req,
@@ -460,11 +307,14 @@ grpc::ServerWriteReactor<v1::StreamPositionsResponse>* ExchangeControlService::S
       return new FinishedWriter<v1::StreamPositionsResponse>(ToGrpcStatus(s));
     }
   }
+  if (hub_.shutting_down()) {
+    return new FinishedWriter<v1::StreamPositionsResponse>(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+  }
   return new FeedStream<PositionsTraits>(
-      this, control_,
+      &hub_, control_,
       FeedFilter{.strategy_id = req->strategy_id(), .strategy_type = req->strategy_type(),
-                 .include_closed = req->include_closed()},
-      options_.heartbeat_interval);
+                 .include_closed = req->include_closed()});
 }
 
 grpc::ServerWriteReactor<v1::StreamKpisResponse>* ExchangeControlService::StreamKpis(
@@ -478,10 +328,13 @@ grpc::ServerWriteReactor<v1::StreamKpisResponse>* ExchangeControlService::Stream
       return new FinishedWriter<v1::StreamKpisResponse>(ToGrpcStatus(s));
     }
   }
+  if (hub_.shutting_down()) {
+    return new FinishedWriter<v1::StreamKpisResponse>(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+  }
   return new FeedStream<KpisTraits>(
-      this, control_,
-      FeedFilter{.strategy_id = req->strategy_id(), .strategy_type = req->strategy_type()},
-      options_.heartbeat_interval);
+      &hub_, control_,
+      FeedFilter{.strategy_id = req->strategy_id(), .strategy_type = req->strategy_type()});
 }
 
 }  // namespace xctl::api

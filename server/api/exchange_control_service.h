@@ -14,13 +14,12 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/api/stream_hub.h"
 #include "server/control/exchange_control.h"
 #include "server/exchange/instruments.h"
 #include "xctl/v1/exchange_control.grpc.pb.h"
 
 namespace xctl::api {
-
-class ControlStream;
 
 using ExchangeControlBase = v1::ExchangeControl::WithCallbackMethod_StreamPositions<
     v1::ExchangeControl::WithCallbackMethod_StreamKpis<v1::ExchangeControl::Service>>;
@@ -63,20 +62,11 @@ class ExchangeControlService final : public ExchangeControlBase {
   void Shutdown();
   size_t open_streams() const;
 
-  // Called by the stream reactors as they start and end.
-  void Register(ControlStream* s);
-  void Unregister(ControlStream* s);
-
  private:
-  void HeartbeatLoop();
-
   ExchangeControl& control_;
   const InstrumentCatalog& instruments_;
   const Options options_;
-  mutable absl::Mutex mu_;
-  absl::flat_hash_set<ControlStream*> streams_ ABSL_GUARDED_BY(mu_);
-  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread heartbeat_thread_;
+  StreamHub hub_;
 };
 
 }  // namespace xctl::api

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "server/api/convert.h"
 #include "server/api/status.h"
+#include "server/api/stream_hub.h"
 #include "server/api/finished_writer.h"
 #include "server/common/log.h"
 #include "server/common/symbol.h"
@@ -28,95 +29,38 @@ absl::Status SplitPairs(const PriceModule& prices,
 
 }  // namespace
 
-class PriceStreamReactor final : public grpc::ServerWriteReactor<v1::StreamPricesResponse> {
+class PriceStreamReactor final : public QueuedWriter<v1::StreamPricesResponse> {
  public:
-  PriceStreamReactor(PriceFeedService* service, std::vector<std::string> pairs,
+  PriceStreamReactor(StreamHub* hub, PriceModule& prices, std::vector<std::string> pairs,
                      const std::vector<std::string>& unknown)
-      : service_(service) {
-    {
-    absl::MutexLock lock(&mu_);
-    if (!unknown.empty()) {
-      v1::StreamStatus* st = NextLocked().mutable_status();
-      st->set_code("UNKNOWN_PAIR");
-      st->set_message(absl::StrCat("not configured on this server: ",
-                                   absl::StrJoin(unknown, ", ")));
-      for (const auto& p : unknown) st->add_keys(p);
-    }
-    // Subscribe before the snapshot so no update falls between the two.
-    bool nothing_known = pairs.empty() && !unknown.empty();
-    if (!nothing_known) {
-      sub_ = service_->prices_.Subscribe(pairs, [this] { Notify(); });
-    }
-    v1::PriceSnapshot* snap = NextLocked().mutable_snapshot();
-    if (!nothing_known) {
-      for (const TickPtr& t : service_->prices_.Snapshot(pairs)) {
-        ToProto(*t, snap->add_ticks());
-        if (t->stale) stale_.insert(t->pair);
-      }
-    }
-    }
-    // Without our lock held: Register may finish us at once (shutdown), and
-    // the heartbeat thread takes the service lock before ours.
-    service_->Register(this);
-    Notify();
-  }
-
-  void Notify() {
-    absl::MutexLock lock(&mu_);
-    MaybeWriteLocked();
-  }
-
-  void Heartbeat(absl::Time now) {
-    absl::MutexLock lock(&mu_);
-    if (in_flight_ || finishing_ || now - last_write_ < service_->options_.heartbeat_interval) return;
-    ToProtoTime(absl::ToUnixMillis(now), NextLocked().mutable_heartbeat()->mutable_time());
-    MaybeWriteLocked();
-  }
-
-  void FinishWith(grpc::Status status) {
-    absl::MutexLock lock(&mu_);
-    FinishLocked(std::move(status));
-  }
-
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    in_flight_ = false;
-    if (finishing_) {  // Finish was deferred until this write completed
-      DoFinishLocked();
-      return;
-    }
-    if (!ok) {
-      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
-      return;
-    }
-    last_write_ = absl::Now();
-    MaybeWriteLocked();
-  }
-
-  void OnCancel() override {
-    absl::MutexLock lock(&mu_);
-    FinishLocked(grpc::Status::CANCELLED);
-  }
-
-  void OnDone() override {
+      : QueuedWriter(hub) {
     {
       absl::MutexLock lock(&mu_);
-      finishing_ = true;
+      if (!unknown.empty()) {
+        v1::StreamStatus* st = NextLocked().mutable_status();
+        st->set_code("UNKNOWN_PAIR");
+        st->set_message(absl::StrCat("not configured on this server: ",
+                                     absl::StrJoin(unknown, ", ")));
+        for (const auto& p : unknown) st->add_keys(p);
+      }
+      // Subscribe before the snapshot so no update falls between the two.
+      bool nothing_known = pairs.empty() && !unknown.empty();
+      if (!nothing_known) sub_ = prices.Subscribe(pairs, [this] { Notify(); });
+      v1::PriceSnapshot* snap = NextLocked().mutable_snapshot();
+      if (!nothing_known) {
+        for (const TickPtr& t : prices.Snapshot(pairs)) {
+          ToProto(*t, snap->add_ticks());
+          if (t->stale) stale_.insert(t->pair);
+        }
+      }
     }
-    if (sub_) sub_->Cancel();  // frees the subscription at once
-    service_->Unregister(this);
-    delete this;
+    Start();
   }
 
  private:
-  v1::StreamPricesResponse& NextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    queued_.emplace_back();
-    return queued_.back();
-  }
-
   // Takes what the subscription has into one update message (plus STALE /
   // RECOVERED status elements).
-  void DrainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void DrainLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!sub_) return;
     TickBatch batch = sub_->Drain();
     if (batch.ticks.empty()) return;
@@ -140,73 +84,18 @@ class PriceStreamReactor final : public grpc::ServerWriteReactor<v1::StreamPrice
     }
   }
 
-  void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (in_flight_ || finishing_) {
-      if (finishing_ && !in_flight_ && !finished_) DoFinishLocked();
-      return;
-    }
-    if (queued_.empty()) DrainLocked();
-    if (queued_.empty()) return;
-    current_ = std::move(queued_.front());
-    queued_.pop_front();
-    current_.set_sequence(++sequence_);
-    in_flight_ = true;
-    StartWrite(&current_);
+  void Release() override {
+    if (sub_) sub_->Cancel();  // frees the subscription at once
   }
 
-  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finishing_) return;
-    finishing_ = true;
-    final_status_ = std::move(status);
-    if (!in_flight_) DoFinishLocked();  // else OnWriteDone finishes
-  }
-
-  void DoFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_) return;
-    finished_ = true;
-    Finish(final_status_);
-  }
-
-  PriceFeedService* const service_;
   std::unique_ptr<Subscription> sub_;
-  absl::Mutex mu_;
-  std::deque<v1::StreamPricesResponse> queued_ ABSL_GUARDED_BY(mu_);
-  v1::StreamPricesResponse current_ ABSL_GUARDED_BY(mu_);  // alive until OnWriteDone
   absl::flat_hash_set<std::string> stale_ ABSL_GUARDED_BY(mu_);
-  uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;
-  bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
-  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
-  absl::Time last_write_ ABSL_GUARDED_BY(mu_) = absl::Now();
 };
 
 PriceFeedService::PriceFeedService(PriceModule& prices, Options options)
-    : prices_(prices), options_(options) {
-  heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
-}
+    : prices_(prices), hub_(options.heartbeat_interval) {}
 
-PriceFeedService::~PriceFeedService() {
-  Shutdown();
-  {
-    absl::MutexLock lock(&mu_);
-    // Streams end in OnDone once the server has shut down; wait for them.
-    mu_.AwaitWithTimeout(absl::Condition(
-        +[](absl::flat_hash_set<PriceStreamReactor*>* s) { return s->empty(); }, &streams_),
-        absl::Seconds(10));
-  }
-  heartbeat_thread_.join();
-}
-
-void PriceFeedService::HeartbeatLoop() {
-  absl::MutexLock lock(&mu_);
-  while (!shutting_down_) {
-    mu_.AwaitWithTimeout(absl::Condition(&shutting_down_), absl::Seconds(1));
-    if (shutting_down_) break;
-    absl::Time now = absl::Now();
-    for (PriceStreamReactor* r : streams_) r->Heartbeat(now);
-  }
-}
+PriceFeedService::~PriceFeedService() = default;
 
 grpc::ServerUnaryReactor* PriceFeedService::GetPrice(grpc::CallbackServerContext* ctx,
                                                      const v1::GetPriceRequest* request,
@@ -258,41 +147,15 @@ grpc::ServerWriteReactor<v1::StreamPricesResponse>* PriceFeedService::StreamPric
   if (absl::Status s = SplitPairs(prices_, request->pairs(), &known, &unknown); !s.ok()) {
     return new FinishedWriter<v1::StreamPricesResponse>(ToGrpcStatus(s));
   }
-  {
-    absl::MutexLock lock(&mu_);
-    if (shutting_down_) {
-      return new FinishedWriter<v1::StreamPricesResponse>(
-          grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
-    }
+  if (hub_.shutting_down()) {
+    return new FinishedWriter<v1::StreamPricesResponse>(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
   }
-  return new PriceStreamReactor(this, std::move(known), unknown);
+  return new PriceStreamReactor(&hub_, prices_, std::move(known), unknown);
 }
 
-void PriceFeedService::Register(PriceStreamReactor* r) {
-  absl::MutexLock lock(&mu_);
-  streams_.insert(r);
-  if (shutting_down_) {
-    r->FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
-  }
-}
+void PriceFeedService::Shutdown() { hub_.Shutdown(); }
 
-void PriceFeedService::Unregister(PriceStreamReactor* r) {
-  absl::MutexLock lock(&mu_);
-  streams_.erase(r);
-}
-
-void PriceFeedService::Shutdown() {
-  absl::MutexLock lock(&mu_);
-  if (shutting_down_) return;
-  shutting_down_ = true;
-  for (PriceStreamReactor* r : streams_) {
-    r->FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
-  }
-}
-
-size_t PriceFeedService::open_streams() const {
-  absl::MutexLock lock(&mu_);
-  return streams_.size();
-}
+size_t PriceFeedService::open_streams() const { return hub_.open_streams(); }
 
 }  // namespace xctl::api

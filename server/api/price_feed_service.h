@@ -11,12 +11,11 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/api/stream_hub.h"
 #include "server/price/price_module.h"
 #include "xctl/v1/prices.grpc.pb.h"
 
 namespace xctl::api {
-
-class PriceStreamReactor;
 
 class PriceFeedService final : public v1::PriceFeed::CallbackService {
  public:
@@ -44,17 +43,8 @@ class PriceFeedService final : public v1::PriceFeed::CallbackService {
   size_t open_streams() const;
 
  private:
-  friend class PriceStreamReactor;
-  void Register(PriceStreamReactor* r);
-  void Unregister(PriceStreamReactor* r);
-  void HeartbeatLoop();
-
   PriceModule& prices_;
-  const Options options_;
-  mutable absl::Mutex mu_;
-  absl::flat_hash_set<PriceStreamReactor*> streams_ ABSL_GUARDED_BY(mu_);
-  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread heartbeat_thread_;
+  StreamHub hub_;
 };
 
 }  // namespace xctl::api

@@ -242,5 +242,62 @@ TEST_F(ExchangeControlTest, TheWorkerFollowsThePriceBus) {
   control_->Stop();
 }
 
+// Tests inject their own exchanges through the same factory interface.
+class RecordingExchange : public Exchange {
+ public:
+  RecordingExchange(std::string id, TradingMode mode, std::vector<std::string>* log)
+      : id_(std::move(id)), mode_(mode), log_(log) {}
+  absl::string_view name() const override { return "recording"; }
+  TradingMode mode() const override { return mode_; }
+  const std::string& strategy_id() const override { return id_; }
+  absl::StatusOr<OrderResult> PlaceOrder(const OrderRequest& r) override {
+    log_->push_back(absl::StrCat(ToString(mode_), " place ", r.symbol));
+    return absl::UnavailableError("recording exchange: nothing placed");
+  }
+  absl::StatusOr<Order> CancelOrder(const CancelRequest&) override {
+    return absl::NotFoundError("none");
+  }
+  absl::StatusOr<OrderResult> ClosePosition(const CloseRequest&) override {
+    return absl::FailedPreconditionError("none");
+  }
+  absl::StatusOr<std::vector<Order>> OpenOrders() override { return std::vector<Order>{}; }
+  absl::StatusOr<std::vector<Position>> Positions() override { return std::vector<Position>{}; }
+  absl::StatusOr<Account> Balance() override { return Account{}; }
+  absl::StatusOr<Instrument> GetInstrument(absl::string_view s) override {
+    return GenericInstrument(s);
+  }
+  absl::StatusOr<ReconcileReport> Reconcile() override {
+    log_->push_back(absl::StrCat(ToString(mode_), " reconcile"));
+    return ReconcileReport{};
+  }
+
+ private:
+  std::string id_;
+  TradingMode mode_;
+  std::vector<std::string>* log_;
+};
+
+class RecordingFactory : public ExchangeFactory {
+ public:
+  absl::StatusOr<std::unique_ptr<Exchange>> Make(const StrategyInfo& info,
+                                                 TradingMode mode) override {
+    log.push_back(absl::StrCat("make ", info.id, " ", ToString(mode)));
+    return std::make_unique<RecordingExchange>(info.id, mode, &log);
+  }
+  std::vector<std::string> log;
+};
+
+TEST_F(ExchangeControlTest, TheInjectedFactoryChoosesByCredentialsAndLiveIsReconciledFirst) {
+  RecordingFactory factory;
+  ExchangeControl control(ExchangeControl::Deps{store_.get(), &prices_, &instruments_, &factory,
+                                                &SystemClock()});
+  ASSERT_TRUE(control.UpsertStrategy(Strategy("p", "x")).ok());
+  ASSERT_TRUE(control.UpsertStrategy(Strategy("l", "x", /*live=*/true)).ok());
+  EXPECT_EQ(control.PlaceOrder(Buy("l")).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(control.PlaceOrder(Buy("p")).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(factory.log, ::testing::ElementsAre("make p paper", "make l live", "live reconcile",
+                                                  "live place BTC-USDT", "paper place BTC-USDT"));
+}
+
 }  // namespace
 }  // namespace xctl

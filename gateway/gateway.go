@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	xctlv1 "xctl/gateway/gen/xctl/v1"
+)
+
+//go:embed openapi/xctl.swagger.json
+var openapiSpec []byte
+
+// The dashboard (gateway/web): the page, its scripts and styles, and the
+// chart library copied into web/vendor by web/build.sh (run by build.sh).
+//
+//go:embed web/*.html web/*.js web/*.css web/vendor
+var webFiles embed.FS
+
+// maxBodyBytes bounds request bodies (orders, strategies, webhooks).
+const maxBodyBytes = 1 << 20
+
+// Options configure a Gateway.
+type Options struct {
+	// Upstream is xctld's gRPC address.
+	Upstream string
+	// WebDir, when set, serves the dashboard from disk (development).
+	WebDir string
+	Logger *slog.Logger
+}
+
+// Gateway is the HTTP handler of xctl-gateway.
+type Gateway struct {
+	conn    *grpc.ClientConn
+	mux     *http.ServeMux
+	logger  *slog.Logger
+	marshal protojson.MarshalOptions
+
+	mu       sync.Mutex
+	streams  map[*eventStream]struct{}
+	closing  bool
+	closedCh chan struct{}
+}
+
+// New connects (lazily) to xctld and builds the routes.
+func New(opts Options) (*Gateway, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	conn, err := grpc.NewClient(opts.Upstream, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("upstream %q: %w", opts.Upstream, err)
+	}
+	g := &Gateway{
+		conn:     conn,
+		mux:      http.NewServeMux(),
+		logger:   opts.Logger,
+		marshal:  protojson.MarshalOptions{UseProtoNames: true},
+		streams:  map[*eventStream]struct{}{},
+		closedCh: make(chan struct{}),
+	}
+
+	rest := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   g.marshal,
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+	)
+	ctx := context.Background()
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		xctlv1.RegisterPriceFeedHandler,
+		xctlv1.RegisterExchangeControlHandler,
+		xctlv1.RegisterStrategyManagerHandler,
+	} {
+		if err := register(ctx, rest, conn); err != nil {
+			return nil, err
+		}
+	}
+	g.mux.Handle("/v1/stream/prices", http.HandlerFunc(g.streamPrices))
+	g.mux.Handle("/v1/stream/positions", http.HandlerFunc(g.streamPositions))
+	g.mux.Handle("/v1/stream/kpis", http.HandlerFunc(g.streamKpis))
+	g.mux.Handle("/v1/", limitBody(rest))
+	g.mux.HandleFunc("/healthz", g.healthz)
+	g.mux.HandleFunc("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapiSpec)
+	})
+	var web fs.FS
+	if opts.WebDir != "" {
+		web = os.DirFS(opts.WebDir)
+	} else {
+		sub, err := fs.Sub(webFiles, "web")
+		if err != nil {
+			return nil, err
+		}
+		web = sub
+	}
+	g.mux.Handle("/", http.FileServer(http.FS(web)))
+	return g, nil
+}
+
+// ServeHTTP logs each request (method, path, status, duration).
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	g.mux.ServeHTTP(rec, r)
+	if !strings.HasPrefix(r.URL.Path, "/v1/stream/") {
+		g.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"ms", time.Since(start).Milliseconds())
+	}
+}
+
+// Shutdown ends every open event stream with an "end" event.
+func (g *Gateway) Shutdown() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.closing {
+		g.closing = true
+		close(g.closedCh)
+	}
+}
+
+// Close shuts down and releases the upstream connection.
+func (g *Gateway) Close() {
+	g.Shutdown()
+	_ = g.conn.Close()
+}
+
+// OpenStreams is the number of event streams being served.
+func (g *Gateway) OpenStreams() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.streams)
+}
+
+func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(g.conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		status := "UNREACHABLE"
+		if err == nil {
+			status = resp.GetStatus().String()
+		}
+		fmt.Fprintf(w, `{"status":%q}`, status)
+		return
+	}
+	fmt.Fprint(w, `{"status":"SERVING"}`)
+}
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Flush lets event streams push through the recorder.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}

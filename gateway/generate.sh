@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Generates the gateway's Go code from proto/xctl/v1 (into gen/, not
+# committed) and the OpenAPI spec (openapi/xctl.swagger.json, committed).
+# Needs protoc (Debian) and the four Go plugins on PATH (gateway/build.sh
+# installs them from the Go module proxy at pinned versions).
+# --check: fail if the committed OpenAPI spec is not what the protos give.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=..
+rm -rf gen
+mkdir -p gen openapi
+PROTOS=("$ROOT"/proto/xctl/v1/*.proto)
+protoc -I "$ROOT/proto" -I /usr/include \
+  --go_out=gen --go_opt=module=xctl/gateway/gen \
+  --go-grpc_out=gen --go-grpc_opt=module=xctl/gateway/gen \
+  --grpc-gateway_out=gen --grpc-gateway_opt=module=xctl/gateway/gen \
+  --grpc-gateway_opt=grpc_api_configuration=xctl_http.yaml \
+  "${PROTOS[@]}"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+protoc -I "$ROOT/proto" -I /usr/include \
+  --openapiv2_out="$TMP" \
+  --openapiv2_opt=grpc_api_configuration=xctl_http.yaml,allow_merge=true,merge_file_name=xctl,json_names_for_fields=false \
+  "${PROTOS[@]}"
+if [[ "${1:-}" == "--check" ]]; then
+  if ! cmp -s "$TMP/xctl.swagger.json" openapi/xctl.swagger.json; then
+    echo "gateway/openapi/xctl.swagger.json is stale: run gateway/generate.sh and commit it" >&2
+    exit 1
+  fi
+else
+  cp "$TMP/xctl.swagger.json" openapi/xctl.swagger.json
+fi

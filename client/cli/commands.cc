@@ -37,6 +37,7 @@ ABSL_FLAG(std::string, starting_balance, "", "paper account start in USDT");
 ABSL_FLAG(std::string, leverage, "", "leverage");
 ABSL_FLAG(bool, start, false, "create: start the strategy at once");
 ABSL_FLAG(int, limit, 50, "rows to list (1-1000)");
+ABSL_FLAG(int, updates, 0, "--watch: stop after this many update messages (0: until interrupted)");
 
 namespace xctl::cli {
 namespace {
@@ -47,10 +48,10 @@ const char kUsageText[] = R"(xctl: command-line client of xctld.
 
 Usage: xctl [--server HOST:PORT] [--json] COMMAND ...
 
-  prices [PAIR ...] [--watch]
+  prices [PAIR ...] [--watch [--updates N]]
   positions [--strategy ID | --type TYPE] [--status open|closed|all]
   orders [--strategy ID | --type TYPE] [--status all|open|filled|canceled|...]
-  kpis [--strategy ID | --type TYPE] [--watch]
+  kpis [--strategy ID | --type TYPE] [--watch [--updates N]]
   balance --strategy ID
   order place --strategy ID --symbol SYM --side buy|sell --quantity Q [--price P]
               [--client-order-id C] [--reduce-only]
@@ -169,7 +170,10 @@ int Prices(const std::vector<std::string>& words, Context& ctx) {
   grpc::ClientContext c;
   auto reader = stub->StreamPrices(&c, req);
   v1::StreamPricesResponse msg;
-  while (reader->Read(&msg)) {
+  const int max_updates = absl::GetFlag(FLAGS_updates);
+  int updates = 0;
+  while ((max_updates == 0 || updates < max_updates) && reader->Read(&msg)) {
+    if (msg.has_update()) ++updates;
     if (ctx.json) {
       PrintJson(msg, ctx);
       continue;
@@ -183,6 +187,10 @@ int Prices(const std::vector<std::string>& words, Context& ctx) {
     }
     if (!t.empty()) t.Print(ctx.out);
     std::fflush(ctx.out);
+  }
+  if (max_updates > 0 && updates >= max_updates) {
+    c.TryCancel();
+    return kOk;
   }
   grpc::Status st = reader->Finish();
   return st.ok() ? kOk : Fail(st, ctx);
@@ -427,7 +435,10 @@ int Kpis(Context& ctx) {
   grpc::ClientContext c;
   auto reader = stub->StreamKpis(&c, req);
   v1::StreamKpisResponse msg;
-  while (reader->Read(&msg)) {
+  const int max_updates = absl::GetFlag(FLAGS_updates);
+  int updates = 0;
+  while ((max_updates == 0 || updates < max_updates) && reader->Read(&msg)) {
+    if (msg.has_update()) ++updates;
     if (ctx.json) {
       PrintJson(msg, ctx);
       continue;
@@ -440,6 +451,10 @@ int Kpis(Context& ctx) {
       std::fprintf(ctx.out, "\n");
       std::fflush(ctx.out);
     }
+  }
+  if (max_updates > 0 && updates >= max_updates) {
+    c.TryCancel();
+    return kOk;
   }
   grpc::Status st = reader->Finish();
   return st.ok() ? kOk : Fail(st, ctx);

@@ -11,6 +11,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -351,6 +352,45 @@ TEST(CliE2e, ErrorsExitNonZeroWithAMessage) {
                   dir + "/c");
   EXPECT_EQ(json.Wait(absl::Seconds(30)), 0);
   EXPECT_THAT(json.Stdout(), HasSubstr("\"total\":{\"scope\":{\"all\":true}"));
+}
+
+// Every CLI command against a live server: exit 0 and the expected text.
+TEST(CliE2e, EveryCommandAgainstALiveServer) {
+  std::string dir = MakeTempDir("cli-all");
+  RunningXctld server({}, dir);
+  ASSERT_TRUE(server.ok());
+  int n = 0;
+  auto run = [&](std::vector<std::string> args, const std::string& want) {
+    args.insert(args.begin(), {BinaryPath("client/cli/xctl"), "--server=" + server.address()});
+    Subprocess cli(args, absl::StrCat(dir, "/cli", ++n));
+    std::optional<int> exit = cli.Wait(absl::Seconds(30));
+    EXPECT_EQ(exit, 0) << args[2] << ": " << cli.Stderr();
+    EXPECT_THAT(cli.Stdout(), HasSubstr(want)) << absl::StrJoin(args, " ");
+    return cli.Stdout();
+  };
+  run({"prices"}, "BTC-USDT");
+  run({"prices", "--watch", "--json", "--updates=2", "ETH-USDT"}, "\"update\"");
+  run({"strategies", "create", "--strategy", "cli1", "--type", "external", "--pairs",
+       "BTC-USDT,ETH-USDT", "--starting-balance", "5000", "--start"},
+      "running");
+  run({"strategies", "list"}, "cli1");
+  run({"strategies", "get", "cli1"}, "external");
+  run({"order", "place", "--strategy", "cli1", "--symbol", "BTC-USDT", "--side", "buy",
+       "--quantity", "1"},
+      "filled: buy 1 BTC-USDT paper");
+  run({"order", "place", "--strategy", "cli1", "--symbol", "BTC-USDT", "--side", "sell",
+       "--quantity", "1", "--price", "99999", "--client-order-id", "far1"},
+      "open: sell 1 BTC-USDT paper");
+  run({"orders", "--strategy", "cli1", "--status", "open"}, "far1");
+  run({"order", "cancel", "--strategy", "cli1", "--client-order-id", "far1"}, "canceled");
+  run({"positions", "--strategy", "cli1"}, "long");
+  run({"balance", "--strategy", "cli1"}, "5000");
+  run({"kpis", "--strategy", "cli1"}, "cli1");
+  run({"kpis", "--watch", "--updates=1", "--strategy", "cli1"}, "cli1");  // marks move it
+  run({"close", "--strategy", "cli1", "--symbol", "BTC-USDT"}, "closed");
+  run({"positions", "--strategy", "cli1", "--status", "closed"}, "closed");
+  run({"strategies", "stop", "cli1"}, "stopped");
+  run({"strategies", "delete", "cli1"}, "deleted");
 }
 
 }  // namespace

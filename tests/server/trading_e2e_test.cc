@@ -45,9 +45,9 @@ class TradingE2e : public ::testing::Test {
   }
 
   // A config on the fake's prices and trading API; `strategies` is YAML.
-  std::string Config(const std::string& strategies) {
+  std::string Config(const std::string& strategies, const std::string& top = "") {
     std::string path = dir_ + "/xctl.yaml";
-    std::ofstream(path) << "price:\n  source: blofin\n  blofin_url: " << fake_.base_url()
+    std::ofstream(path) << top << "price:\n  source: blofin\n  blofin_url: " << fake_.base_url()
                         << "\n  pairs: [BTC-USDT]\n  interval_ms: 100\nblofin:\n  url: "
                         << fake_.base_url() << "\nstrategies:\n"
                         << strategies;
@@ -206,6 +206,52 @@ TEST_F(TradingE2e, AStrategySwitchesFromPaperToLiveAndBackOverTheApi) {
   EXPECT_EQ(fake_.OrderCount("live-key"), 1);
   EXPECT_EQ(set_credentials(false), v1::TRADING_MODE_PAPER);
   EXPECT_EQ(Positions(*server, "sw").positions(0).mode(), v1::TRADING_MODE_LIVE);
+}
+
+// Secrets never reach the logs, the database file or an API response: a full
+// run with a live strategy from the config and one switched to live over the
+// API, with debug logging, then every byte of the logs and the database is
+// searched for the secret values.
+TEST_F(TradingE2e, SecretsAppearNowhereInLogsTheDatabaseOrResponses) {
+  ASSERT_TRUE(fake_.AddAccount("api-key-7f3a", "api-secret-9c1e", "pass-phrase-4d2b"));
+  auto server = Start(Config(kThree, "log_level: debug\n"), {"LIVE_KEY=api-key-7f3a", "LIVE_SECRET=api-secret-9c1e",
+                                       "LIVE_PASS=pass-phrase-4d2b"});
+  ASSERT_TRUE(server->ok());
+  v1::PlaceOrderResponse order;
+  ASSERT_TRUE(Buy(*server, "l1", "1", &order).ok());
+  ASSERT_EQ(fake_.OrderCount("api-key-7f3a"), 1);  // these credentials were used
+  grpc::ClientContext c;
+  Deadline(c);
+  v1::UpdateStrategyRequest req;
+  req.mutable_strategy()->set_id("p1");
+  req.mutable_credentials()->set_api_key("api-key-7f3a");
+  req.mutable_credentials()->set_api_secret("api-secret-9c1e");
+  req.mutable_credentials()->set_passphrase("pass-phrase-4d2b");
+  v1::UpdateStrategyResponse updated;
+  auto manager = v1::StrategyManager::NewStub(server->channel());
+  ASSERT_TRUE(manager->UpdateStrategy(&c, req, &updated).ok());
+  EXPECT_TRUE(updated.strategy().has_credentials());
+  grpc::ClientContext c2;
+  Deadline(c2);
+  v1::ListStrategiesResponse list;
+  ASSERT_TRUE(manager->ListStrategies(&c2, {}, &list).ok());
+  // A wrong secret makes BloFin refuse: the error must not echo it either.
+  ASSERT_TRUE(fake_.AddAccount("api-key-7f3a", "other-secret", "pass-phrase-4d2b"));
+  ASSERT_FALSE(Buy(*server, "p1", "1", &order).ok());
+  ASSERT_EQ(server->Stop(), 0);
+
+  std::string everything = list.DebugString() + updated.DebugString() +
+                           server->process().Stdout() + server->process().Stderr() +
+                           xctl::testing::ReadFile(dir_ + "/xctl.db");
+  for (const char* wal : {"/xctl.db-wal", "/xctl.db-shm"}) {
+    everything += xctl::testing::ReadFile(dir_ + wal);
+  }
+  EXPECT_GT(everything.size(), 10000u);  // the database was read
+  for (const char* secret : {"api-key-7f3a", "api-secret-9c1e", "pass-phrase-4d2b"}) {
+    EXPECT_EQ(everything.find(secret), std::string::npos) << secret << " leaked";
+  }
+  // The signal secret is stored hashed, not as text.
+  EXPECT_EQ(everything.find("s3cret"), std::string::npos);
 }
 
 TEST_F(TradingE2e, ARestartBringsBackStrategiesPositionsAndKpis) {

@@ -1,0 +1,193 @@
+// Crash safety: xctld is killed with SIGKILL while clients place orders and
+// sma_cross strategies trade by themselves, then restarted on the same
+// database (SQLite file, PostgreSQL server). Every order acknowledged to a
+// client must be stored with its fill, none applied twice, the positions must
+// equal what the stored fills add up to, the KPIs what the closed rows add up
+// to, and a retry of an acknowledged client order id must not trade again.
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/common/decimal.h"
+#include "tests/server/running_xctld.h"
+#include "tests/support/test_databases.h"
+#include "xctl/v1/exchange_control.grpc.pb.h"
+
+namespace xctl {
+namespace {
+
+using ::xctl::testing::MakeTempDir;
+using ::xctl::testing::RunningXctld;
+using ::xctl::testing::TestDatabase;
+
+Decimal D(const std::string& s) { return Decimal::Parse(s).value(); }
+
+constexpr char kConfig[] = R"(price: {source: simulated, pairs: [BTC-USDT, ETH-USDT], interval_ms: 20}
+strategies:
+  - {id: c0, type: external, pairs: [BTC-USDT, ETH-USDT], leverage: "10"}
+  - {id: c1, type: external, pairs: [BTC-USDT, ETH-USDT], leverage: "10"}
+  - {id: c2, type: external, pairs: [BTC-USDT, ETH-USDT], leverage: "10"}
+  - {id: auto, type: sma_cross, pairs: [BTC-USDT], params: {fast: "2", slow: "4"}}
+)";
+
+class CrashE2e : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CrashE2e, AcknowledgedOrdersSurviveSigkillExactlyOnce) {
+  TestDatabase db(GetParam());
+  XCTL_REQUIRE_DATABASE(db);
+  const std::string dir = MakeTempDir("crash");
+  const std::string config = dir + "/xctl.yaml";
+  {
+    std::ofstream(config) << kConfig;
+  }
+  const std::vector<std::string> flags = {"--config=" + config, "--db=" + db.url()};
+  auto server = std::make_unique<RunningXctld>(flags, dir);
+  ASSERT_TRUE(server->ok()) << server->process().Stderr();
+
+  // Clients place orders until the server dies; what was acknowledged is kept.
+  absl::Mutex mu;
+  std::map<std::string, std::string> acked;  // client order id -> strategy
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 3; ++t) {
+    clients.emplace_back([&, t] {
+      auto stub = v1::ExchangeControl::NewStub(server->channel());
+      const std::string strategy = absl::StrCat("c", t);
+      for (int i = 0; !stop; ++i) {
+        v1::PlaceOrderRequest req;
+        req.set_strategy_id(strategy);
+        req.set_symbol(i % 3 == 0 ? "ETH-USDT" : "BTC-USDT");
+        req.set_side(i % 2 == 0 ? v1::SIDE_BUY : v1::SIDE_SELL);
+        req.set_type(v1::ORDER_TYPE_MARKET);
+        req.mutable_quantity()->set_value(i % 4 == 0 ? "2" : "1");
+        req.set_client_order_id(absl::StrCat("k", t, "n", i));
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        v1::PlaceOrderResponse resp;
+        grpc::Status st = stub->PlaceOrder(&ctx, req, &resp);
+        if (st.ok()) {
+          absl::MutexLock lock(&mu);
+          acked[req.client_order_id()] = strategy;
+        } else if (st.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                   st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+          return;  // the server is gone
+        }
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(1500));
+  server->process().Signal(SIGKILL);
+  ASSERT_TRUE(server->process().Wait(absl::Seconds(10)).has_value());
+  stop = true;
+  for (auto& c : clients) c.join();
+  ASSERT_GT(acked.size(), 20u) << "too little load to mean anything";
+
+  server = std::make_unique<RunningXctld>(flags, dir);
+  ASSERT_TRUE(server->ok()) << server->process().Stderr();
+  auto stub = v1::ExchangeControl::NewStub(server->channel());
+
+  // Every stored order, every page.
+  std::map<std::string, v1::Order> orders;  // client order id -> order
+  std::map<std::pair<std::string, std::string>, Decimal> net;  // (strategy, symbol) -> signed
+  std::string token;
+  do {
+    grpc::ClientContext ctx;
+    v1::ListOrdersRequest req;
+    req.set_page_size(1000);
+    req.set_page_token(token);
+    v1::ListOrdersResponse resp;
+    ASSERT_TRUE(stub->ListOrders(&ctx, req, &resp).ok());
+    for (const v1::Order& o : resp.orders()) {
+      const std::string key = o.strategy_id() + "/" + o.client_order_id();
+      ASSERT_TRUE(orders.emplace(key, o).second) << "order applied twice: " << key;
+      ASSERT_EQ(o.status(), v1::ORDER_STATUS_FILLED) << key;
+      const Decimal filled = D(o.filled_quantity().value());
+      net[{o.strategy_id(), o.symbol()}] += o.side() == v1::SIDE_BUY ? filled : -filled;
+    }
+    token = resp.next_page_token();
+  } while (!token.empty());
+  for (const auto& [coid, strategy] : acked) {
+    auto it = orders.find(strategy + "/" + coid);
+    ASSERT_NE(it, orders.end()) << "acknowledged order " << coid << " was lost";
+    EXPECT_EQ(it->second.filled_quantity().value(), it->second.quantity().value());
+  }
+
+  // Open positions equal the net of the stored fills; closed rows add up to
+  // the realized KPIs.
+  std::map<std::pair<std::string, std::string>, Decimal> open;
+  std::map<std::string, Decimal> realized;
+  for (auto status : {v1::POSITION_STATUS_OPEN, v1::POSITION_STATUS_CLOSED}) {
+    token.clear();
+    do {
+      grpc::ClientContext ctx;
+      v1::ListPositionsRequest req;
+      req.set_status(status);
+      req.set_page_size(1000);
+      req.set_page_token(token);
+      v1::ListPositionsResponse resp;
+      ASSERT_TRUE(stub->ListPositions(&ctx, req, &resp).ok());
+      for (const v1::Position& p : resp.positions()) {
+        if (status == v1::POSITION_STATUS_OPEN) {
+          const Decimal q = D(p.quantity().value());
+          open[{p.strategy_id(), p.symbol()}] += p.side() == v1::POSITION_SIDE_LONG ? q : -q;
+        } else {
+          realized[p.strategy_id()] += D(p.pnl().value());
+        }
+      }
+      token = resp.next_page_token();
+    } while (!token.empty());
+  }
+  for (const auto& [key, quantity] : net) {
+    if (quantity.is_zero()) {
+      EXPECT_FALSE(open.contains(key)) << key.first << " " << key.second;
+    } else {
+      EXPECT_EQ(open[key], quantity) << key.first << " " << key.second;
+    }
+  }
+  for (const auto& [key, quantity] : open) EXPECT_TRUE(net.contains(key));
+  EXPECT_GE(realized.size(), 3u) << "no closed trades to check the KPIs with";
+  ::testing::Test::RecordProperty("acknowledged_orders", static_cast<int>(acked.size()));
+  ::testing::Test::RecordProperty("stored_orders", static_cast<int>(orders.size()));
+  for (const auto& [strategy, pnl] : realized) {
+    grpc::ClientContext ctx;
+    v1::GetKpisRequest req;
+    req.set_strategy_id(strategy);
+    v1::GetKpisResponse resp;
+    ASSERT_TRUE(stub->GetKpis(&ctx, req, &resp).ok());
+    EXPECT_EQ(D(resp.total().realized_pnl().value()), pnl) << strategy;
+  }
+
+  // A client retrying an acknowledged order after the crash gets it back.
+  const auto& [coid, strategy] = *acked.begin();
+  grpc::ClientContext ctx;
+  v1::PlaceOrderRequest retry;
+  const v1::Order& stored = orders[strategy + "/" + coid];
+  retry.set_strategy_id(strategy);
+  retry.set_symbol(stored.symbol());
+  retry.set_side(stored.side());
+  retry.set_type(v1::ORDER_TYPE_MARKET);
+  *retry.mutable_quantity() = stored.quantity();
+  retry.set_client_order_id(coid);
+  v1::PlaceOrderResponse replay;
+  ASSERT_TRUE(stub->PlaceOrder(&ctx, retry, &replay).ok());
+  EXPECT_TRUE(replay.replayed());
+  EXPECT_EQ(replay.order().id(), stored.id());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CrashE2e, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace xctl

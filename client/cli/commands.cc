@@ -67,6 +67,7 @@ Usage: xctl [--server HOST:PORT] [--json] COMMAND ...
   strategies clear-credentials ID
 
 Global flags: --server (default 127.0.0.1:50051, or $XCTL_SERVER), --json, --watch, --timeout.
+The token for servers with auth comes from $XCTL_TOKEN (never a flag: command lines are public).
 Exit codes: 0 ok, 1 the server refused or failed, 2 bad command line.
 )";
 
@@ -121,7 +122,13 @@ int Fail(const grpc::Status& st, Context& ctx) {
   return kServerError;
 }
 
+void AddToken(grpc::ClientContext& c, Context& ctx) {
+  if (!ctx.token.empty()) c.AddMetadata("authorization", "Bearer " + ctx.token);
+}
+
+// Every unary call: the token and the deadline.
 void SetDeadline(grpc::ClientContext& c, Context& ctx) {
+  AddToken(c, ctx);
   c.set_deadline(std::chrono::system_clock::now() +
                  std::chrono::milliseconds(absl::ToInt64Milliseconds(ctx.timeout)));
 }
@@ -168,6 +175,7 @@ int Prices(const std::vector<std::string>& words, Context& ctx) {
   v1::StreamPricesRequest req;
   for (const auto& p : pairs) req.add_pairs(p);
   grpc::ClientContext c;
+  AddToken(c, ctx);
   auto reader = stub->StreamPrices(&c, req);
   v1::StreamPricesResponse msg;
   const int max_updates = absl::GetFlag(FLAGS_updates);
@@ -433,6 +441,7 @@ int Kpis(Context& ctx) {
   req.set_strategy_id(absl::GetFlag(FLAGS_strategy));
   req.set_strategy_type(absl::GetFlag(FLAGS_type));
   grpc::ClientContext c;
+  AddToken(c, ctx);
   auto reader = stub->StreamKpis(&c, req);
   v1::StreamKpisResponse msg;
   const int max_updates = absl::GetFlag(FLAGS_updates);

@@ -19,6 +19,8 @@ struct Context {
   bool json = false;
   bool watch = false;
   absl::Duration timeout = absl::Seconds(10);
+  // Sent as "authorization: Bearer <token>" when not empty.
+  std::string token;
   std::FILE* out = stdout;
   std::FILE* err = stderr;
 };

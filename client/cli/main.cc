@@ -30,5 +30,6 @@ int main(int argc, char** argv) {
   ctx.json = absl::GetFlag(FLAGS_json);
   ctx.watch = absl::GetFlag(FLAGS_watch);
   ctx.timeout = absl::GetFlag(FLAGS_timeout);
+  if (const char* token = std::getenv("XCTL_TOKEN"); token && *token) ctx.token = token;
   return xctl::cli::Run(words, ctx);
 }

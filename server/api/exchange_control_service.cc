@@ -130,9 +130,12 @@ void ExchangeControlService::Shutdown() { hub_.Shutdown(); }
 
 size_t ExchangeControlService::open_streams() const { return hub_.open_streams(); }
 
-grpc::Status ExchangeControlService::PlaceOrder(grpc::ServerContext*,
+grpc::Status ExchangeControlService::PlaceOrder(grpc::ServerContext* ctx,
                                                 const v1::PlaceOrderRequest* req,
                                                 v1::PlaceOrderResponse* resp) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kTrade, req->strategy_id()); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   auto parsed = [&]() -> absl::StatusOr<OrderRequest> {
     XCTL_RETURN_IF_ERROR(CheckStrategyId(req->strategy_id(), "strategy_id"));
     XCTL_RETURN_IF_ERROR(CheckSymbol(req->symbol(), "symbol"));
@@ -162,9 +165,12 @@ grpc::Status ExchangeControlService::PlaceOrder(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ExchangeControlService::CancelOrder(grpc::ServerContext*,
+grpc::Status ExchangeControlService::CancelOrder(grpc::ServerContext* ctx,
                                                  const v1::CancelOrderRequest* req,
                                                  v1::CancelOrderResponse* resp) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kTrade, req->strategy_id()); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -182,9 +188,12 @@ grpc::Status ExchangeControlService::CancelOrder(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ExchangeControlService::ClosePosition(grpc::ServerContext*,
+grpc::Status ExchangeControlService::ClosePosition(grpc::ServerContext* ctx,
                                                    const v1::ClosePositionRequest* req,
                                                    v1::ClosePositionResponse* resp) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kTrade, req->strategy_id()); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   auto parsed = [&]() -> absl::StatusOr<CloseRequest> {
     XCTL_RETURN_IF_ERROR(CheckStrategyId(req->strategy_id(), "strategy_id"));
     XCTL_RETURN_IF_ERROR(CheckSymbol(req->symbol(), "symbol"));
@@ -201,9 +210,12 @@ grpc::Status ExchangeControlService::ClosePosition(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ExchangeControlService::ListPositions(grpc::ServerContext*,
+grpc::Status ExchangeControlService::ListPositions(grpc::ServerContext* ctx,
                                                    const v1::ListPositionsRequest* req,
                                                    v1::ListPositionsResponse* resp) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kRead, req->strategy_id()); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   auto query = ParseQuery(req->strategy_id(), req->strategy_type(), req->symbol(),
                           req->page_size(), req->page_token());
   if (!query.ok()) return ToGrpcStatus(query.status());
@@ -217,9 +229,12 @@ grpc::Status ExchangeControlService::ListPositions(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ExchangeControlService::ListOrders(grpc::ServerContext*,
+grpc::Status ExchangeControlService::ListOrders(grpc::ServerContext* ctx,
                                                 const v1::ListOrdersRequest* req,
                                                 v1::ListOrdersResponse* resp) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kRead, req->strategy_id()); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   auto query = ParseQuery(req->strategy_id(), req->strategy_type(), req->symbol(),
                           req->page_size(), req->page_token());
   if (!query.ok()) return ToGrpcStatus(query.status());
@@ -233,9 +248,12 @@ grpc::Status ExchangeControlService::ListOrders(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ExchangeControlService::GetBalance(grpc::ServerContext*,
+grpc::Status ExchangeControlService::GetBalance(grpc::ServerContext* ctx,
                                                 const v1::GetBalanceRequest* req,
                                                 v1::GetBalanceResponse* resp) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kRead, req->strategy_id()); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -254,9 +272,12 @@ grpc::Status ExchangeControlService::GetBalance(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ExchangeControlService::ListInstruments(grpc::ServerContext*,
+grpc::Status ExchangeControlService::ListInstruments(grpc::ServerContext* ctx,
                                                      const v1::ListInstrumentsRequest* req,
                                                      v1::ListInstrumentsResponse* resp) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kRead, Authorizer::kMarketData); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   std::vector<std::string> symbols(req->symbols().begin(), req->symbols().end());
   if (symbols.empty()) symbols = options_.configured_pairs;
   for (const std::string& symbol : symbols) {
@@ -268,9 +289,12 @@ grpc::Status ExchangeControlService::ListInstruments(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ExchangeControlService::GetKpis(grpc::ServerContext*,
+grpc::Status ExchangeControlService::GetKpis(grpc::ServerContext* ctx,
                                              const v1::GetKpisRequest* req,
                                              v1::GetKpisResponse* resp) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kRead, req->strategy_id()); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   if (!req->strategy_id().empty()) {
     if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
       return ToGrpcStatus(s);
@@ -284,9 +308,12 @@ grpc::Status ExchangeControlService::GetKpis(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ExchangeControlService::ReconcileStrategy(grpc::ServerContext*,
+grpc::Status ExchangeControlService::ReconcileStrategy(grpc::ServerContext* ctx,
                                                        const v1::ReconcileStrategyRequest* req,
                                                        v1::ReconcileStrategyResponse* resp) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kTrade, req->strategy_id()); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -301,7 +328,10 @@ grpc::Status ExchangeControlService::ReconcileStrategy(grpc::ServerContext*,
 }
 
 grpc::ServerWriteReactor<v1::StreamPositionsResponse>* ExchangeControlService::StreamPositions(
-    grpc::CallbackServerContext*, const v1::StreamPositionsRequest* req) {
+    grpc::CallbackServerContext* ctx, const v1::StreamPositionsRequest* req) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kRead, req->strategy_id()); !a.ok()) {
+    return new FinishedWriter<v1::StreamPositionsResponse>(ToGrpcStatus(a));
+  }
   if (!req->strategy_id().empty()) {
     if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
       return new FinishedWriter<v1::StreamPositionsResponse>(ToGrpcStatus(s));
@@ -318,7 +348,10 @@ grpc::ServerWriteReactor<v1::StreamPositionsResponse>* ExchangeControlService::S
 }
 
 grpc::ServerWriteReactor<v1::StreamKpisResponse>* ExchangeControlService::StreamKpis(
-    grpc::CallbackServerContext*, const v1::StreamKpisRequest* req) {
+    grpc::CallbackServerContext* ctx, const v1::StreamKpisRequest* req) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kRead, req->strategy_id()); !a.ok()) {
+    return new FinishedWriter<v1::StreamKpisResponse>(ToGrpcStatus(a));
+  }
   if (!req->strategy_id().empty() && !req->strategy_type().empty()) {
     return new FinishedWriter<v1::StreamKpisResponse>(
         Invalid("set at most one of strategy_id and strategy_type"));
@@ -335,6 +368,13 @@ grpc::ServerWriteReactor<v1::StreamKpisResponse>* ExchangeControlService::Stream
   return new FeedStream<KpisTraits>(
       &hub_, control_,
       FeedFilter{.strategy_id = req->strategy_id(), .strategy_type = req->strategy_type()});
+}
+
+absl::Status ExchangeControlService::Authorize(const grpc::ServerContextBase* ctx,
+                                               Authorizer::Access access,
+                                               absl::string_view strategy_id) const {
+  return options_.auth ? options_.auth->Check(ctx->client_metadata(), access, strategy_id)
+                       : absl::OkStatus();
 }
 
 }  // namespace xctl::api

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/api/auth.h"
 #include "server/api/stream_hub.h"
 #include "server/control/exchange_control.h"
 #include "server/exchange/instruments.h"
@@ -30,6 +31,8 @@ class ExchangeControlService final : public ExchangeControlBase {
     absl::Duration heartbeat_interval = absl::Seconds(10);
     // Pairs listed by ListInstruments when the request names none.
     std::vector<std::string> configured_pairs;
+    // Checks tokens when set (must outlive the service).
+    const Authorizer* auth = nullptr;
   };
   ExchangeControlService(ExchangeControl& control, const InstrumentCatalog& instruments,
                          Options options);
@@ -63,6 +66,9 @@ class ExchangeControlService final : public ExchangeControlBase {
   size_t open_streams() const;
 
  private:
+  absl::Status Authorize(const grpc::ServerContextBase* ctx, Authorizer::Access access,
+                         absl::string_view strategy_id) const;
+
   ExchangeControl& control_;
   const InstrumentCatalog& instruments_;
   const Options options_;

@@ -93,7 +93,13 @@ class PriceStreamReactor final : public QueuedWriter<v1::StreamPricesResponse> {
 };
 
 PriceFeedService::PriceFeedService(PriceModule& prices, Options options)
-    : prices_(prices), hub_(options.heartbeat_interval) {}
+    : prices_(prices), auth_(options.auth), hub_(options.heartbeat_interval) {}
+
+absl::Status PriceFeedService::Authorize(const grpc::CallbackServerContext* ctx) const {
+  return auth_ ? auth_->Check(ctx->client_metadata(), Authorizer::Access::kRead,
+                              Authorizer::kMarketData)
+               : absl::OkStatus();
+}
 
 PriceFeedService::~PriceFeedService() = default;
 
@@ -102,7 +108,9 @@ grpc::ServerUnaryReactor* PriceFeedService::GetPrice(grpc::CallbackServerContext
                                                      v1::GetPriceResponse* response) {
   auto* reactor = ctx->DefaultReactor();
   const std::string& pair = request->pair();
-  if (absl::Status s = ValidateSymbol(pair); !s.ok()) {
+  if (absl::Status a = Authorize(ctx); !a.ok()) {
+    reactor->Finish(ToGrpcStatus(a));
+  } else if (absl::Status s = ValidateSymbol(pair); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
   } else if (!prices_.IsConfigured(pair)) {
     reactor->Finish(grpc::Status(
@@ -125,6 +133,10 @@ grpc::ServerUnaryReactor* PriceFeedService::ListPrices(grpc::CallbackServerConte
                                                        const v1::ListPricesRequest* request,
                                                        v1::ListPricesResponse* response) {
   auto* reactor = ctx->DefaultReactor();
+  if (absl::Status a = Authorize(ctx); !a.ok()) {
+    reactor->Finish(ToGrpcStatus(a));
+    return reactor;
+  }
   std::vector<std::string> known, unknown;
   if (absl::Status s = SplitPairs(prices_, request->pairs(), &known, &unknown); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
@@ -143,6 +155,9 @@ grpc::ServerUnaryReactor* PriceFeedService::ListPrices(grpc::CallbackServerConte
 
 grpc::ServerWriteReactor<v1::StreamPricesResponse>* PriceFeedService::StreamPrices(
     grpc::CallbackServerContext* ctx, const v1::StreamPricesRequest* request) {
+  if (absl::Status a = Authorize(ctx); !a.ok()) {
+    return new FinishedWriter<v1::StreamPricesResponse>(ToGrpcStatus(a));
+  }
   std::vector<std::string> known, unknown;
   if (absl::Status s = SplitPairs(prices_, request->pairs(), &known, &unknown); !s.ok()) {
     return new FinishedWriter<v1::StreamPricesResponse>(ToGrpcStatus(s));

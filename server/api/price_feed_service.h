@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/api/auth.h"
 #include "server/api/stream_hub.h"
 #include "server/price/price_module.h"
 #include "xctl/v1/prices.grpc.pb.h"
@@ -22,6 +23,9 @@ class PriceFeedService final : public v1::PriceFeed::CallbackService {
   struct Options {
     // A heartbeat is sent when a stream was quiet this long.
     absl::Duration heartbeat_interval = absl::Seconds(10);
+    // Checks tokens when set (market data: any valid token, or anonymous
+    // reads); must outlive the service.
+    const Authorizer* auth = nullptr;
   };
   explicit PriceFeedService(PriceModule& prices) : PriceFeedService(prices, Options()) {}
   PriceFeedService(PriceModule& prices, Options options);
@@ -43,7 +47,10 @@ class PriceFeedService final : public v1::PriceFeed::CallbackService {
   size_t open_streams() const;
 
  private:
+  absl::Status Authorize(const grpc::CallbackServerContext* ctx) const;
+
   PriceModule& prices_;
+  const Authorizer* const auth_;
   StreamHub hub_;
 };
 

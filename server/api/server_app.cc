@@ -7,8 +7,10 @@
 #include <chrono>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "server/api/auth.h"
 #include "server/api/exchange_control_service.h"
 #include "server/api/strategy_manager_service.h"
 #include "server/api/price_feed_service.h"
@@ -52,7 +54,20 @@ class ServerAppImpl final : public ServerApp {
     prices_ = std::make_unique<PriceModule>(config_.price, *std::move(source));
     prices_->Start();
 
-    price_feed_ = std::make_unique<PriceFeedService>(*prices_);
+    auto auth = Authorizer::Create(config_.auth);
+    if (!auth.ok()) return auth.status();
+    auth_ = *std::move(auth);
+    if (!auth_.enabled() && !IsLoopback(config_.listen)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listen: ", config_.listen, " is reachable from other machines, and no auth.tokens "
+          "are configured: add tokens (docs/security.md) or listen on 127.0.0.1"));
+    }
+    if (!auth_.enabled()) {
+      spdlog::warn("event=auth_disabled listen={} note={}", config_.listen,
+                   LogQuote("no auth.tokens: every local client may trade; loopback only"));
+    }
+    price_feed_ = std::make_unique<PriceFeedService>(
+        *prices_, PriceFeedService::Options{.auth = &auth_});
 
     LoadInstruments();
     blofin::RestOptions rest;
@@ -66,7 +81,8 @@ class ServerAppImpl final : public ServerApp {
     control_->Start(prices_.get());
     control_service_ = std::make_unique<ExchangeControlService>(
         *control_, instruments_,
-        ExchangeControlService::Options{.configured_pairs = config_.price.pairs});
+        ExchangeControlService::Options{.configured_pairs = config_.price.pairs,
+                                        .auth = &auth_});
 
     XCTL_RETURN_IF_ERROR(RegisterBuiltinStrategies(registry_));
     const std::string key_file = KeyFile();
@@ -83,7 +99,7 @@ class ServerAppImpl final : public ServerApp {
     if (absl::Status started = strategies_->Start(config_.strategies); !started.ok()) {
       return absl::Status(started.code(), absl::StrCat("strategies: ", started.message()));
     }
-    strategy_service_ = std::make_unique<StrategyManagerService>(*strategies_);
+    strategy_service_ = std::make_unique<StrategyManagerService>(*strategies_, &auth_);
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -173,7 +189,13 @@ class ServerAppImpl final : public ServerApp {
     spdlog::info("event=instruments_loaded count={}", listed->size());
   }
 
+  static bool IsLoopback(absl::string_view listen) {
+    return absl::StartsWith(listen, "127.") || absl::StartsWith(listen, "localhost:") ||
+           absl::StartsWith(listen, "[::1]:");
+  }
+
   ServerConfig config_;
+  Authorizer auth_;
   InstrumentCatalog instruments_;
   std::unique_ptr<DefaultExchangeFactory> factory_;
   std::unique_ptr<ExchangeControl> control_;

@@ -87,9 +87,12 @@ absl::StatusOr<StrategySpec> SpecFromProto(const v1::Strategy& s) {
   return spec;
 }
 
-grpc::Status StrategyManagerService::CreateStrategy(grpc::ServerContext*,
+grpc::Status StrategyManagerService::CreateStrategy(grpc::ServerContext* ctx,
                                                     const v1::CreateStrategyRequest* request,
                                                     v1::CreateStrategyResponse* response) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kAdmin, ""); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   if (!request->has_strategy()) {
     return ToGrpcStatus(absl::InvalidArgumentError("strategy is required"));
   }
@@ -110,9 +113,12 @@ grpc::Status StrategyManagerService::CreateStrategy(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status StrategyManagerService::UpdateStrategy(grpc::ServerContext*,
+grpc::Status StrategyManagerService::UpdateStrategy(grpc::ServerContext* ctx,
                                                     const v1::UpdateStrategyRequest* request,
                                                     v1::UpdateStrategyResponse* response) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kAdmin, ""); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   if (absl::Status s = CheckId(request->strategy().id(), "strategy.id"); !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -132,16 +138,22 @@ grpc::Status StrategyManagerService::UpdateStrategy(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status StrategyManagerService::DeleteStrategy(grpc::ServerContext*,
+grpc::Status StrategyManagerService::DeleteStrategy(grpc::ServerContext* ctx,
                                                     const v1::DeleteStrategyRequest* request,
                                                     v1::DeleteStrategyResponse*) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kAdmin, ""); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   if (absl::Status s = CheckId(request->id(), "id"); !s.ok()) return ToGrpcStatus(s);
   return ToGrpcStatus(manager_.Delete(request->id()));
 }
 
-grpc::Status StrategyManagerService::ListStrategies(grpc::ServerContext*,
+grpc::Status StrategyManagerService::ListStrategies(grpc::ServerContext* ctx,
                                                     const v1::ListStrategiesRequest* request,
                                                     v1::ListStrategiesResponse* response) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kRead, ""); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   auto status = StatusFilter(request->status());
   if (!status.ok()) return ToGrpcStatus(status.status());
   StrategyFilter filter{.type = request->type(),
@@ -151,9 +163,12 @@ grpc::Status StrategyManagerService::ListStrategies(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status StrategyManagerService::GetStrategy(grpc::ServerContext*,
+grpc::Status StrategyManagerService::GetStrategy(grpc::ServerContext* ctx,
                                                  const v1::GetStrategyRequest* request,
                                                  v1::GetStrategyResponse* response) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kRead, request->id()); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   if (absl::Status s = CheckId(request->id(), "id"); !s.ok()) return ToGrpcStatus(s);
   auto view = manager_.Get(request->id());
   if (!view.ok()) return ToGrpcStatus(view.status());
@@ -161,9 +176,12 @@ grpc::Status StrategyManagerService::GetStrategy(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status StrategyManagerService::StartStrategy(grpc::ServerContext*,
+grpc::Status StrategyManagerService::StartStrategy(grpc::ServerContext* ctx,
                                                    const v1::StartStrategyRequest* request,
                                                    v1::StartStrategyResponse* response) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kAdmin, ""); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   if (absl::Status s = CheckId(request->id(), "id"); !s.ok()) return ToGrpcStatus(s);
   auto view = manager_.StartStrategy(request->id());
   if (!view.ok()) return ToGrpcStatus(view.status());
@@ -171,9 +189,12 @@ grpc::Status StrategyManagerService::StartStrategy(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status StrategyManagerService::StopStrategy(grpc::ServerContext*,
+grpc::Status StrategyManagerService::StopStrategy(grpc::ServerContext* ctx,
                                                   const v1::StopStrategyRequest* request,
                                                   v1::StopStrategyResponse* response) {
+  if (absl::Status a = Authorize(ctx, Authorizer::Access::kAdmin, ""); !a.ok()) {
+    return ToGrpcStatus(a);
+  }
   if (absl::Status s = CheckId(request->id(), "id"); !s.ok()) return ToGrpcStatus(s);
   auto view = manager_.StopStrategy(request->id());
   if (!view.ok()) return ToGrpcStatus(view.status());
@@ -181,9 +202,21 @@ grpc::Status StrategyManagerService::StopStrategy(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status StrategyManagerService::SubmitSignal(grpc::ServerContext*,
+grpc::Status StrategyManagerService::SubmitSignal(grpc::ServerContext* ctx,
                                                   const v1::SubmitSignalRequest* request,
                                                   v1::SubmitSignalResponse* response) {
+  // TradingView cannot send headers: a strategy with a signal secret is
+  // authenticated by that secret (checked by the manager); without one, the
+  // caller needs a token that may trade the strategy.
+  if (auth_ && auth_->enabled()) {
+    auto view = manager_.Get(request->strategy_id());
+    if (!view.ok() || !view->has_signal_secret) {
+      if (absl::Status a = Authorize(ctx, Authorizer::Access::kTrade, request->strategy_id());
+          !a.ok()) {
+        return ToGrpcStatus(a);
+      }
+    }
+  }
   SignalRequest signal{.strategy_id = request->strategy_id(),
                        .action = request->action(),
                        .symbol = request->symbol(),
@@ -196,6 +229,12 @@ grpc::Status StrategyManagerService::SubmitSignal(grpc::ServerContext*,
   if (!result.ok()) return ToGrpcStatus(result.status());
   ToProto(*result, response);
   return grpc::Status::OK;
+}
+
+absl::Status StrategyManagerService::Authorize(const grpc::ServerContext* ctx,
+                                               Authorizer::Access access,
+                                               absl::string_view strategy_id) const {
+  return auth_ ? auth_->Check(ctx->client_metadata(), access, strategy_id) : absl::OkStatus();
 }
 
 }  // namespace xctl::api

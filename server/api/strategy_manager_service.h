@@ -12,6 +12,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "server/api/auth.h"
 #include "server/strategy/strategy_manager.h"
 #include "xctl/v1/strategy_manager.grpc.pb.h"
 
@@ -19,8 +20,9 @@ namespace xctl::api {
 
 class StrategyManagerService final : public v1::StrategyManager::Service {
  public:
-  // `manager` must outlive the service.
-  explicit StrategyManagerService(StrategyManager& manager) : manager_(manager) {}
+  // `manager` (and `auth`, when given) must outlive the service.
+  explicit StrategyManagerService(StrategyManager& manager, const Authorizer* auth = nullptr)
+      : manager_(manager), auth_(auth) {}
 
   grpc::Status CreateStrategy(grpc::ServerContext* ctx, const v1::CreateStrategyRequest* request,
                               v1::CreateStrategyResponse* response) override;
@@ -40,7 +42,11 @@ class StrategyManagerService final : public v1::StrategyManager::Service {
                             v1::SubmitSignalResponse* response) override;
 
  private:
+  absl::Status Authorize(const grpc::ServerContext* ctx, Authorizer::Access access,
+                         absl::string_view strategy_id) const;
+
   StrategyManager& manager_;
+  const Authorizer* const auth_;
 };
 
 // Conversions, exposed for tests.

@@ -1,5 +1,6 @@
 #include "server/config/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -215,6 +216,36 @@ absl::Status ParseInstrument(const Section& s, InstrumentConfig* i) {
   return absl::OkStatus();
 }
 
+absl::Status ParseAuth(const Section& s, AuthConfig* auth, const std::string& source) {
+  XCTL_RETURN_IF_ERROR(s.CheckType());
+  XCTL_RETURN_IF_ERROR(s.CheckKeys({"tokens", "anonymous_read"}));
+  XCTL_RETURN_IF_ERROR(s.Bool("anonymous_read", &auth->anonymous_read));
+  if (!s.Has("tokens")) return absl::OkStatus();
+  YAML::Node list = s.Get("tokens");
+  if (!list.IsSequence()) return s.Error("tokens", "expected a list of tokens");
+  int i = 0;
+  for (const auto& item : list) {
+    Section t(item, absl::StrCat("auth.tokens[", i++, "]"), source);
+    XCTL_RETURN_IF_ERROR(t.CheckType());
+    XCTL_RETURN_IF_ERROR(t.CheckKeys({"name", "scope", "sha256", "env"}));
+    TokenConfig token;
+    XCTL_RETURN_IF_ERROR(t.String("name", &token.name));
+    XCTL_RETURN_IF_ERROR(t.String("scope", &token.scope));
+    XCTL_RETURN_IF_ERROR(t.String("sha256", &token.sha256));
+    XCTL_RETURN_IF_ERROR(t.String("env", &token.env));
+    auth->tokens.push_back(std::move(token));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseTls(const Section& s, TlsConfig* tls) {
+  XCTL_RETURN_IF_ERROR(s.CheckType());
+  XCTL_RETURN_IF_ERROR(s.CheckKeys({"cert_file", "key_file"}));
+  XCTL_RETURN_IF_ERROR(s.String("cert_file", &tls->cert_file));
+  XCTL_RETURN_IF_ERROR(s.String("key_file", &tls->key_file));
+  return absl::OkStatus();
+}
+
 bool ValidHostPort(absl::string_view listen) {
   size_t colon = listen.rfind(':');
   if (colon == absl::string_view::npos || colon == 0) return false;
@@ -242,7 +273,14 @@ absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml,
     XCTL_RETURN_IF_ERROR(top.CheckType());
     XCTL_RETURN_IF_ERROR(top.CheckKeys({"listen", "database", "log_level",
                                         "shutdown_grace_ms", "price", "blofin",
-                                        "instruments", "key_file", "strategies"}));
+                                        "instruments", "key_file", "auth", "tls",
+                                        "strategies"}));
+    if (top.Has("auth")) {
+      XCTL_RETURN_IF_ERROR(ParseAuth(Section(top.Get("auth"), "auth", source), &config.auth, source));
+    }
+    if (top.Has("tls")) {
+      XCTL_RETURN_IF_ERROR(ParseTls(Section(top.Get("tls"), "tls", source), &config.tls));
+    }
     XCTL_RETURN_IF_ERROR(top.String("key_file", &config.key_file));
     if (top.Has("blofin")) {
       XCTL_RETURN_IF_ERROR(
@@ -324,6 +362,33 @@ absl::Status ValidateConfig(const ServerConfig& config) {
     return absl::InvalidArgumentError("shutdown_grace_ms: must be >= 0");
   }
   XCTL_RETURN_IF_ERROR(ValidatePriceConfig(config.price));
+  std::set<std::string> token_names;
+  for (const TokenConfig& t : config.auth.tokens) {
+    if (t.name.empty() || !token_names.insert(t.name).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "auth.tokens: every token needs a unique name (", LogQuote(t.name), ")"));
+    }
+    if (t.scope != "admin" && !absl::StartsWith(t.scope, "strategy:")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "auth.tokens.", t.name, ".scope: admin or strategy:<id>, got ", LogQuote(t.scope)));
+    }
+    if (absl::StartsWith(t.scope, "strategy:")) {
+      XCTL_RETURN_IF_ERROR(ValidateStrategyId(t.scope.substr(9)));
+    }
+    const bool hex_ok = t.sha256.size() == 64 &&
+                        std::all_of(t.sha256.begin(), t.sha256.end(), [](char c) {
+                          return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                        });
+    if (t.sha256.empty() == t.env.empty() || (!t.sha256.empty() && !hex_ok)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "auth.tokens.", t.name,
+          ": give exactly one of sha256 (64 lowercase hex digits of SHA-256 of the token) "
+          "and env (the variable holding the token)"));
+    }
+  }
+  if (config.tls.cert_file.empty() != config.tls.key_file.empty()) {
+    return absl::InvalidArgumentError("tls: give both cert_file and key_file, or neither");
+  }
   if (!absl::StartsWith(config.blofin.url, "https://") &&
       !absl::StartsWith(config.blofin.url, "http://127.0.0.1") &&
       !absl::StartsWith(config.blofin.url, "http://localhost")) {

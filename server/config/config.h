@@ -64,6 +64,31 @@ struct InstrumentConfig {
   std::string max_leverage = "100";
 };
 
+// A bearer token that may call the API. The config holds its SHA-256, or
+// names the environment variable that holds the token itself.
+struct TokenConfig {
+  std::string name;
+  // "admin" (everything) or "strategy:<id>" (trade and read that strategy).
+  std::string scope;
+  // Lowercase hex SHA-256 of the token, or empty when `env` is set.
+  std::string sha256;
+  std::string env;
+};
+
+// Who may call the API. No tokens: no checks, and xctld then only listens
+// on loopback.
+struct AuthConfig {
+  std::vector<TokenConfig> tokens;
+  // Read-only RPCs without a token.
+  bool anonymous_read = false;
+};
+
+// TLS for the gRPC port: both files or neither (PEM).
+struct TlsConfig {
+  std::string cert_file;
+  std::string key_file;
+};
+
 struct ServerConfig {
   // gRPC listen address, HOST:PORT. Loopback by default.
   std::string listen = "127.0.0.1:50051";
@@ -80,6 +105,8 @@ struct ServerConfig {
   // Empty: xctl.key beside the SQLite database (./data/xctl.key for
   // PostgreSQL).
   std::string key_file;
+  AuthConfig auth;
+  TlsConfig tls;
   std::vector<StrategyConfig> strategies;
 };
 

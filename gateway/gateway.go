@@ -14,6 +14,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -37,6 +38,9 @@ const maxBodyBytes = 1 << 20
 type Options struct {
 	// Upstream is xctld's gRPC address.
 	Upstream string
+	// UpstreamCA, when set, is the PEM file of the CA (or self-signed
+	// certificate) xctld's TLS certificate must chain to; empty: plaintext.
+	UpstreamCA string
 	// WebDir, when set, serves the dashboard from disk (development).
 	WebDir string
 	Logger *slog.Logger
@@ -60,7 +64,15 @@ func New(opts Options) (*Gateway, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	conn, err := grpc.NewClient(opts.Upstream, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	transport := insecure.NewCredentials()
+	if opts.UpstreamCA != "" {
+		tlsCreds, err := credentials.NewClientTLSFromFile(opts.UpstreamCA, "")
+		if err != nil {
+			return nil, fmt.Errorf("upstream CA %q: %w", opts.UpstreamCA, err)
+		}
+		transport = tlsCreds
+	}
+	conn, err := grpc.NewClient(opts.Upstream, grpc.WithTransportCredentials(transport))
 	if err != nil {
 		return nil, fmt.Errorf("upstream %q: %w", opts.Upstream, err)
 	}

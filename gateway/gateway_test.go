@@ -27,7 +27,7 @@ type server struct {
 	http *httptest.Server
 }
 
-func startXctld(t *testing.T) string {
+func startXctld(t *testing.T, extraYAML ...string) string {
 	t.Helper()
 	bin := os.Getenv("XCTL_XCTLD")
 	if bin == "" {
@@ -38,7 +38,7 @@ func startXctld(t *testing.T) string {
 	}
 	dir := t.TempDir()
 	config := filepath.Join(dir, "xctl.yaml")
-	if err := os.WriteFile(config, []byte(`
+	if err := os.WriteFile(config, []byte(strings.Join(extraYAML, "\n")+`
 price: {source: simulated, pairs: [BTC-USDT, ETH-USDT], interval_ms: 100}
 strategies:
   - {id: ext, type: external, pairs: [BTC-USDT, ETH-USDT]}

@@ -25,10 +25,17 @@ func main() {
 	upstream := flag.String("grpc", "127.0.0.1:50051", "xctld gRPC address HOST:PORT")
 	portFile := flag.String("port-file", "", "write the bound port to this file once listening")
 	webDir := flag.String("web-dir", "", "serve the dashboard from this folder instead of the embedded copy")
+	tlsCert := flag.String("tls-cert", "", "serve HTTPS with this PEM certificate (with --tls-key)")
+	tlsKey := flag.String("tls-key", "", "the PEM private key of --tls-cert")
+	grpcCA := flag.String("grpc-ca", "", "connect to xctld over TLS, trusting this PEM CA or certificate")
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	gw, err := New(Options{Upstream: *upstream, WebDir: *webDir, Logger: logger})
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprintln(os.Stderr, "xctl-gateway: give both --tls-cert and --tls-key, or neither")
+		os.Exit(2)
+	}
+	gw, err := New(Options{Upstream: *upstream, UpstreamCA: *grpcCA, WebDir: *webDir, Logger: logger})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "xctl-gateway: %v\n", err)
 		os.Exit(2)
@@ -49,7 +56,7 @@ func main() {
 	}
 	server := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
 	logger.Info("gateway serving", "event", "gateway_serving", "listen", ln.Addr().String(),
-		"upstream", *upstream, "dashboard", fmt.Sprintf("http://%s/", ln.Addr().String()))
+		"upstream", *upstream, "dashboard", fmt.Sprintf("%s://%s/", map[bool]string{false: "http", true: "https"}[*tlsCert != ""], ln.Addr().String()))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -60,7 +67,11 @@ func main() {
 		defer cancel()
 		_ = server.Shutdown(shutdownCtx)
 	}()
-	if err := server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	serve := func() error { return server.Serve(ln) }
+	if *tlsCert != "" {
+		serve = func() error { return server.ServeTLS(ln, *tlsCert, *tlsKey) }
+	}
+	if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintf(os.Stderr, "xctl-gateway: %v\n", err)
 		os.Exit(1)
 	}

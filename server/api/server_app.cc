@@ -5,6 +5,8 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -107,7 +109,9 @@ class ServerAppImpl final : public ServerApp {
     // gRPC turns SO_REUSEPORT on by default, which lets a second xctld bind
     // the same port and silently share the traffic. One server per port.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-    builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(),
+    auto credentials = ServerCredentials();
+    if (!credentials.ok()) return credentials.status();
+    builder.AddListeningPort(config_.listen, *credentials,
                              &port_);
     builder.RegisterService(price_feed_.get());
     builder.RegisterService(control_service_.get());
@@ -187,6 +191,24 @@ class ServerAppImpl final : public ServerApp {
     }
     for (const Instrument& i : *listed) instruments_.Put(i);
     spdlog::info("event=instruments_loaded count={}", listed->size());
+  }
+
+  // TLS when the config names a certificate and key (PEM), else plaintext.
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials() const {
+    if (config_.tls.cert_file.empty()) return grpc::InsecureServerCredentials();
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    for (auto [path, out] : {std::pair{&config_.tls.cert_file, &pair.cert_chain},
+                             {&config_.tls.key_file, &pair.private_key}}) {
+      std::ifstream in(*path, std::ios::binary);
+      if (!in) {
+        return absl::InvalidArgumentError(absl::StrCat("tls: cannot read ", LogQuote(*path)));
+      }
+      out->assign(std::istreambuf_iterator<char>(in), {});
+    }
+    grpc::SslServerCredentialsOptions options;
+    options.pem_key_cert_pairs.push_back(std::move(pair));
+    spdlog::info("event=tls_enabled cert_file={}", LogQuote(config_.tls.cert_file));
+    return grpc::SslServerCredentials(options);
   }
 
   static bool IsLoopback(absl::string_view listen) {

@@ -149,5 +149,32 @@ TEST(AuthE2e, WithoutTokensXctldListensOnLoopbackOnly) {
   EXPECT_THAT(p.Stderr(), HasSubstr("no auth.tokens are configured"));
 }
 
+// TLS: xctld serves TLS with a configured certificate; the CLI connects when
+// it trusts that certificate (--ca) and cannot in plaintext.
+TEST(TlsE2e, TheCliTrustsTheServersCertificate) {
+  const std::string dir = MakeTempDir("tls");
+  Subprocess openssl({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost", "-addext",
+                      "subjectAltName=IP:127.0.0.1,DNS:localhost", "-days", "1", "-keyout",
+                      dir + "/key.pem", "-out", dir + "/cert.pem"},
+                     dir + "/openssl");
+  ASSERT_EQ(openssl.Wait(absl::Seconds(30)), 0) << openssl.Stderr();
+  std::ofstream(dir + "/xctl.yaml") << "tls: {cert_file: " << dir << "/cert.pem, key_file: "
+                                    << dir << "/key.pem}\n";
+  RunningXctld server({"--config=" + dir + "/xctl.yaml"}, dir);
+  ASSERT_FALSE(server.address().empty()) << server.process().Stderr();
+  EXPECT_THAT(server.process().Stdout(), HasSubstr("event=tls_enabled"));
+
+  Subprocess trusted({BinaryPath("client/cli/xctl"), "--server=" + server.address(),
+                      "--ca=" + dir + "/cert.pem", "prices"},
+                     dir + "/trusted");
+  EXPECT_EQ(trusted.Wait(absl::Seconds(30)), 0) << trusted.Stderr();
+  EXPECT_THAT(trusted.Stdout(), HasSubstr("BTC-USDT"));
+  Subprocess plaintext({BinaryPath("client/cli/xctl"), "--server=" + server.address(),
+                        "--timeout=3s", "prices"},
+                       dir + "/plaintext");
+  EXPECT_EQ(plaintext.Wait(absl::Seconds(30)), 1);
+}
+
 }  // namespace
 }  // namespace xctl

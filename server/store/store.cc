@@ -49,13 +49,17 @@ void TryRollback(soci::session& sql) {
   }
 }
 
-// After a lost connection, reconnect so the pooled session works again.
-void MaybeReconnect(soci::session& sql, const absl::Status& status) {
-  if (status.code() != absl::StatusCode::kUnavailable) return;
+void ReconnectQuietly(soci::session& sql) {
   try {
     sql.reconnect();
   } catch (...) {
   }
+}
+
+// After a lost connection, reconnect so the pooled session works again.
+void MaybeReconnect(soci::session& sql, const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kUnavailable) return;
+  ReconnectQuietly(sql);
 }
 
 }  // namespace
@@ -92,6 +96,10 @@ Store::Store(Dialect dialect, std::unique_ptr<soci::connection_pool> pool)
     : dialect_(dialect), pool_(std::move(pool)) {}
 
 Store::~Store() = default;
+
+void Store::EnsureConnected(soci::session& sql) const {
+  if (dialect_ == Dialect::kPostgresql && !sql.is_connected()) sql.reconnect();
+}
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   const std::string& url = options.url;
@@ -212,7 +220,17 @@ absl::Status Store::Migrate() {
 absl::Status Store::Transact(absl::FunctionRef<absl::Status(Tx&)> fn) {
   return Guard("transaction", [&]() -> absl::Status {
     soci::session sql(*pool_);
-    sql << (dialect_ == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+    EnsureConnected(sql);
+    const char* begin = dialect_ == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN";
+    try {
+      sql << begin;
+    } catch (const soci::soci_error&) {
+      // Nothing ran yet: after a lost PostgreSQL connection (the server
+      // restarted), reconnect and begin again.
+      if (dialect_ != Dialect::kPostgresql) throw;
+      sql.reconnect();
+      sql << begin;
+    }
     Tx tx(sql);
     absl::Status result;
     try {
@@ -237,13 +255,28 @@ absl::Status Store::Transact(absl::FunctionRef<absl::Status(Tx&)> fn) {
 }
 
 absl::Status Store::Read(absl::FunctionRef<absl::Status(Tx&)> fn) {
-  return Guard("read", [&]() -> absl::Status {
-    soci::session sql(*pool_);
-    Tx tx(sql);
-    absl::Status result = fn(tx);
-    MaybeReconnect(sql, result);
-    return result;
-  });
+  // Reads change nothing, so a read that lost its PostgreSQL connection is
+  // tried once more on a fresh one.
+  for (int attempt = 0;; ++attempt) {
+    absl::Status result = Guard("read", [&]() -> absl::Status {
+      soci::session sql(*pool_);
+      EnsureConnected(sql);
+      Tx tx(sql);
+      absl::Status status;
+      try {
+        status = fn(tx);
+      } catch (const soci::soci_error&) {
+        if (dialect_ == Dialect::kPostgresql) ReconnectQuietly(sql);
+        throw;
+      }
+      MaybeReconnect(sql, status);
+      return status;
+    });
+    if (result.code() != absl::StatusCode::kUnavailable || attempt > 0 ||
+        dialect_ != Dialect::kPostgresql) {
+      return result;
+    }
+  }
 }
 
 }  // namespace xctl

@@ -80,6 +80,10 @@ class Store {
 
  private:
   Store(Dialect dialect, std::unique_ptr<soci::connection_pool> pool);
+  // A pooled PostgreSQL session whose connection libpq knows is broken is
+  // reconnected before use (throws, and so UNAVAILABLE, while the server is
+  // still down).
+  void EnsureConnected(soci::session& sql) const;
   absl::Status Migrate();
 
   Dialect dialect_;

@@ -22,6 +22,9 @@
 #include "gtest/gtest.h"
 #include "server/common/decimal.h"
 #include "tests/server/running_xctld.h"
+#include "tests/support/pg_url.h"
+#include "tests/support/tcp_proxy.h"
+#include "xctl/v1/prices.grpc.pb.h"
 #include "tests/support/test_databases.h"
 #include "xctl/v1/exchange_control.grpc.pb.h"
 
@@ -184,6 +187,60 @@ TEST_P(CrashE2e, AcknowledgedOrdersSurviveSigkillExactlyOnce) {
   ASSERT_TRUE(stub->PlaceOrder(&ctx, retry, &replay).ok());
   EXPECT_TRUE(replay.replayed());
   EXPECT_EQ(replay.order().id(), stored.id());
+}
+
+// PostgreSQL going away mid-run (a proxy the test cuts): orders fail with
+// UNAVAILABLE and say why, prices keep streaming, and trading resumes once
+// the database is back.
+TEST(DatabaseE2e, TradingPausesWhileThePostgresServerIsGoneAndResumes) {
+  TestDatabase db("postgresql");
+  XCTL_REQUIRE_DATABASE(db);
+  xctl::testing::TcpProxy proxy(xctl::testing::PgPort(db.url()));
+  const std::string dir = MakeTempDir("dbgone");
+  {
+    std::ofstream(dir + "/xctl.yaml")
+        << "price: {source: simulated, pairs: [BTC-USDT], interval_ms: 50}\n"
+           "strategies:\n  - {id: s1, type: external, pairs: [BTC-USDT]}\n";
+  }
+  RunningXctld server({"--config=" + dir + "/xctl.yaml",
+                       "--db=" + xctl::testing::WithPgPort(db.url(), proxy.port())},
+                      dir);
+  ASSERT_TRUE(server.ok()) << server.process().Stdout();
+  auto control = v1::ExchangeControl::NewStub(server.channel());
+  auto place = [&](const std::string& coid) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    v1::PlaceOrderRequest req;
+    req.set_strategy_id("s1");
+    req.set_symbol("BTC-USDT");
+    req.set_side(v1::SIDE_BUY);
+    req.set_type(v1::ORDER_TYPE_MARKET);
+    req.mutable_quantity()->set_value("1");
+    req.set_client_order_id(coid);
+    v1::PlaceOrderResponse resp;
+    return control->PlaceOrder(&ctx, req, &resp);
+  };
+  ASSERT_TRUE(place("before").ok());
+
+  proxy.Cut();
+  grpc::Status gone = place("during");
+  EXPECT_EQ(gone.error_code(), grpc::StatusCode::UNAVAILABLE) << gone.error_message();
+  EXPECT_THAT(gone.error_message(), ::testing::HasSubstr("database"));
+  {
+    grpc::ClientContext ctx;
+    auto prices = v1::PriceFeed::NewStub(server.channel())->StreamPrices(&ctx, {});
+    v1::StreamPricesResponse msg;
+    int updates = 0;
+    while (updates < 3 && prices->Read(&msg)) updates += msg.has_update();
+    EXPECT_EQ(updates, 3) << "prices stopped with the database";
+    ctx.TryCancel();
+  }
+
+  proxy.Resume();
+  grpc::Status back = place("after");
+  EXPECT_TRUE(back.ok()) << back.error_message();
+  // The retry of the order that failed while the database was gone trades once.
+  EXPECT_TRUE(place("during").ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CrashE2e, ::testing::Values("sqlite", "postgresql"),

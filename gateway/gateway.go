@@ -14,6 +14,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -89,6 +90,16 @@ func New(opts Options) (*Gateway, error) {
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   g.marshal,
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		// A known path with the wrong method is 405 (gRPC-Gateway says 501).
+		runtime.WithRoutingErrorHandler(func(ctx context.Context, mux *runtime.ServeMux,
+			m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+			if httpStatus == http.StatusMethodNotAllowed {
+				writeError(w, http.StatusMethodNotAllowed, codes.Unimplemented,
+					fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path))
+				return
+			}
+			runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
 		}),
 	)
 	ctx := context.Background()

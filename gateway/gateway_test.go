@@ -152,6 +152,8 @@ func TestEveryRoute(t *testing.T) {
 		{"stop again", "POST", "/v1/strategies/made:stop", "", 200, `STOPPED`},
 		{"delete", "DELETE", "/v1/strategies/made", "", 200, `{}`},
 		{"unknown route", "GET", "/v1/nothing-here", "", 404, `"code":5`},
+		{"wrong method", "TRACE", "/v1/kpis", "", 405, `TRACE is not allowed`},
+		{"wrong method on a body route", "GET", "/v1/orders:cancel", "", 405, `not allowed`},
 	}
 	for _, c := range cases {
 		status, body := s.do(t, c.method, c.path, c.body)

@@ -85,12 +85,35 @@ std::optional<std::string> WaitForFileLine(const std::string& path,
   return std::nullopt;
 }
 
+namespace {
+
+// Temp dirs of this test process, removed when it exits (a test's child
+// processes are gone by then); XCTL_KEEP_TEST_FILES=1 keeps them to look at.
+std::vector<std::string>& TempDirs() {
+  static auto* dirs = new std::vector<std::string>();
+  return *dirs;
+}
+
+void RemoveTempDirs() {
+  const char* keep = std::getenv("XCTL_KEEP_TEST_FILES");
+  if (keep && std::string(keep) == "1") return;
+  for (const std::string& dir : TempDirs()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+}
+
+}  // namespace
+
 std::string MakeTempDir(const std::string& name) {
   const char* base = std::getenv("TEST_TMPDIR");
   std::string root = base ? base : std::filesystem::temp_directory_path().string();
   std::string dir = root + "/xctl-" + name + "-" + std::to_string(getpid()) +
                     "-" + std::to_string(absl::ToUnixNanos(absl::Now()));
   std::filesystem::create_directories(dir);
+  static const bool registered = [] { return std::atexit(RemoveTempDirs) == 0; }();
+  (void)registered;
+  TempDirs().push_back(dir);
   return dir;
 }
 

@@ -48,7 +48,9 @@ class Subprocess {
 std::optional<std::string> WaitForFileLine(const std::string& path,
                                            absl::Duration timeout);
 
-// A fresh empty directory under the test temp dir.
+// A fresh folder under $TEST_TMPDIR (else the system temp dir), removed
+// with everything in it when the test process exits, unless
+// XCTL_KEEP_TEST_FILES=1.
 std::string MakeTempDir(const std::string& name);
 
 // Reads a whole file ("" when missing).

@@ -11,7 +11,6 @@ namespace xctl {
 namespace {
 
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 
 absl::Status Bad(absl::string_view text, absl::string_view why) {
   return absl::InvalidArgumentError(
@@ -35,7 +34,8 @@ absl::int128 DivRound(absl::int128 n, absl::int128 d) {
 
 Decimal Saturate(absl::int128 v) {
   if (v > kMax) return Decimal::FromUnits(kMax);
-  if (v < kMin) return Decimal::FromUnits(kMin);
+  // -(2^63 - 1), not INT64_MIN: every Decimal can be negated and printed back.
+  if (v < -kMax) return Decimal::FromUnits(-kMax);
   return Decimal::FromUnits(static_cast<int64_t>(v));
 }
 

@@ -28,7 +28,7 @@ absl::Status Malformed(absl::string_view what) {
 absl::StatusOr<std::vector<Tick>> ParseBlofinTickers(
     absl::string_view body, const std::vector<std::string>& pairs) {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError()) {
     return Malformed(absl::StrCat(rapidjson::GetParseError_En(doc.GetParseError()),
                                   " at offset ", doc.GetErrorOffset()));
@@ -120,7 +120,7 @@ absl::StatusOr<std::vector<std::string>> BlofinRestSource::ListedPairs() {
     return absl::UnavailableError(absl::StrCat("blofin instruments: HTTP ", response->status));
   }
   rapidjson::Document doc;
-  doc.Parse(response->body.data(), response->body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(response->body.data(), response->body.size());
   if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("data") ||
       !doc["data"].IsArray()) {
     return absl::UnavailableError("blofin instruments: malformed response");

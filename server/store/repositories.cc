@@ -72,7 +72,7 @@ std::string ParamsToJson(const std::map<std::string, std::string>& params) {
 
 absl::StatusOr<std::map<std::string, std::string>> ParamsFromJson(const std::string& json) {
   rapidjson::Document doc;
-  doc.Parse(json.c_str(), json.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.c_str(), json.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     return absl::DataLossError("stored strategy params are not a JSON object");
   }

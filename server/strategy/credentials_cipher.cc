@@ -304,7 +304,7 @@ absl::StatusOr<BlofinCredentials> CredentialsCipher::Decrypt(absl::string_view c
   plain.resize(static_cast<size_t>(len + final_len));
 
   rapidjson::Document doc;
-  doc.Parse(reinterpret_cast<const char*>(plain.data()), plain.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(reinterpret_cast<const char*>(plain.data()), plain.size());
   if (doc.HasParseError() || !doc.IsObject()) return DecryptFailed();
   BlofinCredentials out;
   for (auto [name, target] : {std::pair{"api_key", &out.api_key},

@@ -44,3 +44,41 @@ TEST(BlofinSigner, NoncesAreUnique) {
 
 }  // namespace
 }  // namespace xctl::blofin
+
+// Found by fuzz/blofin_objects_fuzz.cc: BloFin objects with empty ids,
+// negative amounts or impossible instrument limits were accepted.
+#include "rapidjson/document.h"
+#include "server/exchange/blofin/json.h"
+
+namespace xctl::blofin {
+namespace {
+
+rapidjson::Document Json(const char* text) {
+  rapidjson::Document d;
+  d.Parse(text);
+  return d;
+}
+
+TEST(BlofinJson, RefusesEmptyIdsNegativeAmountsAndImpossibleLimits) {
+  const char* order = R"({"orderId":"1","instId":"BTC-USDT","side":"buy","orderType":"market",
+      "size":"1","state":"filled","filledSize":"1","averagePrice":"5"})";
+  EXPECT_TRUE(ParseOrder(Json(order)).ok());
+  EXPECT_FALSE(ParseOrder(Json(R"({"orderId":"","instId":"BTC-USDT","side":"buy",
+      "orderType":"market","size":"1","state":"filled","filledSize":"1"})")).ok());
+  EXPECT_FALSE(ParseOrder(Json(R"({"orderId":"1","instId":"BTC-USDT","side":"buy",
+      "orderType":"market","size":"-1","state":"filled","filledSize":"1"})")).ok());
+  EXPECT_FALSE(ParseFill(Json(R"({"orderId":"1","tradeId":"","instId":"BTC-USDT","side":"buy",
+      "fillPrice":"5","fillSize":"1","fee":"0"})")).ok());
+  EXPECT_FALSE(ParseFill(Json(R"({"orderId":"1","tradeId":"t","instId":"BTC-USDT","side":"buy",
+      "fillPrice":"-5","fillSize":"1","fee":"0"})")).ok());
+  EXPECT_TRUE(ParsePosition(Json(R"({"instId":"BTC-USDT","positions":"-2","averagePrice":"5"})"))
+                  ->side == PositionSide::kShort);
+  EXPECT_FALSE(ParsePosition(Json(R"({"instId":"BTC-USDT","positions":"-2","averagePrice":"-5"})")).ok());
+  EXPECT_FALSE(ParseInstrument(Json(R"({"instId":"X-USDT","contractValue":"1","lotSize":"1",
+      "minSize":"-1","tickSize":"0.1","maxLeverage":"10"})")).ok());
+  EXPECT_FALSE(ParseInstrument(Json(R"({"instId":"X-USDT","contractValue":"1","lotSize":"1",
+      "minSize":"1","tickSize":"0.1","maxLeverage":"0"})")).ok());
+}
+
+}  // namespace
+}  // namespace xctl::blofin

@@ -1,5 +1,7 @@
 #include "server/common/decimal.h"
 
+#include <limits>
+
 #include "gtest/gtest.h"
 
 namespace xctl {
@@ -63,6 +65,24 @@ TEST(DecimalArithmetic, MultiplesAndComparison) {
   EXPECT_EQ(D("1.50"), D("1.5"));
   EXPECT_EQ((D("1.25") - D("2")).ToString(), "-0.75");
   EXPECT_EQ(D("-3").Abs(), D("3"));
+}
+
+}  // namespace
+}  // namespace xctl
+
+namespace xctl {
+namespace {
+
+// Found by fuzz/decimal_fuzz.cc: overflow saturated to INT64_MIN units, which
+// cannot be negated or parsed back.
+TEST(DecimalArithmetic, OverflowSaturatesToAValueThatNegatesAndRoundTrips) {
+  const Decimal big = Decimal::Parse("9000000000").value();
+  for (Decimal d : {Decimal::Mul(-big, big), Decimal::Mul(big, big), Decimal::Div(-big, Decimal::FromUnits(1)),
+                    Decimal::MulDiv(-big, big, Decimal::FromUnits(1))}) {
+    EXPECT_EQ(Decimal::Parse(d.ToString()).value(), d) << d.ToString();
+    EXPECT_EQ(-(-d), d);
+    EXPECT_EQ(d.Abs().units(), std::numeric_limits<int64_t>::max());
+  }
 }
 
 }  // namespace

@@ -169,3 +169,17 @@ TEST_F(BlofinSourceTest, OneUpstreamRequestPerIntervalWithAThousandSubscribers) 
 
 }  // namespace
 }  // namespace xctl
+
+namespace xctl {
+namespace {
+
+// Found by fuzz/blofin_tickers_fuzz.cc: deep nesting overflowed the stack of
+// the recursive JSON parser; the parse is iterative now.
+TEST(ParseBlofinTickers, DeepNestingIsAnErrorNotACrash) {
+  const std::string deep(400000, '[');
+  auto parsed = ParseBlofinTickers(deep, {"BTC-USDT"});
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace xctl

@@ -21,6 +21,14 @@ absl::StatusOr<std::string> Str(const rapidjson::Value& v, const char* field,
   return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 
+// An id: a non-empty string.
+absl::StatusOr<std::string> Id(const rapidjson::Value& v, const char* field,
+                               absl::string_view object) {
+  absl::StatusOr<std::string> s = Str(v, field, object);
+  if (s.ok() && s->empty()) return Bad(object, field);
+  return s;
+}
+
 std::string StrOr(const rapidjson::Value& v, const char* field, absl::string_view fallback) {
   if (!v.IsObject()) return std::string(fallback);
   auto it = v.FindMember(field);
@@ -35,6 +43,14 @@ absl::StatusOr<Decimal> Dec(const rapidjson::Value& v, const char* field,
   auto d = Decimal::Parse(text);
   if (!d.ok()) return Bad(object, field);
   return *d;
+}
+
+// An amount that cannot be negative (sizes, prices).
+absl::StatusOr<Decimal> Amount(const rapidjson::Value& v, const char* field,
+                               absl::string_view object) {
+  absl::StatusOr<Decimal> d = Dec(v, field, object);
+  if (d.ok() && d->is_negative()) return Bad(object, field);
+  return d;
 }
 
 int64_t Millis(const rapidjson::Value& v, const char* field) {
@@ -55,16 +71,16 @@ absl::StatusOr<Order> ParseOrder(const rapidjson::Value& v) {
   constexpr absl::string_view kWhat = "order";
   Order o;
   o.mode = TradingMode::kLive;
-  XCTL_ASSIGN_OR_RETURN(o.exchange_order_id, Str(v, "orderId", kWhat));
+  XCTL_ASSIGN_OR_RETURN(o.exchange_order_id, Id(v, "orderId", kWhat));
   o.client_order_id = StrOr(v, "clientOrderId", "");
-  XCTL_ASSIGN_OR_RETURN(o.symbol, Str(v, "instId", kWhat));
+  XCTL_ASSIGN_OR_RETURN(o.symbol, Id(v, "instId", kWhat));
   XCTL_ASSIGN_OR_RETURN(o.side, SideOf(v, kWhat));
   XCTL_ASSIGN_OR_RETURN(std::string type, Str(v, "orderType", kWhat));
   o.type = type == "market" ? OrderType::kMarket : OrderType::kLimit;
   if (o.type == OrderType::kLimit) {
-    XCTL_ASSIGN_OR_RETURN(o.price, Dec(v, "price", kWhat));
+    XCTL_ASSIGN_OR_RETURN(o.price, Amount(v, "price", kWhat));
   }
-  XCTL_ASSIGN_OR_RETURN(o.quantity, Dec(v, "size", kWhat));
+  XCTL_ASSIGN_OR_RETURN(o.quantity, Amount(v, "size", kWhat));
   XCTL_ASSIGN_OR_RETURN(std::string state, Str(v, "state", kWhat));
   if (state == "live") {
     o.status = OrderStatus::kOpen;
@@ -79,8 +95,9 @@ absl::StatusOr<Order> ParseOrder(const rapidjson::Value& v) {
   } else {
     return Bad(kWhat, "state");
   }
-  XCTL_ASSIGN_OR_RETURN(o.filled_quantity, Dec(v, "filledSize", kWhat));
+  XCTL_ASSIGN_OR_RETURN(o.filled_quantity, Amount(v, "filledSize", kWhat));
   o.average_price = Decimal::Parse(StrOr(v, "averagePrice", "0")).value_or(Decimal());
+  if (o.average_price.is_negative()) return Bad(kWhat, "averagePrice");
   o.fee = Decimal::Parse(StrOr(v, "fee", "0")).value_or(Decimal()).Abs();
   o.reduce_only = StrOr(v, "reduceOnly", "false") == "true";
   o.create_time_ms = Millis(v, "createTime");
@@ -91,12 +108,12 @@ absl::StatusOr<Order> ParseOrder(const rapidjson::Value& v) {
 absl::StatusOr<RemoteFill> ParseFill(const rapidjson::Value& v) {
   constexpr absl::string_view kWhat = "fill";
   RemoteFill r;
-  XCTL_ASSIGN_OR_RETURN(r.exchange_order_id, Str(v, "orderId", kWhat));
-  XCTL_ASSIGN_OR_RETURN(r.fill.exchange_fill_id, Str(v, "tradeId", kWhat));
-  XCTL_ASSIGN_OR_RETURN(r.fill.symbol, Str(v, "instId", kWhat));
+  XCTL_ASSIGN_OR_RETURN(r.exchange_order_id, Id(v, "orderId", kWhat));
+  XCTL_ASSIGN_OR_RETURN(r.fill.exchange_fill_id, Id(v, "tradeId", kWhat));
+  XCTL_ASSIGN_OR_RETURN(r.fill.symbol, Id(v, "instId", kWhat));
   XCTL_ASSIGN_OR_RETURN(r.fill.side, SideOf(v, kWhat));
-  XCTL_ASSIGN_OR_RETURN(r.fill.price, Dec(v, "fillPrice", kWhat));
-  XCTL_ASSIGN_OR_RETURN(r.fill.quantity, Dec(v, "fillSize", kWhat));
+  XCTL_ASSIGN_OR_RETURN(r.fill.price, Amount(v, "fillPrice", kWhat));
+  XCTL_ASSIGN_OR_RETURN(r.fill.quantity, Amount(v, "fillSize", kWhat));
   XCTL_ASSIGN_OR_RETURN(Decimal fee, Dec(v, "fee", kWhat));
   r.fill.fee = fee.Abs();
   r.fill.time_ms = Millis(v, "ts");
@@ -109,11 +126,11 @@ absl::StatusOr<Position> ParsePosition(const rapidjson::Value& v) {
   Position p;
   p.mode = TradingMode::kLive;
   p.exchange = "blofin";
-  XCTL_ASSIGN_OR_RETURN(p.symbol, Str(v, "instId", kWhat));
+  XCTL_ASSIGN_OR_RETURN(p.symbol, Id(v, "instId", kWhat));
   XCTL_ASSIGN_OR_RETURN(Decimal size, Dec(v, "positions", kWhat));
   p.side = size.is_negative() ? PositionSide::kShort : PositionSide::kLong;
   p.quantity = size.Abs();
-  XCTL_ASSIGN_OR_RETURN(p.open_price, Dec(v, "averagePrice", kWhat));
+  XCTL_ASSIGN_OR_RETURN(p.open_price, Amount(v, "averagePrice", kWhat));
   p.open_time_ms = Millis(v, "createTime");
   return p;
 }
@@ -136,15 +153,16 @@ absl::StatusOr<Account> ParseBalance(const rapidjson::Value& data) {
 absl::StatusOr<Instrument> ParseInstrument(const rapidjson::Value& v) {
   constexpr absl::string_view kWhat = "instrument";
   Instrument i;
-  XCTL_ASSIGN_OR_RETURN(i.symbol, Str(v, "instId", kWhat));
+  XCTL_ASSIGN_OR_RETURN(i.symbol, Id(v, "instId", kWhat));
   XCTL_ASSIGN_OR_RETURN(i.contract_value, Dec(v, "contractValue", kWhat));
   XCTL_ASSIGN_OR_RETURN(i.lot_size, Dec(v, "lotSize", kWhat));
   XCTL_ASSIGN_OR_RETURN(i.min_size, Dec(v, "minSize", kWhat));
   XCTL_ASSIGN_OR_RETURN(i.tick_size, Dec(v, "tickSize", kWhat));
   XCTL_ASSIGN_OR_RETURN(i.max_leverage, Dec(v, "maxLeverage", kWhat));
   if (!i.contract_value.is_positive() || !i.lot_size.is_positive() ||
-      !i.tick_size.is_positive()) {
-    return Bad(kWhat, "contractValue/lotSize/tickSize");
+      !i.tick_size.is_positive() || i.min_size.is_negative() ||
+      !i.max_leverage.is_positive()) {
+    return Bad(kWhat, "contractValue/lotSize/minSize/tickSize/maxLeverage");
   }
   return i;
 }

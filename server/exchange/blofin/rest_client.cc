@@ -86,7 +86,7 @@ absl::StatusOr<std::vector<Instrument>> FetchInstruments(HttpClient& http,
         absl::StrCat("BloFin GET /api/v1/market/instruments answered HTTP ", response.status));
   }
   rapidjson::Document doc;
-  doc.Parse(response.body.data(), response.body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(response.body.data(), response.body.size());
   if (doc.HasParseError() || !doc.IsObject() || Member(doc, "code") != "0" ||
       !doc.HasMember("data") || !doc["data"].IsArray()) {
     return absl::UnavailableError("BloFin GET /api/v1/market/instruments: malformed answer");
@@ -196,7 +196,7 @@ absl::StatusOr<rapidjson::Document> RestClient::Send(absl::string_view method,
         absl::StrCat("BloFin ", what, " answered HTTP ", response->status));
   }
   rapidjson::Document doc;
-  doc.Parse(response->body.data(), response->body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(response->body.data(), response->body.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     return absl::UnavailableError(absl::StrCat(
         "BloFin ", what, " answered HTTP ", response->status, " with a body that is not JSON",

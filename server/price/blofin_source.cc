@@ -69,8 +69,10 @@ absl::StatusOr<std::vector<Tick>> ParseBlofinTickers(
       t.ask.reset();
     }
     auto ts = item.FindMember("ts");
-    if (ts != item.MemberEnd() && ts->value.IsString()) {
-      absl::SimpleAtoi(ts->value.GetString(), &t.exchange_time_ms);
+    int64_t ms = 0;
+    if (ts != item.MemberEnd() && ts->value.IsString() &&
+        absl::SimpleAtoi(ts->value.GetString(), &ms) && ms > 0) {
+      t.exchange_time_ms = ms;  // otherwise 0: the receive time stands in
     }
     out.push_back(std::move(t));
   }

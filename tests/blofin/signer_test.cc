@@ -63,6 +63,8 @@ TEST(BlofinJson, RefusesEmptyIdsNegativeAmountsAndImpossibleLimits) {
   const char* order = R"({"orderId":"1","instId":"BTC-USDT","side":"buy","orderType":"market",
       "size":"1","state":"filled","filledSize":"1","averagePrice":"5"})";
   EXPECT_TRUE(ParseOrder(Json(order)).ok());
+  EXPECT_FALSE(ParseOrder(Json(R"({"orderId":"1","instId":"BTC-USDT","side":"buy",
+      "orderType":"garbage","size":"1","state":"filled","filledSize":"1"})")).ok());
   EXPECT_FALSE(ParseOrder(Json(R"({"orderId":"","instId":"BTC-USDT","side":"buy",
       "orderType":"market","size":"1","state":"filled","filledSize":"1"})")).ok());
   EXPECT_FALSE(ParseOrder(Json(R"({"orderId":"1","instId":"BTC-USDT","side":"buy",

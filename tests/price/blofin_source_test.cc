@@ -175,6 +175,17 @@ namespace {
 
 // Found by fuzz/blofin_tickers_fuzz.cc: deep nesting overflowed the stack of
 // the recursive JSON parser; the parse is iterative now.
+TEST(ParseBlofinTickers, AMalformedTimestampIsIgnoredNotHalfRead) {
+  auto ticks = ParseBlofinTickers(
+      R"({"code":"0","data":[{"instId":"BTC-USDT","last":"1","ts":"12abc"},)"
+      R"({"instId":"ETH-USDT","last":"2","ts":"-5"}]})",
+      {"BTC-USDT", "ETH-USDT"});
+  ASSERT_TRUE(ticks.ok()) << ticks.status();
+  ASSERT_EQ(ticks->size(), 2u);
+  EXPECT_EQ((*ticks)[0].exchange_time_ms, 0);
+  EXPECT_EQ((*ticks)[1].exchange_time_ms, 0);
+}
+
 TEST(ParseBlofinTickers, DeepNestingIsAnErrorNotACrash) {
   const std::string deep(400000, '[');
   auto parsed = ParseBlofinTickers(deep, {"BTC-USDT"});

@@ -76,7 +76,13 @@ absl::StatusOr<Order> ParseOrder(const rapidjson::Value& v) {
   XCTL_ASSIGN_OR_RETURN(o.symbol, Id(v, "instId", kWhat));
   XCTL_ASSIGN_OR_RETURN(o.side, SideOf(v, kWhat));
   XCTL_ASSIGN_OR_RETURN(std::string type, Str(v, "orderType", kWhat));
-  o.type = type == "market" ? OrderType::kMarket : OrderType::kLimit;
+  if (type == "market") {
+    o.type = OrderType::kMarket;
+  } else if (type == "limit" || type == "post_only" || type == "fok" || type == "ioc") {
+    o.type = OrderType::kLimit;  // BloFin's priced order types
+  } else {
+    return Bad(kWhat, "orderType");
+  }
   if (o.type == OrderType::kLimit) {
     XCTL_ASSIGN_OR_RETURN(o.price, Amount(v, "price", kWhat));
   }

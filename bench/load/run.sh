@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds and runs the three load benchmarks against a real xctld, then prints
+# one summary table of every RESULT line (figure, baseline measured in the
+# same run, ratio, target, verdict). Figures, not pass/fail: the exit code is
+# 0 unless a build or a benchmark itself failed.
+#
+#   bench/load/run.sh [--quick] [--build-dir=DIR] [--out=DIR] [flags for every bench...]
+#
+#   --quick        short runs: 10 s windows (streams, strategies); 10 ticks,
+#                  3 list rounds and no 100 ms-tick xctld (positions)
+#   --build-dir    default: build-load at the repository root (configured
+#                  RelWithDebInfo, gateway off, when missing)
+#   --out          where the full outputs go (default: a new temp folder)
+# Other flags go to every benchmark (each ignores the ones it does not know),
+# e.g. --duration=30 or --subscribers=500.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=$root/build-load
+out=""
+quick=()
+args=()
+for a in "$@"; do
+  case $a in
+    --quick) quick=(--quick) ;;
+    --build-dir=*) build=${a#*=} ;;
+    --out=*) out=${a#*=} ;;
+    *) args+=("$a") ;;
+  esac
+done
+if [ ! -f "$build/build.ninja" ]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DXCTL_BUILD_GATEWAY=OFF || exit 1
+fi
+ninja -C "$build" xctld load_streams_bench load_strategies_bench load_positions_bench || exit 1
+[ -n "$out" ] || out=$(mktemp -d "${TMPDIR:-/tmp}/xctl-load-results-XXXXXX")
+mkdir -p "$out"
+export XCTL_XCTLD=$build/server/xctld
+rc=0
+start=$(date +%s)
+for b in streams strategies positions; do
+  echo "=== load_${b}_bench ${quick[*]:-} ${args[*]:-}"
+  t0=$(date +%s)
+  "$build/bench/load/load_${b}_bench" "${quick[@]}" "${args[@]}" 2>&1 | tee "$out/$b.txt"
+  status=${PIPESTATUS[0]}
+  echo "=== load_${b}_bench: exit $status after $(( $(date +%s) - t0 )) s"
+  [ "$status" -eq 0 ] || rc=1
+done
+echo
+echo "=== summary: $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+     "$(( $(date +%s) - start )) s; full outputs in $out"
+{
+  echo "bench|scenario|figure|value|baseline|ratio|target|verdict"
+  grep -h '^RESULT|' "$out"/streams.txt "$out"/strategies.txt "$out"/positions.txt 2>/dev/null |
+    cut -d'|' -f2-
+} | column -t -s'|'
+exit $rc

@@ -346,14 +346,14 @@ std::optional<StrategyInfo> ExchangeControl::Info(absl::string_view strategy_id)
 }
 
 absl::StatusOr<std::shared_ptr<Exchange>> ExchangeControl::ExchangeFor(
-    absl::string_view strategy_id, absl::string_view symbol, bool require_running) {
+    absl::string_view strategy_id, absl::string_view symbol) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(strategy_id);
   if (it == entries_.end()) {
     return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
   }
   const Entry& e = *it->second;
-  if (require_running && !e.info.running) {
+  if (!e.info.running) {
     return absl::FailedPreconditionError(
         absl::StrCat("strategy ", strategy_id, " is stopped; start it to trade"));
   }
@@ -408,7 +408,7 @@ absl::StatusOr<OrderResult> ExchangeControl::ClosePosition(absl::string_view str
     return absl::InvalidArgumentError("quantity: must be greater than 0 (or unset to close all)");
   }
   XCTL_ASSIGN_OR_RETURN(std::shared_ptr<Exchange> exchange,
-                        ExchangeFor(strategy_id, request.symbol, /*require_running=*/true));
+                        ExchangeFor(strategy_id, request.symbol));
   XCTL_ASSIGN_OR_RETURN(OrderResult result, exchange->ClosePosition(request));
   Apply(std::string(strategy_id), result);
   return result;
@@ -448,7 +448,6 @@ absl::StatusOr<std::vector<Position>> ExchangeControl::OpenPositions(
 }
 
 absl::StatusOr<bool> ExchangeControl::HasOpenExposure(absl::string_view strategy_id) {
-  std::shared_ptr<Exchange> current, previous;
   {
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(strategy_id);
@@ -456,8 +455,6 @@ absl::StatusOr<bool> ExchangeControl::HasOpenExposure(absl::string_view strategy
       return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
     }
     if (!it->second->open.empty()) return true;
-    current = it->second->exchange;
-    previous = it->second->previous;
   }
   bool resting = false;
   XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {

@@ -21,7 +21,6 @@
 // registry lock, so one slow strategy does not hold up the others.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
 #include <optional>
 #include <string>
@@ -160,10 +159,10 @@ class ExchangeControl final : public StrategyTrading {
   // The catalog's specification (cached: the catalog is filled at start),
   // or a generic one.
   const Instrument& InstrumentOf(absl::string_view symbol) const;
-  // The exchange that holds `symbol`'s open row (its mode), else the current.
+  // The exchange that holds `symbol`'s open row (its mode), else the current;
+  // NOT_FOUND for an unknown strategy, FAILED_PRECONDITION for a stopped one.
   absl::StatusOr<std::shared_ptr<Exchange>> ExchangeFor(absl::string_view strategy_id,
-                                                        absl::string_view symbol,
-                                                        bool require_running);
+                                                        absl::string_view symbol);
   void ProcessTick(const TickPtr& tick);
   void WorkerLoop();
 

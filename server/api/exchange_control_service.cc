@@ -98,7 +98,7 @@ class FeedStream final : public QueuedWriter<typename Traits::Response> {
       absl::MutexLock lock(&this->mu_);
       // Subscribe before the snapshot so no change falls between the two.
       sub_ = control.feed().Subscribe(filter, Traits::kPositions, !Traits::kPositions,
-                                      [this] { this->Notify(); });
+                                      [this] { this->Wake(); });
       Traits::Snapshot(control, filter, &this->NextLocked());
     }
     this->Start();

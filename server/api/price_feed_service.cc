@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "server/api/convert.h"
 #include "server/api/status.h"
 #include "server/api/stream_hub.h"
@@ -29,11 +31,12 @@ absl::Status SplitPairs(const PriceModule& prices,
 
 }  // namespace
 
-class PriceStreamReactor final : public QueuedWriter<v1::StreamPricesResponse> {
+class PriceStreamReactor final
+    : public QueuedWriter<v1::StreamPricesResponse, grpc::ByteBuffer> {
  public:
-  PriceStreamReactor(StreamHub* hub, PriceModule& prices, std::vector<std::string> pairs,
-                     const std::vector<std::string>& unknown)
-      : QueuedWriter(hub) {
+  PriceStreamReactor(StreamHub* hub, PriceFeedService* service, PriceModule& prices,
+                     std::vector<std::string> pairs, const std::vector<std::string>& unknown)
+      : QueuedWriter(hub), service_(service) {
     {
       absl::MutexLock lock(&mu_);
       if (!unknown.empty()) {
@@ -45,7 +48,7 @@ class PriceStreamReactor final : public QueuedWriter<v1::StreamPricesResponse> {
       }
       // Subscribe before the snapshot so no update falls between the two.
       bool nothing_known = pairs.empty() && !unknown.empty();
-      if (!nothing_known) sub_ = prices.Subscribe(pairs, [this] { Notify(); });
+      if (!nothing_known) sub_ = prices.Subscribe(pairs, [this] { Wake(); });
       v1::PriceSnapshot* snap = NextLocked().mutable_snapshot();
       if (!nothing_known) {
         for (const TickPtr& t : prices.Snapshot(pairs)) {
@@ -59,16 +62,30 @@ class PriceStreamReactor final : public QueuedWriter<v1::StreamPricesResponse> {
 
  private:
   // Takes what the subscription has into one update message (plus STALE /
-  // RECOVERED status elements).
+  // RECOVERED status elements). A whole published batch becomes a message
+  // with no payload set, standing for the shared encoding queued in shared_.
   void DrainLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!sub_) return;
     TickBatch batch = sub_->Drain();
     if (batch.ticks.empty()) return;
+    if (batch.whole && batch.conflated == 0) {
+      std::shared_ptr<const PriceFeedService::EncodedBatch> encoded =
+          service_->Encode(batch.whole);
+      NextLocked();
+      shared_.push_back(encoded);
+      if (encoded->any_stale || !stale_.empty()) QueueStaleChangesLocked(batch.ticks);
+      return;
+    }
     v1::PriceUpdate* update = NextLocked().mutable_update();
     update->set_conflated(batch.conflated);
+    for (const TickPtr& t : batch.ticks) ToProto(*t, update->add_ticks());
+    QueueStaleChangesLocked(batch.ticks);
+  }
+
+  void QueueStaleChangesLocked(const std::vector<TickPtr>& ticks)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     std::vector<std::string> went_stale, recovered;
-    for (const TickPtr& t : batch.ticks) {
-      ToProto(*t, update->add_ticks());
+    for (const TickPtr& t : ticks) {
       if (t->stale && stale_.insert(t->pair).second) went_stale.push_back(t->pair);
       if (!t->stale && stale_.erase(t->pair)) recovered.push_back(t->pair);
     }
@@ -84,12 +101,47 @@ class PriceStreamReactor final : public QueuedWriter<v1::StreamPricesResponse> {
     }
   }
 
+  grpc::ByteBuffer EncodeLocked(v1::StreamPricesResponse& message, uint64_t sequence) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (message.payload_case() == v1::StreamPricesResponse::PAYLOAD_NOT_SET) {
+      // The envelope by hand: field 1 (sequence, varint), then field 3
+      // (update, length-delimited) whose bytes are the shared encoding.
+      std::shared_ptr<const PriceFeedService::EncodedBatch> encoded =
+          std::move(shared_.front());
+      shared_.pop_front();
+      using google::protobuf::internal::WireFormatLite;
+      using google::protobuf::io::CodedOutputStream;
+      uint8_t header[32];
+      uint8_t* end = CodedOutputStream::WriteTagToArray(
+          WireFormatLite::MakeTag(v1::StreamPricesResponse::kSequenceFieldNumber,
+                                  WireFormatLite::WIRETYPE_VARINT),
+          header);
+      end = CodedOutputStream::WriteVarint64ToArray(sequence, end);
+      end = CodedOutputStream::WriteTagToArray(
+          WireFormatLite::MakeTag(v1::StreamPricesResponse::kUpdateFieldNumber,
+                                  WireFormatLite::WIRETYPE_LENGTH_DELIMITED),
+          end);
+      end = CodedOutputStream::WriteVarint64ToArray(encoded->update.size(), end);
+      grpc::Slice slices[2] = {grpc::Slice(header, static_cast<size_t>(end - header)),
+                               encoded->update};
+      return grpc::ByteBuffer(slices, 2);
+    }
+    message.set_sequence(sequence);
+    grpc::ByteBuffer out;
+    bool own_buffer = false;
+    (void)grpc::SerializationTraits<v1::StreamPricesResponse>::Serialize(message, &out,
+                                                                         &own_buffer);
+    return out;
+  }
+
   void Release() override {
     if (sub_) sub_->Cancel();  // frees the subscription at once
   }
 
+  PriceFeedService* const service_;
   std::unique_ptr<Subscription> sub_;
   absl::flat_hash_set<std::string> stale_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::shared_ptr<const PriceFeedService::EncodedBatch>> shared_ ABSL_GUARDED_BY(mu_);
 };
 
 PriceFeedService::PriceFeedService(PriceModule& prices, Options options)
@@ -153,20 +205,51 @@ grpc::ServerUnaryReactor* PriceFeedService::ListPrices(grpc::CallbackServerConte
   return reactor;
 }
 
-grpc::ServerWriteReactor<v1::StreamPricesResponse>* PriceFeedService::StreamPrices(
-    grpc::CallbackServerContext* ctx, const v1::StreamPricesRequest* request) {
-  if (absl::Status a = Authorize(ctx); !a.ok()) {
-    return new FinishedWriter<v1::StreamPricesResponse>(ToGrpcStatus(a));
+grpc::ServerWriteReactor<grpc::ByteBuffer>* PriceFeedService::StreamPrices(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw_request) {
+  using Refused = FinishedWriter<grpc::ByteBuffer>;
+  if (absl::Status a = Authorize(ctx); !a.ok()) return new Refused(ToGrpcStatus(a));
+  v1::StreamPricesRequest request;
+  grpc::ByteBuffer copy(*raw_request);  // Deserialize consumes its buffer
+  if (!grpc::SerializationTraits<v1::StreamPricesRequest>::Deserialize(&copy, &request).ok()) {
+    return new Refused(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        "the request is not a valid xctl.v1.StreamPricesRequest (malformed protobuf, or a "
+        "string field that is not UTF-8)"));
   }
   std::vector<std::string> known, unknown;
-  if (absl::Status s = SplitPairs(prices_, request->pairs(), &known, &unknown); !s.ok()) {
-    return new FinishedWriter<v1::StreamPricesResponse>(ToGrpcStatus(s));
+  if (absl::Status s = SplitPairs(prices_, request.pairs(), &known, &unknown); !s.ok()) {
+    return new Refused(ToGrpcStatus(s));
   }
   if (hub_.shutting_down()) {
-    return new FinishedWriter<v1::StreamPricesResponse>(
-        grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+    return new Refused(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
   }
-  return new PriceStreamReactor(&hub_, prices_, std::move(known), unknown);
+  return new PriceStreamReactor(&hub_, this, prices_, std::move(known), unknown);
+}
+
+std::shared_ptr<const PriceFeedService::EncodedBatch> PriceFeedService::Encode(
+    const std::shared_ptr<const std::vector<TickPtr>>& batch) {
+  absl::MutexLock lock(&encode_mu_);
+  for (const auto& e : encoded_) {
+    if (e && e->batch == batch) return e;
+  }
+  auto encoded = std::make_shared<EncodedBatch>();
+  encoded->batch = batch;
+  v1::PriceUpdate update;
+  for (const TickPtr& t : *batch) {
+    ToProto(*t, update.add_ticks());
+    encoded->any_stale = encoded->any_stale || t->stale;
+  }
+  encoded->update = grpc::Slice(update.SerializeAsString());
+  encoded_[1] = std::move(encoded_[0]);
+  encoded_[0] = std::move(encoded);
+  ++batches_encoded_;
+  return encoded_[0];
+}
+
+uint64_t PriceFeedService::batches_encoded() const {
+  absl::MutexLock lock(&encode_mu_);
+  return batches_encoded_;
 }
 
 void PriceFeedService::Shutdown() { hub_.Shutdown(); }

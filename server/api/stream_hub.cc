@@ -4,9 +4,12 @@
 
 namespace xctl::api {
 
-StreamHub::StreamHub(absl::Duration heartbeat_interval)
+StreamHub::StreamHub(absl::Duration heartbeat_interval, int wake_threads)
     : heartbeat_interval_(heartbeat_interval) {
   thread_ = std::thread([this] { HeartbeatLoop(); });
+  for (int i = 0; i < std::max(1, wake_threads); ++i) {
+    wake_threads_.emplace_back([this] { WakeLoop(); });
+  }
 }
 
 StreamHub::~StreamHub() {
@@ -20,6 +23,11 @@ StreamHub::~StreamHub() {
         absl::Seconds(10));
   }
   thread_.join();
+  {
+    absl::MutexLock lock(&wake_mu_);
+    wake_stopping_ = true;
+  }
+  for (std::thread& t : wake_threads_) t.join();
 }
 
 void StreamHub::Register(HubStream* stream) {
@@ -31,8 +39,44 @@ void StreamHub::Register(HubStream* stream) {
 }
 
 void StreamHub::Unregister(HubStream* stream) {
-  absl::MutexLock lock(&mu_);
-  streams_.erase(stream);
+  {
+    absl::MutexLock lock(&mu_);
+    streams_.erase(stream);
+  }
+  absl::MutexLock lock(&wake_mu_);
+  woken_.erase(stream);
+  struct Idle {
+    const absl::flat_hash_map<HubStream*, int>* waking;
+    HubStream* stream;
+  } idle{&waking_, stream};
+  wake_mu_.Await(absl::Condition(
+      +[](Idle* i) { return !i->waking->contains(i->stream); }, &idle));
+}
+
+void StreamHub::Wake(HubStream* stream) {
+  absl::MutexLock lock(&wake_mu_);
+  if (wake_stopping_ || !woken_.insert(stream).second) return;
+  wake_queue_.push_back(stream);
+}
+
+void StreamHub::WakeLoop() {
+  absl::MutexLock lock(&wake_mu_);
+  for (;;) {
+    wake_mu_.Await(absl::Condition(
+        +[](StreamHub* h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(h->wake_mu_) {
+          return h->wake_stopping_ || !h->wake_queue_.empty();
+        },
+        this));
+    if (wake_queue_.empty()) return;  // stopping
+    HubStream* stream = wake_queue_.front();
+    wake_queue_.pop_front();
+    if (!woken_.erase(stream)) continue;  // unregistered since
+    ++waking_[stream];
+    wake_mu_.Unlock();
+    stream->OnWake();
+    wake_mu_.Lock();
+    if (--waking_[stream] == 0) waking_.erase(stream);
+  }
 }
 
 void StreamHub::Shutdown() {

@@ -52,6 +52,7 @@ TickBatch SubscriptionState::Drain() {
   TickBatch batch;
   if (whole_) {
     batch.ticks = *whole_;  // copied on the subscriber's side, not the bus's
+    batch.whole = std::move(whole_);
     whole_.reset();
     return batch;
   }

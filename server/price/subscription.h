@@ -26,6 +26,10 @@ struct TickBatch {
   std::vector<TickPtr> ticks;
   // Ticks replaced before this subscriber took them, since the last Drain.
   uint64_t conflated = 0;
+  // When `ticks` is exactly one published batch (an all-pairs subscriber that
+  // kept up), that batch as published: consumers may key work done once per
+  // batch on it (the gRPC streams serialize it once for all streams).
+  std::shared_ptr<const std::vector<TickPtr>> whole;
 };
 
 // Shared between the bus and the Subscription handle. Internal to the price

@@ -152,6 +152,59 @@ TEST_F(PriceFeedTest, SeveralClientsGetASnapshotThenEveryUpdateInSequence) {
   EXPECT_TRUE(WaitFor([&] { return service_->open_streams() == 0; }));
 }
 
+TEST_F(PriceFeedTest, AllPairsStreamsShareOneEncodingOfEachBatch) {
+  module_->PollOnce();
+  constexpr int kClients = 4;
+  constexpr int kPolls = 6;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::StreamPricesResponse>>> readers;
+  for (int i = 0; i < kClients; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    readers.push_back(stub_->StreamPrices(contexts.back().get(), v1::StreamPricesRequest()));
+    v1::StreamPricesResponse msg;
+    ASSERT_TRUE(readers.back()->Read(&msg));
+    ASSERT_TRUE(msg.has_snapshot());
+  }
+  ASSERT_TRUE(WaitFor([&] { return module_->subscriber_count() == kClients; }));
+  const uint64_t encoded_before = service_->batches_encoded();
+  for (int poll = 0; poll < kPolls; ++poll) {
+    module_->PollOnce();
+    // Every client takes this batch before the next one, so none conflates.
+    for (int i = 0; i < kClients; ++i) {
+      v1::StreamPricesResponse msg;
+      ASSERT_TRUE(readers[i]->Read(&msg));
+      EXPECT_EQ(msg.sequence(), static_cast<uint64_t>(poll + 2)) << "client " << i;
+      ASSERT_TRUE(msg.has_update()) << msg.DebugString();
+      EXPECT_EQ(msg.update().conflated(), 0u);
+      ASSERT_EQ(msg.update().ticks_size(), 2);
+      for (const v1::Tick& t : msg.update().ticks()) {
+        TickPtr latest = module_->Latest(t.pair());
+        ASSERT_NE(latest, nullptr);
+        EXPECT_EQ(t.last().value(), latest->last.ToString());
+        EXPECT_EQ(t.bid().value(), latest->bid->ToString());
+        EXPECT_EQ(t.ask().value(), latest->ask->ToString());
+        EXPECT_EQ(t.sequence(), latest->sequence);
+      }
+    }
+  }
+  // One serialization per published batch, whatever the number of streams.
+  EXPECT_EQ(service_->batches_encoded() - encoded_before, static_cast<uint64_t>(kPolls));
+  for (auto& c : contexts) c->TryCancel();
+  for (auto& r : readers) r->Finish();
+}
+
+TEST_F(PriceFeedTest, ARequestThatIsNotValidProtobufIsInvalidArgument) {
+  grpc::ClientContext ctx;
+  v1::StreamPricesRequest req;
+  req.add_pairs("BTC-\xff\xfe");  // not UTF-8: the server cannot parse it
+  auto reader = stub_->StreamPrices(&ctx, req);
+  v1::StreamPricesResponse msg;
+  EXPECT_FALSE(reader->Read(&msg));
+  grpc::Status st = reader->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("not UTF-8"));
+}
+
 TEST_F(PriceFeedTest, UnknownPairsAreAStatusElementAndMalformedOnesAnError) {
   module_->PollOnce();
   {

@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "absl/synchronization/mutex.h"
 #include "bench/load/load_common.h"
 #include "server/control/exchange_control.h"
 #include "server/exchange/paper/ledger.h"
@@ -411,4 +412,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace xctl::load
 
-int main(int argc, char** argv) { return xctl::load::Main(argc, argv); }
+int main(int argc, char** argv) {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // as xctld does
+  return xctl::load::Main(argc, argv);
+}

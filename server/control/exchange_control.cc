@@ -73,12 +73,14 @@ void ExchangeControl::OnTicks(const std::vector<TickPtr>& ticks) {
 }
 
 void ExchangeControl::ProcessPendingTicks() {
-  absl::flat_hash_map<std::string, TickPtr> ticks;
+  std::vector<TickPtr> ticks;
   {
     absl::MutexLock lock(&tick_mu_);
-    ticks.swap(pending_ticks_);
+    ticks.reserve(pending_ticks_.size());
+    for (auto& [pair, tick] : pending_ticks_) ticks.push_back(std::move(tick));
+    pending_ticks_.clear();
   }
-  for (const auto& [pair, tick] : ticks) ProcessTick(tick);
+  if (!ticks.empty()) ProcessTicks(ticks);
 }
 
 void ExchangeControl::WorkerLoop() {
@@ -112,6 +114,15 @@ Decimal ExchangeControl::MarkOf(const std::string& symbol, const Position& row) 
   return row.open_price;
 }
 
+ExchangeControl::Contribution ExchangeControl::ContributionOf(const OpenRow& open,
+                                                              const Decimal& mark) const {
+  const Position& row = open.row;
+  return Contribution{
+      .unrealized = paper::UnrealizedPnl(row, *open.instrument, mark),
+      .quantity = Direction(row.side) > 0 ? row.quantity : -row.quantity,
+      .notional = paper::Notional(mark, row.quantity, *open.instrument)};
+}
+
 PositionView ExchangeControl::ViewLocked(const Entry& entry, const Position& row) const {
   PositionView v{.position = row, .strategy_type = entry.info.type};
   if (row.status == PositionStatus::kOpen) {
@@ -122,22 +133,49 @@ PositionView ExchangeControl::ViewLocked(const Entry& entry, const Position& row
   return v;
 }
 
+PositionView ExchangeControl::OpenViewLocked(const OpenRow& open) const {
+  return PositionView{.position = open.row,
+                      .strategy_type = open.entry->info.type,
+                      .mark_price = MarkOf(open.row.symbol, open.row),
+                      .unrealized_pnl = open.contribution.unrealized};
+}
+
 KpiView ExchangeControl::StrategyKpisLocked(const Entry& e) const {
-  return KpiView{.kind = KpiScopeKind::kStrategy, .name = e.info.id,
-                 .strategy_type = e.info.type, .figures = e.kpis.Snapshot(),
-                 .time_ms = deps_.clock->NowMillis()};
+  KpiView v{.kind = KpiScopeKind::kStrategy, .name = e.info.id,
+            .strategy_type = e.info.type, .figures = e.kpis.Snapshot(),
+            .time_ms = deps_.clock->NowMillis()};
+  std::map<std::string, ExposureFigure> exposure;
+  for (const auto& [id, open] : e.open) {
+    ExposureFigure& x = exposure[open.row.symbol];
+    x.symbol = open.row.symbol;
+    x.quantity += open.contribution.quantity;
+    x.notional += open.contribution.notional;
+  }
+  for (auto& [symbol, x] : exposure) v.figures.open_exposure.push_back(std::move(x));
+  return v;
 }
 
 KpiView ExchangeControl::TypeKpisLocked(const std::string& type) const {
-  auto it = type_kpis_.find(type);
-  return KpiView{.kind = KpiScopeKind::kType, .name = type,
-                 .figures = it == type_kpis_.end() ? KpiFigures{} : it->second.Snapshot(),
-                 .time_ms = deps_.clock->NowMillis()};
+  KpiView v{.kind = KpiScopeKind::kType, .name = type, .time_ms = deps_.clock->NowMillis()};
+  auto it = types_.find(type);
+  if (it != types_.end()) {
+    v.figures = it->second.kpis.Snapshot();
+    for (const auto& [symbol, x] : it->second.exposure) {
+      v.figures.open_exposure.push_back(
+          ExposureFigure{.symbol = symbol, .quantity = x.quantity, .notional = x.notional});
+    }
+  }
+  return v;
 }
 
 KpiView ExchangeControl::AllKpisLocked() const {
-  return KpiView{.kind = KpiScopeKind::kAll, .figures = all_kpis_.Snapshot(),
-                 .time_ms = deps_.clock->NowMillis()};
+  KpiView v{.kind = KpiScopeKind::kAll, .figures = all_.kpis.Snapshot(),
+            .time_ms = deps_.clock->NowMillis()};
+  for (const auto& [symbol, x] : all_.exposure) {
+    v.figures.open_exposure.push_back(
+        ExposureFigure{.symbol = symbol, .quantity = x.quantity, .notional = x.notional});
+  }
+  return v;
 }
 
 absl::Status ExchangeControl::LoadHistory(Entry& e) {
@@ -160,6 +198,11 @@ absl::Status ExchangeControl::LoadHistory(Entry& e) {
   std::sort(closed.begin(), closed.end(), [](const Position& a, const Position& b) {
     return a.close_time_ms.value_or(0) < b.close_time_ms.value_or(0);
   });
+  // The aggregates are rebuilt from the entries once this entry is loaded.
+  aggregates_stale_ = true;
+  std::vector<int64_t> old_rows;
+  for (const auto& [id, row] : e.open) old_rows.push_back(id);
+  for (int64_t id : old_rows) EraseOpenRowLocked(e, id);
   e.kpis = KpiAccumulator(e.info.starting_balance);
   e.trades.clear();
   e.closed_ids.clear();
@@ -168,95 +211,129 @@ absl::Status ExchangeControl::LoadHistory(Entry& e) {
     e.closed_ids.insert(row.id);
     e.kpis.AddClosedTrade(e.trades.back());
   }
-  e.open.clear();
   e.open_fees = Decimal();
+  e.unrealized = Decimal();
   for (const Position& row : open) {
-    e.open[row.id] = row;
+    PutOpenRowLocked(e, row);
     e.open_fees += row.fees;
   }
   e.kpis.AddOpenFees(e.open_fees);
+  MarkEntryLocked(e, deps_.clock->NowMillis(), nullptr);
   return absl::OkStatus();
 }
 
-void ExchangeControl::RebuildAggregates() {
-  type_kpis_.clear();
-  all_kpis_ = KpiAccumulator();
-  std::vector<std::pair<const Entry*, const ClosedTrade*>> trades;
+void ExchangeControl::EnsureAggregatesLocked() {
+  if (!aggregates_stale_) return;
+  types_.clear();
+  all_ = Aggregate();
+  std::vector<std::pair<Aggregate*, const ClosedTrade*>> trades;
   for (const auto& [id, e] : entries_) {
-    type_kpis_[e->info.type].AddStartingBalance(e->info.starting_balance);
-    all_kpis_.AddStartingBalance(e->info.starting_balance);
-    for (const ClosedTrade& t : e->trades) trades.push_back({e.get(), &t});
+    Aggregate& type = types_[e->info.type];
+    e->type_aggregate = &type;
+    type.kpis.AddStartingBalance(e->info.starting_balance);
+    all_.kpis.AddStartingBalance(e->info.starting_balance);
+    for (const ClosedTrade& t : e->trades) trades.push_back({&type, &t});
   }
   // In close-time order, so the aggregate equity curves are in time order.
-  std::sort(trades.begin(), trades.end(), [](const auto& a, const auto& b) {
+  std::stable_sort(trades.begin(), trades.end(), [](const auto& a, const auto& b) {
     return a.second->close_time_ms < b.second->close_time_ms;
   });
-  for (const auto& [e, t] : trades) {
-    type_kpis_[e->info.type].AddClosedTrade(*t);
-    all_kpis_.AddClosedTrade(*t);
+  for (const auto& [type, t] : trades) {
+    type->kpis.AddClosedTrade(*t);
+    all_.kpis.AddClosedTrade(*t);
   }
   for (const auto& [id, e] : entries_) {
-    type_kpis_[e->info.type].AddOpenFees(e->open_fees);
-    all_kpis_.AddOpenFees(e->open_fees);
-  }
-  const int64_t now = deps_.clock->NowMillis();
-  absl::flat_hash_set<std::string> types;
-  for (auto& [id, e] : entries_) {
-    MarkLocked(*e, now, nullptr);
-    types.insert(e->info.type);
-  }
-  MarkAggregatesLocked(types, now, nullptr);
-}
-
-void ExchangeControl::MarkLocked(Entry& e, int64_t now, std::vector<KpiView>* out) {
-  Decimal unrealized;
-  std::map<std::string, ExposureFigure> exposure;
-  for (const auto& [id, row] : e.open) {
-    const Instrument& inst = InstrumentOf(row.symbol);
-    const Decimal mark = MarkOf(row.symbol, row);
-    unrealized += paper::UnrealizedPnl(row, inst, mark);
-    ExposureFigure& x = exposure[row.symbol];
-    x.symbol = row.symbol;
-    x.quantity += Direction(row.side) > 0 ? row.quantity : -row.quantity;
-    x.notional += paper::Notional(mark, row.quantity, inst);
-  }
-  std::vector<ExposureFigure> list;
-  for (auto& [symbol, x] : exposure) list.push_back(std::move(x));
-  e.unrealized = unrealized;
-  e.exposure = list;
-  e.kpis.Mark(now, unrealized, std::move(list), static_cast<int64_t>(e.open.size()));
-  if (out) out->push_back(StrategyKpisLocked(e));
-}
-
-void ExchangeControl::MarkAggregateLocked(KpiAccumulator& acc, absl::string_view type,
-                                          int64_t now) {
-  Decimal unrealized;
-  int64_t count = 0;
-  std::map<std::string, ExposureFigure> exposure;
-  for (const auto& [id, e] : entries_) {
-    if (!type.empty() && e->info.type != type) continue;
-    unrealized += e->unrealized;
-    count += static_cast<int64_t>(e->open.size());
-    for (const ExposureFigure& x : e->exposure) {
-      ExposureFigure& sum = exposure[x.symbol];
-      sum.symbol = x.symbol;
-      sum.quantity += x.quantity;
-      sum.notional += x.notional;
+    for (Aggregate* agg : {e->type_aggregate, &all_}) {
+      agg->kpis.AddOpenFees(e->open_fees);
+      agg->unrealized += e->unrealized;
+      agg->open_positions += static_cast<int64_t>(e->open.size());
+      for (const auto& [row_id, open] : e->open) {
+        ExposureSum& x = agg->exposure[open.row.symbol];
+        x.quantity += open.contribution.quantity;
+        x.notional += open.contribution.notional;
+        ++x.rows;
+      }
     }
   }
-  std::vector<ExposureFigure> list;
-  for (auto& [symbol, x] : exposure) list.push_back(std::move(x));
-  acc.Mark(now, unrealized, std::move(list), count);
+  aggregates_stale_ = false;
+  const int64_t now = deps_.clock->NowMillis();
+  for (auto& [name, type] : types_) type.kpis.Mark(now, type.unrealized, type.open_positions);
+  all_.kpis.Mark(now, all_.unrealized, all_.open_positions);
+}
+
+void ExchangeControl::AddDeltaLocked(Entry& e, const std::string& symbol,
+                                     const Contribution& before, const Contribution& after,
+                                     int rows) {
+  const Decimal unrealized = after.unrealized - before.unrealized;
+  e.unrealized += unrealized;
+  if (aggregates_stale_) return;  // rebuilt from the entries before use
+  for (Aggregate* agg : {e.type_aggregate, &all_}) {
+    agg->unrealized += unrealized;
+    agg->open_positions += rows;
+    ExposureSum& x = agg->exposure[symbol];
+    x.quantity += after.quantity - before.quantity;
+    x.notional += after.notional - before.notional;
+    x.rows += rows;
+    if (x.rows == 0) agg->exposure.erase(symbol);
+  }
+}
+
+void ExchangeControl::PutOpenRowLocked(Entry& e, const Position& row) {
+  auto [it, fresh] = e.open.try_emplace(row.id);
+  OpenRow& open = it->second;
+  const Contribution before = open.contribution;
+  if (fresh) {
+    open.entry = &e;
+    open.instrument = &InstrumentOf(row.symbol);
+    holders_[row.symbol].insert(&open);
+    open_by_id_[row.id] = &open;
+  }
+  open.row = row;
+  open.contribution = ContributionOf(open, MarkOf(row.symbol, row));
+  AddDeltaLocked(e, row.symbol, before, open.contribution, fresh ? 1 : 0);
+}
+
+void ExchangeControl::EraseOpenRowLocked(Entry& e, int64_t row_id) {
+  auto it = e.open.find(row_id);
+  if (it == e.open.end()) return;
+  OpenRow& open = it->second;
+  AddDeltaLocked(e, open.row.symbol, open.contribution, Contribution{}, -1);
+  auto holders = holders_.find(open.row.symbol);
+  if (holders != holders_.end()) {
+    holders->second.erase(&open);
+    if (holders->second.empty()) holders_.erase(holders);
+  }
+  open_by_id_.erase(row_id);
+  e.open.erase(it);
+}
+
+void ExchangeControl::MarkEntryLocked(Entry& e, int64_t now, std::vector<KpiView>* out) {
+  e.kpis.Mark(now, e.unrealized, static_cast<int64_t>(e.open.size()));
+  if (out) out->push_back(StrategyKpisLocked(e));
 }
 
 void ExchangeControl::MarkAggregatesLocked(const absl::flat_hash_set<std::string>& types,
                                            int64_t now, std::vector<KpiView>* out) {
-  for (const std::string& type : types) {
-    MarkAggregateLocked(type_kpis_[type], type, now);
-    if (out) out->push_back(TypeKpisLocked(type));
+  for (const std::string& name : types) {
+    Aggregate& type = types_[name];
+    type.kpis.Mark(now, type.unrealized, type.open_positions);
+    if (out) out->push_back(TypeKpisLocked(name));
   }
-  MarkAggregateLocked(all_kpis_, "", now);
+  all_.kpis.Mark(now, all_.unrealized, all_.open_positions);
   if (out) out->push_back(AllKpisLocked());
+}
+
+void ExchangeControl::IndexEntryLocked(Entry& e, bool add) {
+  for (const std::string& pair : e.info.pairs) {
+    if (add) {
+      traders_[pair].insert(&e);
+      continue;
+    }
+    auto it = traders_.find(pair);
+    if (it == traders_.end()) continue;
+    it->second.erase(&e);
+    if (it->second.empty()) traders_.erase(it);
+  }
 }
 
 absl::Status ExchangeControl::UpsertStrategy(const StrategyInfo& info) {
@@ -300,20 +377,21 @@ absl::Status ExchangeControl::UpsertStrategy(const StrategyInfo& info) {
   Entry& e = *slot;
   const bool history_changed =
       fresh || e.info.starting_balance != info.starting_balance || e.info.type != info.type;
+  IndexEntryLocked(e, false);
   e.info = info;
+  IndexEntryLocked(e, true);
   e.exchange = current;
   e.previous = previous;
   if (history_changed || rebuild_exchange) {
-    XCTL_RETURN_IF_ERROR(LoadHistory(e));
+    XCTL_RETURN_IF_ERROR(LoadHistory(e));  // the aggregates follow lazily
   }
   // The previous mode's exchange is kept while rows of that mode are open.
   if (e.previous) {
     const TradingMode old_mode = Other(info.mode());
     bool needed = false;
-    for (const auto& [id, row] : e.open) needed = needed || row.mode == old_mode;
+    for (const auto& [id, open] : e.open) needed = needed || open.row.mode == old_mode;
     if (!needed) e.previous.reset();
   }
-  RebuildAggregates();
   spdlog::info("event=strategy_registered strategy={} type={} mode={} running={}", info.id,
                info.type, ToString(info.mode()), info.running);
   return absl::OkStatus();
@@ -321,10 +399,17 @@ absl::Status ExchangeControl::UpsertStrategy(const StrategyInfo& info) {
 
 absl::Status ExchangeControl::RemoveStrategy(absl::string_view strategy_id) {
   absl::MutexLock lock(&mu_);
-  if (entries_.erase(strategy_id) == 0) {
+  auto it = entries_.find(strategy_id);
+  if (it == entries_.end()) {
     return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
   }
-  RebuildAggregates();
+  Entry& e = *it->second;
+  aggregates_stale_ = true;
+  std::vector<int64_t> rows;
+  for (const auto& [id, open] : e.open) rows.push_back(id);
+  for (int64_t id : rows) EraseOpenRowLocked(e, id);
+  IndexEntryLocked(e, false);
+  entries_.erase(it);
   return absl::OkStatus();
 }
 
@@ -357,9 +442,9 @@ absl::StatusOr<std::shared_ptr<Exchange>> ExchangeControl::ExchangeFor(
     return absl::FailedPreconditionError(
         absl::StrCat("strategy ", strategy_id, " is stopped; start it to trade"));
   }
-  for (const auto& [id, row] : e.open) {
-    if (row.symbol != symbol) continue;
-    if (row.mode == e.info.mode()) return e.exchange;
+  for (const auto& [id, open] : e.open) {
+    if (open.row.symbol != symbol) continue;
+    if (open.row.mode == e.info.mode()) return e.exchange;
     if (e.previous) return e.previous;
   }
   return e.exchange;
@@ -386,7 +471,8 @@ absl::StatusOr<OrderResult> ExchangeControl::PlaceOrder(const OrderRequest& requ
           "symbol: ", LogQuote(request.symbol), " is not one of strategy ", request.strategy_id,
           "'s pairs (", absl::StrJoin(e.info.pairs, ", "), ")"));
     }
-    for (const auto& [id, row] : e.open) {
+    for (const auto& [id, open] : e.open) {
+      const Position& row = open.row;
       if (row.symbol == request.symbol && row.mode != e.info.mode()) {
         return absl::FailedPreconditionError(absl::StrCat(
             request.symbol, " has an open ", ToString(row.mode), " position (#", row.id,
@@ -441,7 +527,7 @@ absl::StatusOr<std::vector<Position>> ExchangeControl::OpenPositions(
     return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
   }
   std::vector<Position> out;
-  for (const auto& [id, row] : it->second->open) out.push_back(row);
+  for (const auto& [id, open] : it->second->open) out.push_back(open.row);
   std::sort(out.begin(), out.end(),
             [](const Position& a, const Position& b) { return a.id < b.id; });
   return out;
@@ -472,108 +558,172 @@ void ExchangeControl::Apply(const std::string& strategy_id, const OrderResult& r
   std::vector<KpiView> kpis;
   {
     absl::MutexLock lock(&mu_);
+    EnsureAggregatesLocked();
     auto it = entries_.find(strategy_id);
     if (it == entries_.end()) return;
     Entry& e = *it->second;
-    KpiAccumulator& type_acc = type_kpis_[e.info.type];
     for (const Position& row : result.closed_positions) {
-      e.open.erase(row.id);
+      EraseOpenRowLocked(e, row.id);
       if (row.status != PositionStatus::kClosed || !e.closed_ids.insert(row.id).second) continue;
       const ClosedTrade trade = TradeOf(row);
       e.trades.push_back(trade);
       e.kpis.AddClosedTrade(trade);
-      type_acc.AddClosedTrade(trade);
-      all_kpis_.AddClosedTrade(trade);
+      e.type_aggregate->kpis.AddClosedTrade(trade);
+      all_.kpis.AddClosedTrade(trade);
       positions.push_back(ViewLocked(e, row));
     }
     for (const Position& row : result.open_positions) {
       if (e.closed_ids.contains(row.id)) continue;
-      e.open[row.id] = row;
-      positions.push_back(ViewLocked(e, row));
+      PutOpenRowLocked(e, row);
+      positions.push_back(OpenViewLocked(e.open.at(row.id)));
     }
     Decimal open_fees;
-    for (const auto& [id, row] : e.open) open_fees += row.fees;
+    for (const auto& [id, open] : e.open) open_fees += open.row.fees;
     const Decimal delta = open_fees - e.open_fees;
     e.open_fees = open_fees;
-    for (KpiAccumulator* acc : {&e.kpis, &type_acc, &all_kpis_}) acc->AddOpenFees(delta);
+    for (KpiAccumulator* acc : {&e.kpis, &e.type_aggregate->kpis, &all_.kpis}) {
+      acc->AddOpenFees(delta);
+    }
     const int64_t now = deps_.clock->NowMillis();
-    MarkLocked(e, now, &kpis);
+    MarkEntryLocked(e, now, &kpis);
     MarkAggregatesLocked({e.info.type}, now, &kpis);
   }
   feed_.PublishPositions(positions);
   feed_.PublishKpis(kpis);
 }
 
-void ExchangeControl::ProcessTick(const TickPtr& tick) {
-  // 1. Let the exchanges of the strategies trading this pair act on it.
-  std::vector<std::pair<std::string, std::shared_ptr<Exchange>>> exchanges;
+void ExchangeControl::ProcessTicks(const std::vector<TickPtr>& ticks) {
+  // 1. Let the exchanges of the strategies trading these pairs act on them.
+  struct Due {
+    std::string strategy_id;
+    std::shared_ptr<Exchange> exchange;
+    const Tick* tick;
+  };
+  std::vector<Due> due;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [id, e] : entries_) {
-      if (std::find(e->info.pairs.begin(), e->info.pairs.end(), tick->pair) ==
-          e->info.pairs.end()) {
-        continue;
+    for (const TickPtr& t : ticks) {
+      auto it = traders_.find(t->pair);
+      if (it == traders_.end()) continue;
+      for (Entry* e : it->second) {
+        if (e->exchange->NeedsTicks()) due.push_back({e->info.id, e->exchange, t.get()});
+        if (e->previous && e->previous->NeedsTicks()) {
+          due.push_back({e->info.id, e->previous, t.get()});
+        }
       }
-      exchanges.emplace_back(id, e->exchange);
-      if (e->previous) exchanges.emplace_back(id, e->previous);
     }
   }
-  for (const auto& [id, exchange] : exchanges) {
-    for (const OrderResult& r : exchange->OnTick(*tick)) Apply(id, r);
+  for (const Due& d : due) {
+    for (const OrderResult& r : d.exchange->OnTick(*d.tick)) Apply(d.strategy_id, r);
   }
-  // 2. Mark the open positions in this pair.
-  if (tick->stale) return;
+  // 2. Mark the open rows of these pairs: every row once, then every touched
+  // strategy and aggregate once. Views only for a feed with subscribers.
+  const bool publish = feed_.subscriber_count() > 0;
   std::vector<PositionView> positions;
   std::vector<KpiView> kpis;
   {
     absl::MutexLock lock(&mu_);
-    marks_[tick->pair] = tick->last;
-    const int64_t now = deps_.clock->NowMillis();
-    absl::flat_hash_set<std::string> types;
-    for (auto& [id, e] : entries_) {
-      bool touched = false;
-      for (const auto& [row_id, row] : e->open) {
-        if (row.symbol != tick->pair) continue;
-        touched = true;
-        positions.push_back(ViewLocked(*e, row));
+    EnsureAggregatesLocked();
+    absl::flat_hash_set<Entry*> touched;
+    absl::flat_hash_map<Aggregate*, Contribution> type_deltas;
+    for (const TickPtr& t : ticks) {
+      if (t->stale) continue;
+      marks_[t->pair] = t->last;
+      auto holders = holders_.find(t->pair);
+      if (holders == holders_.end()) continue;
+      Contribution all_delta;
+      type_deltas.clear();
+      touched.reserve(touched.size() + holders->second.size());
+      for (OpenRow* open : holders->second) {
+        const Contribution after = ContributionOf(*open, t->last);
+        Contribution delta{.unrealized = after.unrealized - open->contribution.unrealized,
+                           .quantity = after.quantity - open->contribution.quantity,
+                           .notional = after.notional - open->contribution.notional};
+        open->contribution = after;
+        Entry& e = *open->entry;
+        e.unrealized += delta.unrealized;
+        Contribution& type_delta = type_deltas[e.type_aggregate];
+        for (Contribution* sum : {&type_delta, &all_delta}) {
+          sum->unrealized += delta.unrealized;
+          sum->quantity += delta.quantity;
+          sum->notional += delta.notional;
+        }
+        touched.insert(&e);
+        if (publish) positions.push_back(OpenViewLocked(*open));
       }
-      if (!touched) continue;
-      MarkLocked(*e, now, &kpis);
-      types.insert(e->info.type);
+      type_deltas[&all_] = all_delta;
+      for (auto& [agg, delta] : type_deltas) {
+        agg->unrealized += delta.unrealized;
+        ExposureSum& x = agg->exposure[t->pair];
+        x.quantity += delta.quantity;
+        x.notional += delta.notional;
+      }
     }
-    if (!types.empty()) MarkAggregatesLocked(types, now, &kpis);
+    if (!touched.empty()) {
+      const int64_t now = deps_.clock->NowMillis();
+      absl::flat_hash_set<std::string> types;
+      for (Entry* e : touched) {
+        MarkEntryLocked(*e, now, publish ? &kpis : nullptr);
+        types.insert(e->info.type);
+      }
+      MarkAggregatesLocked(types, now, publish ? &kpis : nullptr);
+    }
   }
-  feed_.PublishPositions(positions);
-  feed_.PublishKpis(kpis);
+  if (publish) {
+    feed_.PublishPositions(positions);
+    feed_.PublishKpis(kpis);
+  }
+}
+
+std::vector<PositionView> ExchangeControl::ListOpenLocked(const Query& q) const {
+  std::vector<PositionView> out;
+  const int limit = q.page.limit > 0 ? q.page.limit : 100;
+  auto end = q.page.before_id > 0 ? open_by_id_.lower_bound(q.page.before_id)
+                                  : open_by_id_.end();
+  for (auto it = std::make_reverse_iterator(end); it != open_by_id_.rend(); ++it) {
+    const OpenRow& open = *it->second;
+    const Entry& e = *open.entry;
+    if (!q.strategy_id.empty() && e.info.id != q.strategy_id) continue;
+    if (!q.strategy_type.empty() && e.info.type != q.strategy_type) continue;
+    if (!q.symbol.empty() && open.row.symbol != q.symbol) continue;
+    out.push_back(OpenViewLocked(open));
+    if (static_cast<int>(out.size()) == limit) break;
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<PositionView>> ExchangeControl::ListPositions(const Query& q) {
+  if (q.position_status == PositionStatus::kOpen) {
+    // Every open row of a registered strategy is in memory with its mark.
+    absl::MutexLock lock(&mu_);
+    return ListOpenLocked(q);
+  }
   PositionFilter filter{.strategy_id = q.strategy_id, .symbol = q.symbol,
                         .status = q.position_status};
-  absl::flat_hash_map<std::string, std::string> types;
-  {
+  if (!q.strategy_type.empty()) {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, e] : entries_) {
-      types[id] = e->info.type;
-      if (!q.strategy_type.empty() && e->info.type == q.strategy_type) {
-        filter.strategy_ids.push_back(id);
-      }
+      if (e->info.type == q.strategy_type) filter.strategy_ids.push_back(id);
     }
+    if (filter.strategy_ids.empty()) return std::vector<PositionView>{};
   }
-  if (!q.strategy_type.empty() && filter.strategy_ids.empty()) return std::vector<PositionView>{};
   std::vector<Position> rows;
   XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
     XCTL_ASSIGN_OR_RETURN(rows, tx.positions().List(filter, q.page));
     return absl::OkStatus();
   }));
   std::vector<PositionView> out;
+  out.reserve(rows.size());
   absl::MutexLock lock(&mu_);
-  for (const Position& row : rows) {
-    PositionView v{.position = row, .strategy_type = types[row.strategy_id]};
-    if (row.status == PositionStatus::kOpen) {
-      const Decimal mark = MarkOf(row.symbol, row);
+  for (Position& row : rows) {
+    auto entry = entries_.find(row.strategy_id);
+    PositionView v{.position = std::move(row)};
+    if (entry != entries_.end()) v.strategy_type = entry->second->info.type;
+    const Position& p = v.position;
+    if (p.status == PositionStatus::kOpen) {
+      const Decimal mark = MarkOf(p.symbol, p);
       v.mark_price = mark;
-      v.unrealized_pnl = paper::UnrealizedPnl(row, InstrumentOf(row.symbol), mark);
+      v.unrealized_pnl = paper::UnrealizedPnl(p, InstrumentOf(p.symbol), mark);
     }
     out.push_back(std::move(v));
   }
@@ -628,6 +778,7 @@ absl::StatusOr<ExchangeControl::KpiReport> ExchangeControl::GetKpis(
     return absl::InvalidArgumentError("set at most one of strategy_id and strategy_type");
   }
   absl::MutexLock lock(&mu_);
+  EnsureAggregatesLocked();
   KpiReport report;
   if (!strategy_id.empty()) {
     auto it = entries_.find(strategy_id);
@@ -639,7 +790,7 @@ absl::StatusOr<ExchangeControl::KpiReport> ExchangeControl::GetKpis(
     return report;
   }
   if (!strategy_type.empty()) {
-    if (!type_kpis_.contains(strategy_type)) {
+    if (!types_.contains(strategy_type)) {
       return absl::NotFoundError(
           absl::StrCat("no strategy of type ", LogQuote(strategy_type)));
     }
@@ -647,7 +798,7 @@ absl::StatusOr<ExchangeControl::KpiReport> ExchangeControl::GetKpis(
     report.types.push_back(report.total);
   } else {
     report.total = AllKpisLocked();
-    for (const auto& [type, acc] : type_kpis_) report.types.push_back(TypeKpisLocked(type));
+    for (const auto& [type, acc] : types_) report.types.push_back(TypeKpisLocked(type));
   }
   for (const auto& [id, e] : entries_) {
     if (strategy_type.empty() || e->info.type == strategy_type) {
@@ -680,10 +831,7 @@ absl::StatusOr<ReconcileReport> ExchangeControl::Reconcile(absl::string_view str
     auto it = entries_.find(strategy_id);
     if (it != entries_.end()) {
       XCTL_RETURN_IF_ERROR(LoadHistory(*it->second));
-      RebuildAggregates();
-      for (const auto& [id, row] : it->second->open) {
-        positions.push_back(ViewLocked(*it->second, row));
-      }
+      for (const auto& [id, open] : it->second->open) positions.push_back(OpenViewLocked(open));
     }
   }
   feed_.PublishPositions(positions);
@@ -693,15 +841,10 @@ absl::StatusOr<ReconcileReport> ExchangeControl::Reconcile(absl::string_view str
 std::vector<PositionView> ExchangeControl::OpenPositionViews(const FeedFilter& filter) {
   std::vector<PositionView> out;
   absl::MutexLock lock(&mu_);
-  for (const auto& [id, e] : entries_) {
-    for (const auto& [row_id, row] : e->open) {
-      PositionView v = ViewLocked(*e, row);
-      if (filter.Matches(v)) out.push_back(std::move(v));
-    }
+  for (const auto& [id, open] : open_by_id_) {  // by id
+    PositionView v = OpenViewLocked(*open);
+    if (filter.Matches(v)) out.push_back(std::move(v));
   }
-  std::sort(out.begin(), out.end(), [](const PositionView& a, const PositionView& b) {
-    return a.position.id < b.position.id;
-  });
   return out;
 }
 
@@ -709,8 +852,9 @@ std::vector<KpiView> ExchangeControl::KpiViews(const FeedFilter& filter) {
   std::vector<KpiView> all;
   {
     absl::MutexLock lock(&mu_);
+    EnsureAggregatesLocked();
     all.push_back(AllKpisLocked());
-    for (const auto& [type, acc] : type_kpis_) all.push_back(TypeKpisLocked(type));
+    for (const auto& [type, acc] : types_) all.push_back(TypeKpisLocked(type));
     for (const auto& [id, e] : entries_) all.push_back(StrategyKpisLocked(*e));
   }
   std::vector<KpiView> out;

@@ -28,8 +28,10 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "server/common/clock.h"
@@ -122,6 +124,22 @@ class ExchangeControl final : public StrategyTrading {
   std::optional<StrategyInfo> Info(absl::string_view strategy_id);
 
  private:
+  // What one open row adds to its strategy's figures at the current mark.
+  struct Contribution {
+    Decimal unrealized;  // gross, before fees
+    Decimal quantity;    // signed contracts
+    Decimal notional;    // absolute, at the mark
+  };
+  struct Entry;
+  // An open row with what it adds at the current mark. Nodes are stable:
+  // the indexes point at them.
+  struct OpenRow {
+    Entry* entry = nullptr;
+    Position row;
+    const Instrument* instrument = nullptr;
+    Contribution contribution;
+  };
+  struct Aggregate;
   struct Entry {
     StrategyInfo info;
     std::shared_ptr<Exchange> exchange;  // the current mode's
@@ -129,33 +147,59 @@ class ExchangeControl final : public StrategyTrading {
     std::vector<ClosedTrade> trades;
     absl::flat_hash_set<int64_t> closed_ids;  // counted once each
     KpiAccumulator kpis;
-    absl::flat_hash_map<int64_t, Position> open;
+    absl::node_hash_map<int64_t, OpenRow> open;
     Decimal open_fees;
+    Decimal unrealized;  // sum of the open rows' contributions
+    Aggregate* type_aggregate = nullptr;  // set while the aggregates are fresh
+  };
+  // Running sums over the members of a strategy type, or over all.
+  struct ExposureSum {
+    Decimal quantity;
+    Decimal notional;
+    int64_t rows = 0;
+  };
+  struct Aggregate {
+    KpiAccumulator kpis;
     Decimal unrealized;
-    std::vector<ExposureFigure> exposure;  // as of the last mark
+    int64_t open_positions = 0;
+    absl::btree_map<std::string, ExposureSum> exposure;  // by symbol
   };
 
   absl::Status LoadHistory(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RebuildAggregates() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Rebuilds the type and "all" aggregates from the entries when a change
+  // of membership (strategy added, removed, reloaded) made them stale. Done
+  // lazily, once for many changes (start-up registers every strategy first).
+  void EnsureAggregatesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Folds a trading result into positions and KPIs and publishes it.
   void Apply(const std::string& strategy_id, const OrderResult& result)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Re-marks the entry and the aggregates it belongs to at `now`; appends
-  // the KPI views to publish.
-  void MarkLocked(Entry& entry, int64_t now, std::vector<KpiView>* kpis)
+  // Open rows: adds or replaces / removes one, keeping the contributions,
+  // the aggregates and the indexes in step.
+  void PutOpenRowLocked(Entry& entry, const Position& row) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EraseOpenRowLocked(Entry& entry, int64_t row_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Contribution ContributionOf(const OpenRow& open, const Decimal& mark) const;
+  // Adds `after - before` of a row in `symbol` to the entry and its
+  // aggregates; `rows` is +1 (new row), -1 (row gone) or 0.
+  void AddDeltaLocked(Entry& entry, const std::string& symbol, const Contribution& before,
+                      const Contribution& after, int rows) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends the entry's equity at `now` to its curve (and the view).
+  void MarkEntryLocked(Entry& entry, int64_t now, std::vector<KpiView>* kpis)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Re-marks the `types` and "all" from their members' last marks.
+  // Appends the equity of `types` and of "all" at `now` (and the views).
   void MarkAggregatesLocked(const absl::flat_hash_set<std::string>& types, int64_t now,
                             std::vector<KpiView>* kpis) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // One aggregate: the members of `type`, or everyone when `type` is empty.
-  void MarkAggregateLocked(KpiAccumulator& acc, absl::string_view type, int64_t now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void IndexEntryLocked(Entry& entry, bool add) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Decimal MarkOf(const std::string& symbol, const Position& row) const;
+  // A closed row's view, and an open row's with its mark.
   PositionView ViewLocked(const Entry& entry, const Position& row) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PositionView OpenViewLocked(const OpenRow& open) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   KpiView StrategyKpisLocked(const Entry& entry) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   KpiView TypeKpisLocked(const std::string& type) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   KpiView AllKpisLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Open rows from memory, newest first (ListPositions of open rows).
+  std::vector<PositionView> ListOpenLocked(const Query& query) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The catalog's specification (cached: the catalog is filled at start),
   // or a generic one.
   const Instrument& InstrumentOf(absl::string_view symbol) const;
@@ -163,7 +207,9 @@ class ExchangeControl final : public StrategyTrading {
   // NOT_FOUND for an unknown strategy, FAILED_PRECONDITION for a stopped one.
   absl::StatusOr<std::shared_ptr<Exchange>> ExchangeFor(absl::string_view strategy_id,
                                                         absl::string_view symbol);
-  void ProcessTick(const TickPtr& tick);
+  // Lets the exchanges act on `ticks`, then marks the open rows of their
+  // pairs: each touched strategy and aggregate once for the whole batch.
+  void ProcessTicks(const std::vector<TickPtr>& ticks);
   void WorkerLoop();
 
   const Deps deps_;
@@ -171,8 +217,14 @@ class ExchangeControl final : public StrategyTrading {
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, KpiAccumulator> type_kpis_ ABSL_GUARDED_BY(mu_);
-  KpiAccumulator all_kpis_ ABSL_GUARDED_BY(mu_);
+  absl::node_hash_map<std::string, Aggregate> types_ ABSL_GUARDED_BY(mu_);
+  Aggregate all_ ABSL_GUARDED_BY(mu_);
+  bool aggregates_stale_ ABSL_GUARDED_BY(mu_) = false;
+  // Indexes: the entries trading a pair; the entries holding an open row in
+  // a symbol; every open row by id.
+  absl::flat_hash_map<std::string, absl::flat_hash_set<Entry*>> traders_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, absl::flat_hash_set<OpenRow*>> holders_ ABSL_GUARDED_BY(mu_);
+  absl::btree_map<int64_t, OpenRow*> open_by_id_ ABSL_GUARDED_BY(mu_);
   // Latest mark per symbol.
   absl::flat_hash_map<std::string, Decimal> marks_ ABSL_GUARDED_BY(mu_);
   mutable absl::Mutex instruments_mu_;

@@ -44,6 +44,12 @@ void KpiAccumulator::Mark(int64_t time_ms, Decimal gross_unrealized,
   RecordEquity(time_ms, Equity());
 }
 
+void KpiAccumulator::Mark(int64_t time_ms, Decimal gross_unrealized, int64_t open_positions) {
+  gross_unrealized_ = gross_unrealized;
+  open_positions_ = open_positions;
+  RecordEquity(time_ms, Equity());
+}
+
 Decimal KpiAccumulator::Equity() const {
   return starting_balance_ + realized_ - open_fees_ + gross_unrealized_;
 }

@@ -79,6 +79,9 @@ class KpiAccumulator {
   // appends the equity at `time_ms` to the equity curve.
   void Mark(int64_t time_ms, Decimal gross_unrealized,
             std::vector<ExposureFigure> exposure, int64_t open_positions);
+  // The same without exposure, for owners that keep exposure themselves and
+  // put it into the snapshot's open_exposure.
+  void Mark(int64_t time_ms, Decimal gross_unrealized, int64_t open_positions);
 
   // The figures now.
   KpiFigures Snapshot() const;

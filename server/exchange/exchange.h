@@ -107,6 +107,9 @@ class Exchange {
   // Returns what changed (orders filled, position rows opened or closed), so
   // exchange control can publish it; errors are logged by the exchange.
   virtual std::vector<OrderResult> OnTick(const Tick& tick) { return {}; }
+  // False when OnTick would do nothing now (paper: no resting order), so
+  // exchange control skips the call. Cheap and lock-free.
+  virtual bool NeedsTicks() const { return true; }
 
   // Brings the store in line with the exchange: orders and positions the
   // exchange has and the store lacks are adopted, those the store has and the

@@ -52,6 +52,7 @@ absl::StatusOr<std::unique_ptr<PaperExchange>> PaperExchange::Open(
     return ex->UpdateAccount(tx, Decimal(), resting, now);
   }));
   ex->resting_ = std::move(resting);
+  ex->has_resting_ = !ex->resting_.empty();
   return ex;
 }
 
@@ -203,6 +204,7 @@ absl::StatusOr<OrderResult> PaperExchange::Fill(Order order, const Instrument& i
     return absl::OkStatus();
   }));
   if (order.id != 0) resting_ = other_resting;
+  has_resting_ = !resting_.empty();
   return result;
 }
 
@@ -295,6 +297,7 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& reque
     return absl::OkStatus();
   }));
   resting_.push_back(order);
+  has_resting_ = true;
   return OrderResult{.order = order};
 }
 
@@ -328,6 +331,7 @@ absl::StatusOr<Order> PaperExchange::CancelOrder(const CancelRequest& request) {
     return UpdateAccount(tx, Decimal(), others, order.update_time_ms);
   }));
   resting_ = others;
+  has_resting_ = !resting_.empty();
   return order;
 }
 
@@ -399,6 +403,7 @@ std::vector<OrderResult> PaperExchange::OnTick(const Tick& tick) {
   std::vector<OrderResult> results;
   if (tick.stale) return results;
   absl::MutexLock lock(&mu_);
+  if (resting_.empty()) return results;
   const std::vector<Order> snapshot = resting_;
   for (const Order& o : snapshot) {
     if (o.symbol != tick.pair || !o.price || !Crosses(tick, o.side, *o.price)) continue;

@@ -25,6 +25,7 @@
 // Thread-safe: calls on one PaperExchange are serialized by its mutex.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,6 +79,7 @@ class PaperExchange final : public Exchange {
   absl::StatusOr<Account> Balance() override;
   absl::StatusOr<Instrument> GetInstrument(absl::string_view symbol) override;
   std::vector<OrderResult> OnTick(const Tick& tick) override;
+  bool NeedsTicks() const override { return has_resting_.load(std::memory_order_relaxed); }
 
  private:
   PaperExchange(const PaperAccountConfig& config, const Deps& deps)
@@ -116,6 +118,7 @@ class PaperExchange final : public Exchange {
   absl::Mutex mu_;
   // Resting limit orders, oldest first (mirror of the store).
   std::vector<Order> resting_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> has_resting_{false};  // !resting_.empty(), read without mu_
 };
 
 }  // namespace xctl

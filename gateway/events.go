@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -164,7 +165,12 @@ func (g *Gateway) unregister(s *eventStream) {
 func writeError(w http.ResponseWriter, httpStatus int, code codes.Code, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(httpStatus)
-	fmt.Fprintf(w, "{\"code\":%d,\"message\":%q}", code, message)
+	// encoding/json, not %q: Go's quoting (\x00) is not JSON.
+	body, _ := json.Marshal(struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{int(code), message})
+	_, _ = w.Write(body)
 }
 
 // listParam reads ?name=a,b and ?name=a&name=b.

@@ -91,7 +91,8 @@ func New(opts Options) (*Gateway, error) {
 			MarshalOptions:   g.marshal,
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
-		// A known path with the wrong method is 405 (gRPC-Gateway says 501).
+		// A known path with the wrong method is 405 (gRPC-Gateway says 501);
+		// methodGuard answers most of these first, with an Allow header.
 		runtime.WithRoutingErrorHandler(func(ctx context.Context, mux *runtime.ServeMux,
 			m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 			if httpStatus == http.StatusMethodNotAllowed {
@@ -115,7 +116,11 @@ func New(opts Options) (*Gateway, error) {
 	g.mux.Handle("/v1/stream/prices", http.HandlerFunc(g.streamPrices))
 	g.mux.Handle("/v1/stream/positions", http.HandlerFunc(g.streamPositions))
 	g.mux.Handle("/v1/stream/kpis", http.HandlerFunc(g.streamKpis))
-	g.mux.Handle("/v1/", limitBody(rest))
+	guard, err := newMethodGuard(openapiSpec, rest)
+	if err != nil {
+		return nil, err
+	}
+	g.mux.Handle("/v1/", limitBody(guard))
 	g.mux.HandleFunc("/healthz", g.healthz)
 	g.mux.HandleFunc("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

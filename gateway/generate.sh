@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Generates the gateway's Go code from proto/xctl/v1 (into gen/, not
-# committed) and the OpenAPI spec (openapi/xctl.swagger.json, committed).
+# committed) and the OpenAPI spec (openapi/xctl.swagger.json, committed):
+# routes from xctl_http.yaml, input rules (patterns, ranges, required fields)
+# from xctl_openapi.yaml.
 # Needs protoc (Debian) and the four Go plugins on PATH (gateway/build.sh
 # installs them from the Go module proxy at pinned versions).
 # --check: fail if the committed OpenAPI spec is not what the protos give.
@@ -20,7 +22,8 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 protoc -I "$ROOT/proto" -I /usr/include \
   --openapiv2_out="$TMP" \
-  --openapiv2_opt=grpc_api_configuration=xctl_http.yaml,allow_merge=true,merge_file_name=xctl,json_names_for_fields=false \
+  --openapiv2_opt=grpc_api_configuration=xctl_http.yaml,openapi_configuration=xctl_openapi.yaml \
+  --openapiv2_opt=allow_merge=true,merge_file_name=xctl,json_names_for_fields=false \
   "${PROTOS[@]}"
 if [[ "${1:-}" == "--check" ]]; then
   if ! cmp -s "$TMP/xctl.swagger.json" openapi/xctl.swagger.json; then

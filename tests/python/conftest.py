@@ -8,6 +8,7 @@ fails the tests: they never skip.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 import socket
@@ -132,3 +133,45 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def run_xctld(work: Path, config: str, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Starts xctld with ``config`` (YAML text) in ``work`` on a free loopback port; stops it on exit.
+
+    Unlike the ``server`` fixture it waits for the port only (a server with
+    tokens or TLS answers no plain client), and it leaves the exit code alone.
+    """
+    binary = xctld_path()
+    if not os.access(binary, os.X_OK):
+        pytest.fail(f"xctld not found at {binary}: build it (cmake --build build --target xctld) or set XCTL_XCTLD")
+    (work / "xctl.yaml").write_text(config)
+    port_file = work / "port"
+    log_path = work / "xctld.log"
+    full_env = dict(os.environ)
+    full_env["XCTL_MASTER_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
+    full_env.update(env or {})
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(binary.resolve()),
+                f"--config={work / 'xctl.yaml'}",
+                "--listen=127.0.0.1:0",
+                f"--port-file={port_file}",
+                f"--db=sqlite:{work / 'xctl.db'}",
+            ],
+            cwd=work,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        port = _wait_for_port(port_file, process, log_path)
+        yield Server(address=f"127.0.0.1:{port}", process=process, log_path=log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -30,6 +30,14 @@ What it does, in order:
 Run it against ``scripts/run`` (xctld on 127.0.0.1:50051)::
 
     .venv/bin/python client/python/examples/aibot.py --pairs BTC-USDT,ETH-USDT --window 20
+
+Against a server with tokens and TLS (docs/security.md), give the token in
+``$XCTL_TOKEN`` (never on the command line) and the CA with ``--ca`` or
+``$XCTL_CA``. A token scoped to the strategy (``strategy:aibot-py``) cannot
+create strategies: an admin creates and starts it once, and aibot uses it::
+
+    XCTL_TOKEN=... .venv/bin/python client/python/examples/aibot.py \
+        --server xctl.example:50051 --ca /etc/xctl/ca.crt
 """
 
 from __future__ import annotations
@@ -93,6 +101,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("XCTL_SERVER", "127.0.0.1:50051"),
         help="xctld address HOST:PORT (default: $XCTL_SERVER, else 127.0.0.1:50051)",
     )
+    p.add_argument(
+        "--ca",
+        default=None,
+        help="TLS: PEM file of the CA (or self-signed certificate) to trust (default: $XCTL_CA; "
+        "neither: plaintext). The token, if xctld wants one, comes from $XCTL_TOKEN",
+    )
     p.add_argument("--strategy", default="aibot-py", help="strategy id to trade under (default aibot-py)")
     p.add_argument("--pairs", default="BTC-USDT", help="comma-separated pairs (default BTC-USDT)")
     p.add_argument(
@@ -131,6 +145,7 @@ def log(text: str) -> None:
 
 def ensure_strategy(client: Client, strategy_id: str, pairs: Sequence[str], window: int) -> None:
     """Creates the external strategy, or checks and (re)starts the existing one."""
+    refused: XctlError | None = None
     try:
         created = client.create_strategy(
             strategy_id,
@@ -143,9 +158,21 @@ def ensure_strategy(client: Client, strategy_id: str, pairs: Sequence[str], wind
         log(f"created strategy {created.id} ({created.type}, {created.mode}, {created.status}) on {pairs_text}")
         return
     except XctlError as e:
-        if e.code != "ALREADY_EXISTS":
+        # PERMISSION_DENIED: a token scoped to this strategy may use it but
+        # not create it; an admin has made it (or must).
+        if e.code not in ("ALREADY_EXISTS", "PERMISSION_DENIED"):
             raise
-    existing = client.strategy(strategy_id)
+        if e.code == "PERMISSION_DENIED":
+            refused = e
+    try:
+        existing = client.strategy(strategy_id)
+    except XctlError as e:
+        if refused is not None and e.code == "NOT_FOUND":
+            raise SystemExit(
+                f"aibot: strategy {strategy_id} does not exist and this token may not create it "
+                f"({refused.message}); have an admin create it (type {STRATEGY_TYPE})"
+            ) from None
+        raise
     if existing.type != STRATEGY_TYPE:
         raise SystemExit(
             f"aibot: strategy {strategy_id} is of type {existing.type}, not {STRATEGY_TYPE}; choose another --strategy"
@@ -276,7 +303,12 @@ class Bot:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the bot; returns the process exit code."""
     args = parse_args(argv)
-    with Client(args.server, timeout=10.0) as client:
+    try:
+        client = Client(args.server, timeout=10.0, ca_file=args.ca)
+    except OSError as e:
+        print(f"aibot: {e}", file=sys.stderr)
+        return 2
+    with client:
         try:
             client.wait_ready(timeout=args.connect_timeout)
         except XctlError as e:

@@ -12,7 +12,7 @@ build time into ``xctl_client._gen``; ``xctl_client.pb`` exposes them.
     ...     print(xctl.prices()["BTC-USDT"].last)
 """
 
-from xctl_client.client import DEFAULT_ADDRESS, Client
+from xctl_client.client import DEFAULT_ADDRESS, Client, InsecureTokenWarning
 from xctl_client.errors import XctlError
 from xctl_client.types import (
     Balance,
@@ -49,6 +49,7 @@ __all__ = [
     "DecimalLike",
     "Exposure",
     "Fill",
+    "InsecureTokenWarning",
     "Instrument",
     "KpiReport",
     "Kpis",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import collections
+import ipaddress
+import os
+import warnings
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -36,7 +40,7 @@ from xctl_client.types import (
     decimal_to_str,
 )
 
-__all__ = ["Client", "DEFAULT_ADDRESS"]
+__all__ = ["Client", "DEFAULT_ADDRESS", "InsecureTokenWarning"]
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 """Where ``xctld`` listens by default."""
@@ -46,6 +50,10 @@ _T = TypeVar("_T")
 
 StatusCallback = Callable[[StreamStatus], None]
 """Receives the ``status`` elements of a stream (``UNKNOWN_PAIR``, ``STALE``, ...)."""
+
+
+class InsecureTokenWarning(UserWarning):
+    """A bearer token is about to travel in plaintext to a host that is not this machine."""
 
 
 class Client:
@@ -67,10 +75,17 @@ class Client:
 
         with Client("127.0.0.1:50051") as xctl:
             print(xctl.prices())
+
+    For a server with tokens and TLS (docs/security.md)::
+
+        Client("xctl.example:50051", token="...", ca_file="/etc/xctl/ca.crt")
+
+    or set ``XCTL_TOKEN`` and ``XCTL_CA`` as for the ``xctl`` CLI.
     """
 
     address: str
     timeout: float | None
+    tls: bool
     price_feed: prices_pb2_grpc.PriceFeedStub
     exchange_control: exchange_control_pb2_grpc.ExchangeControlStub
     strategy_manager: strategy_manager_pb2_grpc.StrategyManagerStub
@@ -80,21 +95,57 @@ class Client:
         address: str = DEFAULT_ADDRESS,
         timeout: float | None = 10.0,
         *,
+        token: str | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
         channel: grpc.Channel | None = None,
     ) -> None:
-        """Connects (lazily) to ``address`` (``HOST:PORT``, plaintext).
+        """Connects (lazily) to ``address`` (``HOST:PORT``).
 
-        ``channel`` replaces the plaintext channel (TLS, interceptors); the
-        client then does not close it.
+        ``token`` is sent as ``authorization: Bearer <token>`` metadata on
+        every call, streams and the raw stubs included; None reads
+        ``$XCTL_TOKEN`` (as the ``xctl`` CLI does), ``""`` sends none.
+
+        ``ca_file`` is the PEM file of the CA (or self-signed certificate)
+        that the server's TLS certificate must chain to, and switches the
+        channel to TLS; None reads ``$XCTL_CA``, ``""`` (or neither set)
+        means plaintext. An unreadable file raises ``OSError``.
+
+        A token over plaintext to an address that is not loopback (or a Unix
+        socket) would cross the network in the clear: the client then warns
+        with ``InsecureTokenWarning`` (turn it into an error with
+        ``warnings.simplefilter("error", InsecureTokenWarning)``).
+
+        ``channel`` replaces the channel the client would make (custom
+        credentials or options; ``ca_file`` is then ignored); the client
+        adds the token to it and does not close it.
         """
         self.address = address
         self.timeout = timeout
+        if token is None:
+            token = os.environ.get("XCTL_TOKEN", "")
+        token = token.strip()
+        if ca_file is None:
+            ca_file = os.environ.get("XCTL_CA", "")
         self._owns_channel = channel is None
-        self._channel = channel if channel is not None else grpc.insecure_channel(address)
+        if channel is None:
+            if ca_file:
+                channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates=_read_ca(ca_file)))
+            else:
+                if token and not _is_local(address):
+                    warnings.warn(
+                        f"xctl_client: sending a bearer token in plaintext to {address}; "
+                        "give ca_file= (or $XCTL_CA) to use TLS",
+                        InsecureTokenWarning,
+                        stacklevel=2,
+                    )
+                channel = grpc.insecure_channel(address)
+        self._channel = channel
+        self.tls = bool(ca_file) and self._owns_channel  # the client made a TLS channel
+        calls = grpc.intercept_channel(channel, _BearerToken(token)) if token else channel
         # The generated stubs carry no annotations.
-        self.price_feed = prices_pb2_grpc.PriceFeedStub(self._channel)  # type: ignore[no-untyped-call]
-        self.exchange_control = exchange_control_pb2_grpc.ExchangeControlStub(self._channel)  # type: ignore[no-untyped-call]
-        self.strategy_manager = strategy_manager_pb2_grpc.StrategyManagerStub(self._channel)  # type: ignore[no-untyped-call]
+        self.price_feed = prices_pb2_grpc.PriceFeedStub(calls)  # type: ignore[no-untyped-call]
+        self.exchange_control = exchange_control_pb2_grpc.ExchangeControlStub(calls)  # type: ignore[no-untyped-call]
+        self.strategy_manager = strategy_manager_pb2_grpc.StrategyManagerStub(calls)  # type: ignore[no-untyped-call]
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -110,7 +161,7 @@ class Client:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Client({self.address!r}, timeout={self.timeout!r})"
+        return f"Client({self.address!r}, timeout={self.timeout!r}, tls={self.tls!r})"
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Waits until the server accepts connections.
@@ -469,6 +520,87 @@ class Client:
                 call.cancel()
 
         return iterate()
+
+
+class _ClientCallDetails(
+    collections.namedtuple(
+        "_ClientCallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")
+    ),
+    grpc.ClientCallDetails,  # type: ignore[misc]
+):
+    """The details of a call with changed metadata (grpc.ClientCallDetails is abstract)."""
+
+
+class _BearerToken(
+    grpc.UnaryUnaryClientInterceptor,  # type: ignore[misc]
+    grpc.UnaryStreamClientInterceptor,  # type: ignore[misc]
+    grpc.StreamUnaryClientInterceptor,  # type: ignore[misc]
+    grpc.StreamStreamClientInterceptor,  # type: ignore[misc]
+):
+    """Adds ``authorization: Bearer <token>`` to every call's metadata."""
+
+    def __init__(self, token: str) -> None:
+        self._header = ("authorization", f"Bearer {token}")
+
+    def __repr__(self) -> str:
+        return "_BearerToken(***)"
+
+    def _with_token(self, details: Any) -> Any:
+        metadata = [m for m in (details.metadata or ()) if m[0].lower() != "authorization"]
+        metadata.append(self._header)
+        # wait_for_ready and compression are missing on old grpcio versions.
+        return _ClientCallDetails(
+            details.method,
+            details.timeout,
+            metadata,
+            details.credentials,
+            getattr(details, "wait_for_ready", None),
+            getattr(details, "compression", None),
+        )
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._with_token(details), request)
+
+    def intercept_stream_unary(self, continuation: Any, details: Any, request_iterator: Any) -> Any:
+        return continuation(self._with_token(details), request_iterator)
+
+    def intercept_stream_stream(self, continuation: Any, details: Any, request_iterator: Any) -> Any:
+        return continuation(self._with_token(details), request_iterator)
+
+
+def _read_ca(path: str | os.PathLike[str]) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise OSError(e.errno, f"xctl_client: cannot read the CA file {os.fspath(path)!s}: {e.strerror}") from None
+
+
+def _is_local(address: str) -> bool:
+    """True for targets that never leave this machine: loopback hosts and Unix sockets."""
+    target = address.strip()
+    if target.startswith(("unix:", "unix-abstract:")):
+        return True
+    for scheme in ("dns:///", "dns:", "ipv4:", "ipv6:"):
+        if target.startswith(scheme):
+            target = target[len(scheme) :]
+            break
+    if target.startswith("["):  # [::1]:50051
+        host = target[1 : target.find("]")] if "]" in target else target[1:]
+    elif target.count(":") == 1:  # host:port
+        host = target.rsplit(":", 1)[0]
+    else:  # a bare host, or a bare IPv6 address
+        host = target
+    host = host.lower().rstrip(".")
+    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _strs(values: Iterable[str] | None) -> list[str]:

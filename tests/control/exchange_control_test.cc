@@ -180,6 +180,106 @@ TEST_F(ExchangeControlTest, ManyPositionsOnOnePairConflateToOneStatePerPosition)
   for (const PositionView& v : batch.positions) EXPECT_EQ(v.mark_price, D("64009"));
 }
 
+TEST_F(ExchangeControlTest, OpenPositionsListedFromMemoryPageLikeTheStore) {
+  for (int i = 0; i < 30; ++i) {
+    std::string id = absl::StrCat("s", i);
+    ASSERT_TRUE(control_->UpsertStrategy(Strategy(id, i % 3 ? "sma_cross" : "tradingview")).ok());
+    ASSERT_TRUE(control_->PlaceOrder(Buy(id)).ok());
+    if (i % 4 == 0) ASSERT_TRUE(control_->ClosePosition(id, {.symbol = "BTC-USDT"}).ok());
+  }
+  Tick("64099.5", "64100.5", "64100");
+  struct Case {
+    ExchangeControl::Query query;
+    PositionFilter filter;
+  };
+  std::vector<Case> cases = {
+      {{}, {}},
+      {{.strategy_type = "tradingview"}, {}},
+      {{.strategy_id = "s5"}, {.strategy_id = "s5"}},
+      {{.symbol = "BTC-USDT"}, {.symbol = "BTC-USDT"}},
+      {{.symbol = "ETH-USDT"}, {.symbol = "ETH-USDT"}},
+  };
+  for (int i = 0; i < 30; i += 3) cases[1].filter.strategy_ids.push_back(absl::StrCat("s", i));
+  for (Case& c : cases) {
+    c.query.position_status = PositionStatus::kOpen;
+    c.filter.status = PositionStatus::kOpen;
+    std::vector<Position> stored;
+    ASSERT_TRUE(store_->Read([&](Tx& tx) -> absl::Status {
+      auto rows = tx.positions().List(c.filter, {.limit = 1000});
+      if (rows.ok()) stored = *rows;
+      return rows.status();
+    }).ok());
+    std::vector<PositionView> listed;
+    c.query.page.limit = 7;
+    while (true) {
+      std::vector<PositionView> page = control_->ListPositions(c.query).value();
+      listed.insert(listed.end(), page.begin(), page.end());
+      if (static_cast<int>(page.size()) < c.query.page.limit) break;
+      c.query.page.before_id = page.back().position.id;
+    }
+    ASSERT_EQ(listed.size(), stored.size()) << c.query.strategy_type << c.query.strategy_id;
+    for (size_t i = 0; i < listed.size(); ++i) {
+      EXPECT_EQ(listed[i].position.id, stored[i].id);
+      EXPECT_EQ(listed[i].position.quantity, stored[i].quantity);
+      EXPECT_EQ(listed[i].mark_price, D("64100"));
+      EXPECT_EQ(listed[i].unrealized_pnl, D("0.0995"));  // (64100 - 64000.5) x 0.001
+      EXPECT_EQ(listed[i].strategy_type, (std::stoi(stored[i].strategy_id.substr(1)) % 3)
+                                             ? "sma_cross" : "tradingview");
+    }
+  }
+}
+
+TEST_F(ExchangeControlTest, RunningAggregatesEqualThoseRebuiltFromTheStore) {
+  // Trades, partial closes and ticks across two types; then a new control
+  // loads the same store: every aggregate figure must agree.
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(control_->UpsertStrategy(
+        Strategy(absl::StrCat("s", i), i % 2 ? "sma_cross" : "tradingview")).ok());
+  }
+  const char* lasts[] = {"64100", "63950", "64210", "64005", "63880"};
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 12; ++i) {
+      std::string id = absl::StrCat("s", i);
+      OrderRequest r = Buy(id, (i + round) % 3 ? "2" : "1");
+      if ((i + round) % 4 == 0) r.side = Side::kSell;
+      auto placed = control_->PlaceOrder(r);
+      ASSERT_TRUE(placed.ok()) << id << " round " << round << ": " << placed.status();
+    }
+    Tick(lasts[round], absl::StrCat(lasts[round], ".5"), lasts[round]);
+  }
+  ExchangeControl::KpiReport running = control_->GetKpis("", "").value();
+  control_ = NewControl();
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(control_->UpsertStrategy(
+        Strategy(absl::StrCat("s", i), i % 2 ? "sma_cross" : "tradingview")).ok());
+  }
+  ExchangeControl::KpiReport rebuilt = control_->GetKpis("", "").value();
+  ASSERT_EQ(running.types.size(), rebuilt.types.size());
+  auto same = [](const KpiFigures& a, const KpiFigures& b, const std::string& what) {
+    EXPECT_EQ(a.unrealized_pnl, b.unrealized_pnl) << what;
+    EXPECT_EQ(a.realized_pnl, b.realized_pnl) << what;
+    EXPECT_EQ(a.fees_paid, b.fees_paid) << what;
+    EXPECT_EQ(a.open_positions, b.open_positions) << what;
+    EXPECT_EQ(a.closed_trades, b.closed_trades) << what;
+    ASSERT_EQ(a.open_exposure.size(), b.open_exposure.size()) << what;
+    for (size_t i = 0; i < a.open_exposure.size(); ++i) {
+      EXPECT_EQ(a.open_exposure[i].symbol, b.open_exposure[i].symbol) << what;
+      EXPECT_EQ(a.open_exposure[i].quantity, b.open_exposure[i].quantity) << what;
+      EXPECT_EQ(a.open_exposure[i].notional, b.open_exposure[i].notional) << what;
+    }
+  };
+  same(running.total.figures, rebuilt.total.figures, "all");
+  for (size_t i = 0; i < running.types.size(); ++i) {
+    same(running.types[i].figures, rebuilt.types[i].figures, running.types[i].name);
+  }
+  for (size_t i = 0; i < running.strategies.size(); ++i) {
+    same(running.strategies[i].figures, rebuilt.strategies[i].figures,
+         running.strategies[i].name);
+  }
+  EXPECT_GT(running.total.figures.closed_trades, 0);
+  EXPECT_GT(running.total.figures.open_positions, 0);
+}
+
 TEST_F(ExchangeControlTest, RestingLimitOrderFillsOnATickAndIsPublished) {
   ASSERT_TRUE(control_->UpsertStrategy(Strategy("p1", "sma_cross")).ok());
   OrderRequest limit = Buy("p1");

@@ -287,6 +287,38 @@ struct NatsSubscription::State {
   bool completed ABSL_GUARDED_BY(mu) = false;  // libnats' dispatcher has exited
 };
 
+// libnats 3.4's reader thread may still hold a cancelled subscription's
+// pointer without a reference (natsConn_processMsg finds it, then locks it),
+// so destroying it at once races with that thread. Cancelled subscriptions
+// are therefore destroyed when their connection is closed (no reader left),
+// or at once when it already is.
+struct NatsSubscription::Graveyard {
+  absl::Mutex mu;
+  std::vector<natsSubscription*> buried ABSL_GUARDED_BY(mu);
+  bool closed ABSL_GUARDED_BY(mu) = false;
+
+  void Bury(natsSubscription* sub) {
+    {
+      absl::MutexLock lock(&mu);
+      if (!closed) {
+        buried.push_back(sub);
+        return;
+      }
+    }
+    natsSubscription_Destroy(sub);
+  }
+  // Called once the connection is closed and destroyed.
+  void Close() {
+    std::vector<natsSubscription*> subs;
+    {
+      absl::MutexLock lock(&mu);
+      closed = true;
+      subs.swap(buried);
+    }
+    for (natsSubscription* sub : subs) natsSubscription_Destroy(sub);
+  }
+};
+
 namespace {
 
 using SubStateBox = std::shared_ptr<NatsSubscription::State>;
@@ -337,8 +369,12 @@ bool NoCallbackRunning(NatsSubscription::State* st) ABSL_NO_THREAD_SAFETY_ANALYS
 }  // namespace
 
 NatsSubscription::NatsSubscription(std::string subject, natsSubscription* sub,
-                                   std::shared_ptr<State> state)
-    : subject_(std::move(subject)), sub_(sub), state_(std::move(state)) {}
+                                   std::shared_ptr<State> state,
+                                   std::shared_ptr<Graveyard> graveyard)
+    : subject_(std::move(subject)),
+      sub_(sub),
+      state_(std::move(state)),
+      graveyard_(std::move(graveyard)) {}
 
 NatsSubscription::~NatsSubscription() { Cancel(); }
 
@@ -364,7 +400,7 @@ void NatsSubscription::Cancel() {
       spdlog::warn("event=nats_unsubscribe_slow subject={}", LogQuote(subject_));
     }
   }
-  natsSubscription_Destroy(sub_);
+  graveyard_->Bury(sub_);
   sub_ = nullptr;
 }
 
@@ -509,7 +545,10 @@ absl::StatusOr<std::unique_ptr<NatsBus>> NatsBus::Connect(absl::string_view url,
 
 NatsBus::NatsBus(natsConnection* conn, std::string redacted_url,
                  std::shared_ptr<Callbacks> callbacks)
-    : conn_(conn), redacted_url_(std::move(redacted_url)), callbacks_(std::move(callbacks)) {}
+    : graveyard_(std::make_shared<NatsSubscription::Graveyard>()),
+      conn_(conn),
+      redacted_url_(std::move(redacted_url)),
+      callbacks_(std::move(callbacks)) {}
 
 NatsBus::~NatsBus() {
   Close();
@@ -528,6 +567,7 @@ void NatsBus::Close() {
   callbacks_->closing = true;
   natsConnection_Close(conn);  // flushes pending data for up to 500 ms
   natsConnection_Destroy(conn);
+  graveyard_->Close();
 }
 
 bool NatsBus::connected() const {
@@ -602,7 +642,7 @@ absl::StatusOr<std::unique_ptr<NatsSubscription>> NatsBus::Subscribe(
   box.release();  // freed by OnSubscriptionComplete
   std::string subject_copy = state->subject;
   return std::unique_ptr<NatsSubscription>(
-      new NatsSubscription(std::move(subject_copy), sub, std::move(state)));
+      new NatsSubscription(std::move(subject_copy), sub, std::move(state), graveyard_));
 }
 
 absl::Status NatsBus::Flush(absl::Duration timeout) {

@@ -106,15 +106,19 @@ class NatsSubscription {
 
   // Shared with libnats' delivery thread (internal).
   struct State;
+  // Where cancelled subscriptions wait for their connection to close
+  // (internal, see nats_bus.cc).
+  struct Graveyard;
 
  private:
   friend class NatsBus;
   NatsSubscription(std::string subject, natsSubscription* sub,
-                   std::shared_ptr<State> state);
+                   std::shared_ptr<State> state, std::shared_ptr<Graveyard> graveyard);
 
   const std::string subject_;
   natsSubscription* sub_;  // owned; nullptr after Cancel
   std::shared_ptr<State> state_;
+  std::shared_ptr<Graveyard> graveyard_;
 };
 
 // One NATS connection. Thread-safe: every method may be called from any
@@ -179,6 +183,7 @@ class NatsBus {
           std::shared_ptr<Callbacks> callbacks);
 
   // Readers (Publish, Subscribe, Flush) share it; Close takes it alone.
+  std::shared_ptr<NatsSubscription::Graveyard> graveyard_;
   mutable absl::Mutex conn_mu_;
   natsConnection* conn_ ABSL_GUARDED_BY(conn_mu_);  // owned; nullptr once closed
   const std::string redacted_url_;

@@ -15,6 +15,7 @@
 #include "server/api/auth.h"
 #include "server/api/exchange_control_service.h"
 #include "server/api/strategy_manager_service.h"
+#include "server/api/parse_errors.h"
 #include "server/api/price_feed_service.h"
 #include "server/common/http_client.h"
 #include "server/control/exchange_control.h"
@@ -113,6 +114,10 @@ class ServerAppImpl final : public ServerApp {
     if (!credentials.ok()) return credentials.status();
     builder.AddListeningPort(config_.listen, *credentials,
                              &port_);
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(MakeParseErrorInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
     builder.RegisterService(price_feed_.get());
     builder.RegisterService(control_service_.get());
     builder.RegisterService(strategy_service_.get());

@@ -1,5 +1,6 @@
 // Bad input on every RPC of a real xctld: empty requests, huge and overlong
-// strings, NaN / infinite / negative / malformed numbers, unknown enums.
+// strings, NaN / infinite / negative / malformed numbers, unknown enums,
+// strings that are not UTF-8.
 // Each gets a clear status with a message (never INTERNAL or UNKNOWN, never a
 // crash), nothing is stored, and the server keeps serving.
 #include <fstream>
@@ -219,6 +220,33 @@ TEST(InputE2e, EveryRpcAnswersBadInputWithAClearStatus) {
   cases.push_back({"SubmitSignal empty", [&] {
                      return Call(&v1::StrategyManager::Stub::SubmitSignal, manager.get(),
                                  v1::SubmitSignalRequest());
+                   }});
+
+  // Not UTF-8: protobuf refuses to parse the request, before any handler
+  // (sync, callback, unary or streaming); the server still answers clearly.
+  const std::string not_utf8 = "BTC-\xff\xfe";
+  order("symbol not UTF-8", [&](auto& r) { r.set_symbol(not_utf8); });
+  cases.push_back({"GetPrice not UTF-8", [&] {
+                     v1::GetPriceRequest r;
+                     r.set_pair(not_utf8);
+                     return Call(&v1::PriceFeed::Stub::GetPrice, prices.get(), r);
+                   }});
+  cases.push_back({"SubmitSignal not UTF-8", [&] {
+                     v1::SubmitSignalRequest r;
+                     r.set_strategy_id("tv");
+                     r.set_action("\xc3\x28");
+                     return Call(&v1::StrategyManager::Stub::SubmitSignal, manager.get(), r);
+                   }});
+  cases.push_back({"StreamPositions not UTF-8", [&] {
+                     grpc::ClientContext ctx;
+                     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+                     v1::StreamPositionsRequest r;
+                     r.set_strategy_id(not_utf8);
+                     auto reader = control->StreamPositions(&ctx, r);
+                     v1::StreamPositionsResponse msg;
+                     while (reader->Read(&msg)) {
+                     }
+                     return reader->Finish();
                    }});
 
   for (const Case& c : cases) {

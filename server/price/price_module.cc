@@ -190,6 +190,7 @@ void PriceModule::Ingest(std::vector<Tick> ticks) {
   absl::MutexLock publish(&publish_mu_);
   std::vector<TickPtr> changed;
   const int64_t now = clock_.NowMillis();
+  const int64_t steady_now = SteadyMicros();
   {
     absl::MutexLock lock(&cache_mu_);
     for (Tick& tick : ticks) {
@@ -203,6 +204,7 @@ void PriceModule::Ingest(std::vector<Tick> ticks) {
         spdlog::info("event=price_pair_recovered pair={}", tick.pair);
       }
       tick.receive_time_ms = now;
+      tick.published_steady_us = steady_now;
       tick.sequence = state.tick ? state.tick->sequence + 1 : 1;
       tick.stale = false;
       state.tick = std::make_shared<const Tick>(std::move(tick));
@@ -227,6 +229,7 @@ void PriceModule::CheckStaleness() {
       if (now - state.last_seen_ms <= limit) continue;
       auto stale = std::make_shared<Tick>(*state.tick);
       stale->stale = true;
+      stale->published_steady_us = SteadyMicros();
       stale->sequence += 1;
       state.tick = stale;
       changed.push_back(state.tick);

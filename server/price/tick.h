@@ -2,6 +2,7 @@
 // publishes it. Immutable once published (shared as shared_ptr<const Tick>).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,6 +28,9 @@ struct Tick {
   // No update for the configured number of intervals; prices are the last
   // good ones (set by the PriceModule).
   bool stale = false;
+  // When the PriceModule published it, on this process's steady clock (µs;
+  // SteadyMicros). In process only, for latency figures; 0 when unknown.
+  int64_t published_steady_us = 0;
 
   // The price a market order on `buy` side would fill at: the ask for a buy,
   // the bid for a sell, the last price when there is no book.
@@ -42,5 +46,12 @@ struct Tick {
 };
 
 using TickPtr = std::shared_ptr<const Tick>;
+
+// Microseconds on the steady (monotonic) clock, for in-process latencies.
+inline int64_t SteadyMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace xctl

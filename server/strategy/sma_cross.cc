@@ -61,41 +61,44 @@ void SmaCrossStrategy::OnTick(const Tick& tick, StrategyContext& context) {
       Decimal::FromUnits(static_cast<int64_t>(fast_sum / params_.fast)).ToString(),
       Decimal::FromUnits(static_cast<int64_t>(slow_sum / params_.slow)).ToString(),
       tick.last.ToString());
-  GoTo(relation > 0 ? PositionSide::kLong : PositionSide::kShort, tick, context);
+  const PositionSide target = relation > 0 ? PositionSide::kLong : PositionSide::kShort;
+  context.Trade([target, pair = tick.pair, quantity = params_.quantity](StrategyContext& c) {
+    GoTo(target, pair, quantity, c);
+  });
 }
 
-void SmaCrossStrategy::GoTo(PositionSide target, const Tick& tick, StrategyContext& context) {
+void SmaCrossStrategy::GoTo(PositionSide target, const std::string& pair, Decimal quantity,
+                            StrategyContext& context) {
   auto positions = context.OpenPositions();
   if (!positions.ok()) {
     spdlog::error("event=sma_cross_skipped strategy={} pair={} reason=positions_unavailable "
                   "error={}",
-                  context.strategy_id(), tick.pair, LogQuote(positions.status().message()));
+                  context.strategy_id(), pair, LogQuote(positions.status().message()));
     return;
   }
-  Decimal quantity = params_.quantity;
   for (const Position& p : *positions) {
-    if (p.symbol != tick.pair || p.status != PositionStatus::kOpen) continue;
+    if (p.symbol != pair || p.status != PositionStatus::kOpen) continue;
     if (p.side == target) {
       spdlog::info("event=sma_cross_already_positioned strategy={} pair={} side={} quantity={}",
-                   context.strategy_id(), tick.pair, ToString(p.side), p.quantity.ToString());
+                   context.strategy_id(), pair, ToString(p.side), p.quantity.ToString());
       return;
     }
     quantity += p.quantity;  // flip: close the opposite position too
   }
-  OrderRequest request{.symbol = tick.pair,
+  OrderRequest request{.symbol = pair,
                        .side = target == PositionSide::kLong ? Side::kBuy : Side::kSell,
                        .type = OrderType::kMarket,
                        .quantity = quantity};
   auto result = context.PlaceOrder(request);
   if (!result.ok()) {
     spdlog::error("event=sma_cross_order_failed strategy={} pair={} side={} quantity={} error={}",
-                  context.strategy_id(), tick.pair, ToString(request.side), quantity.ToString(),
+                  context.strategy_id(), pair, ToString(request.side), quantity.ToString(),
                   LogQuote(result.status().message()));
     return;
   }
   spdlog::info("event=sma_cross_order strategy={} pair={} side={} quantity={} order_id={} "
                "status={}",
-               context.strategy_id(), tick.pair, ToString(request.side), quantity.ToString(),
+               context.strategy_id(), pair, ToString(request.side), quantity.ToString(),
                result->order.id, ToString(result->order.status));
 }
 

@@ -60,7 +60,10 @@ class SmaCrossStrategy final : public Strategy {
     int relation = 0;            // +1 fast above slow, -1 below, 0 not known yet
   };
 
-  void GoTo(PositionSide target, const Tick& tick, StrategyContext& context);
+  // Trades to `target` in `pair` (run on the strategy's trading lane: it
+  // reads the open positions there, and uses no member state).
+  static void GoTo(PositionSide target, const std::string& pair, Decimal quantity,
+                   StrategyContext& context);
 
   const Params params_;
   absl::flat_hash_map<std::string, PairState> pairs_;

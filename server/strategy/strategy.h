@@ -10,6 +10,7 @@
 // are serialized per strategy), so an instance needs no locking of its own.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -22,6 +23,7 @@
 #include "server/control/strategy_info.h"
 #include "server/exchange/exchange.h"
 #include "server/price/tick.h"
+#include "server/strategy/trade_lanes.h"
 
 namespace xctl {
 
@@ -59,10 +61,30 @@ struct Signal {
 // (running strategy, one of its pairs, lot and tick sizes).
 class StrategyContext {
  public:
-  StrategyContext(std::string strategy_id, StrategyTrading* trading)
-      : strategy_id_(std::move(strategy_id)), trading_(trading) {}
+  // `lanes` null: Trade runs its work at once, on the caller's thread.
+  StrategyContext(std::string strategy_id, StrategyTrading* trading,
+                  TradeLanes* lanes = nullptr)
+      : strategy_id_(std::move(strategy_id)), trading_(trading), lanes_(lanes) {}
 
   const std::string& strategy_id() const { return strategy_id_; }
+
+  // Runs `work` on this strategy's trading lane (server/strategy/trade_lanes.h):
+  // after the strategy's earlier trading work, on another thread than the
+  // price ticks, so deciding on a tick never waits for an order of this or
+  // another strategy. Price-driven strategies decide in OnTick and place their
+  // orders here; `work` gets a context of its own and must not use the
+  // strategy's mutable state (OnTick may run meanwhile).
+  void Trade(std::function<void(StrategyContext&)> work) {
+    if (!lanes_) {
+      work(*this);
+      return;
+    }
+    lanes_->Post(strategy_id_, [id = strategy_id_, trading = trading_,
+                                work = std::move(work)] {
+      StrategyContext context(id, trading);
+      work(context);
+    });
+  }
 
   // Places an order; `request.strategy_id` is overwritten with this
   // strategy's id.
@@ -84,6 +106,7 @@ class StrategyContext {
  private:
   const std::string strategy_id_;
   StrategyTrading* const trading_;
+  TradeLanes* const lanes_;
 };
 
 class Strategy {

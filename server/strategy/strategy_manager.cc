@@ -171,7 +171,10 @@ void StrategyManager::Shutdown() {
     absl::MutexLock op(&entry->op_mu);
     entry->subscription.reset();
   }
+  lanes_.DrainAll();
 }
+
+void StrategyManager::DrainTrading() { lanes_.DrainAll(); }
 
 // ---- lookups and views ------------------------------------------------------
 
@@ -363,8 +366,12 @@ void StrategyManager::DispatchTicks(Entry& e, const std::vector<TickPtr>& ticks)
     }
   }
   if (mine.empty() || !e.strategy) return;
-  StrategyContext context(id, trading_);
+  StrategyContext context(id, trading_, &lanes_);
   for (const TickPtr& t : mine) {
+    if (t->published_steady_us > 0) {
+      const int64_t now = SteadyMicros();
+      tick_latency_.Record(now - t->published_steady_us, now);
+    }
     std::optional<std::string> error;
     try {
       e.strategy->OnTick(*t, context);
@@ -867,6 +874,7 @@ absl::StatusOr<StrategyView> StrategyManager::StopStrategy(absl::string_view id)
     e->message.clear();
   }
   e->subscription.reset();
+  lanes_.Drain(id);  // orders it decided before the stop are done (or refused)
   spdlog::info("event=strategy_stopped id={}", id);
   if (absl::Status s = trading_->SetRunning(id, false); !s.ok() && !absl::IsNotFound(s)) {
     return Prefixed(s, absl::StrCat("strategy ", id,

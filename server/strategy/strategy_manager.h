@@ -51,6 +51,8 @@
 #include "server/strategy/registry.h"
 #include "server/strategy/signal.h"
 #include "server/strategy/strategy.h"
+#include "server/strategy/tick_latency.h"
+#include "server/strategy/trade_lanes.h"
 
 namespace xctl {
 
@@ -221,6 +223,16 @@ class StrategyManager {
   // before the PriceModule stops. Idempotent; the destructor calls it.
   void Shutdown();
 
+  // Waits until the orders that price-driven strategies decided on so far
+  // are placed (they run on per-strategy trading lanes, trade_lanes.h).
+  void DrainTrading();
+
+  // Tick-to-strategy latency of the last closed 10 s window (also logged as
+  // event=strategy_tick_latency).
+  std::optional<TickLatency::Figures> TickLatencyWindow() const {
+    return tick_latency_.LastWindow();
+  }
+
  private:
   struct Entry;
 
@@ -263,6 +275,9 @@ class StrategyManager {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);
   bool started_ ABSL_GUARDED_BY(mu_) = false;
+  TickLatency tick_latency_;
+  // Last: destroyed first, running what is queued while the rest still exists.
+  TradeLanes lanes_{4};
 };
 
 }  // namespace xctl

@@ -113,6 +113,7 @@ TEST_P(StrategyControlTest, SmaCrossTicksBecomeStoredOrders) {
   // The series of strategy_types_test: sell 0.1 at 10, buy 0.2 at 14, sell 0.2 at 9.
   for (const char* p : {"10", "11", "12", "13", "10", "8", "12", "14", "15", "9"}) {
     manager_->DeliverTicks({prices_.Set("BTC-USDT", "", "", p)});
+    manager_->DrainTrading();  // the order fills at this tick's price
   }
   std::vector<Order> orders = StoredOrders("sma");
   ASSERT_EQ(orders.size(), 3u);

@@ -280,6 +280,27 @@ TEST_F(ExchangeControlTest, RunningAggregatesEqualThoseRebuiltFromTheStore) {
   EXPECT_GT(running.total.figures.open_positions, 0);
 }
 
+TEST_F(ExchangeControlTest, ARetriedClientOrderIdDoesNotRollPositionsBack) {
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("p1", "sma_cross")).ok());
+  OrderRequest first = Buy("p1");
+  first.client_order_id = "first1";
+  ASSERT_TRUE(control_->PlaceOrder(first).ok());
+  OrderRequest second = Buy("p1", "2");
+  second.client_order_id = "second2";
+  ASSERT_TRUE(control_->PlaceOrder(second).ok());
+  // The retry answers with the first call's stored result (1 contract open);
+  // what control holds must stay the newer state (3).
+  OrderResult retry = control_->PlaceOrder(first).value();
+  EXPECT_TRUE(retry.replayed);
+  EXPECT_EQ(control_->OpenPositions("p1")->at(0).quantity, D("3"));
+  std::vector<PositionView> open =
+      control_->ListPositions({.position_status = PositionStatus::kOpen}).value();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].position.quantity, D("3"));
+  EXPECT_EQ(control_->GetKpis("p1", "")->total.figures.fees_paid,
+            control_->GetKpis("", "")->total.figures.fees_paid);
+}
+
 TEST_F(ExchangeControlTest, RestingLimitOrderFillsOnATickAndIsPublished) {
   ASSERT_TRUE(control_->UpsertStrategy(Strategy("p1", "sma_cross")).ok());
   OrderRequest limit = Buy("p1");

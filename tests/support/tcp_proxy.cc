@@ -81,7 +81,8 @@ void TcpProxy::Pump(int a, int b) {
     for (int i = 0; i < 2 && !done; ++i) {
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
         ssize_t n = read(fds[i].fd, buf, sizeof(buf));
-        if (n <= 0 || write(fds[1 - i].fd, buf, n) != n) done = true;
+        // send with MSG_NOSIGNAL: a peer gone away is an error here, not a SIGPIPE.
+        if (n <= 0 || send(fds[1 - i].fd, buf, n, MSG_NOSIGNAL) != n) done = true;
       }
     }
     if (done) break;

@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "server/api/server_app.h"
+#include "server/cluster/nats_bus.h"
 #include "server/common/log.h"
 #include "server/common/flag_names.h"
 #include "server/config/config.h"
@@ -37,6 +38,11 @@ ABSL_FLAG(std::optional<std::string>, blofin_url, std::nullopt,
           "BloFin REST base URL for prices");
 ABSL_FLAG(std::optional<std::string>, replay_file, std::nullopt,
           "CSV file of ticks for the replay price source");
+ABSL_FLAG(std::optional<std::string>, cluster, std::nullopt,
+          "cluster mode: NATS URL, e.g. nats://127.0.0.1:4222 (needs a PostgreSQL --db; "
+          "see docs/cluster.md)");
+ABSL_FLAG(std::optional<std::string>, node_id, std::nullopt,
+          "cluster mode: this instance's id (default <hostname>-<pid>-<random>)");
 ABSL_FLAG(std::string, port_file, "",
           "write the bound gRPC port to this file once serving");
 ABSL_FLAG(bool, check_config, false, "validate the configuration and exit");
@@ -63,6 +69,8 @@ void ApplyFlags(xctl::ServerConfig& c) {
   if (auto v = absl::GetFlag(FLAGS_price_interval_ms)) c.price.interval_ms = *v;
   if (auto v = absl::GetFlag(FLAGS_blofin_url)) c.price.blofin_url = *v;
   if (auto v = absl::GetFlag(FLAGS_replay_file)) c.price.replay_file = *v;
+  if (auto v = absl::GetFlag(FLAGS_cluster)) c.cluster.nats_url = *v;
+  if (auto v = absl::GetFlag(FLAGS_node_id)) c.cluster.node_id = *v;
 }
 
 }  // namespace
@@ -102,6 +110,9 @@ int main(int argc, char** argv) {
   xctl::InitLogging(config.log_level);
 
   // Block the stop signals in every thread; the main thread waits for them.
+  // A peer that closed its socket (a NATS server, PostgreSQL, BloFin) is an
+  // error of the write that noticed it, never a reason for the process to die.
+  signal(SIGPIPE, SIG_IGN);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -121,6 +132,9 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &signal_number);
   spdlog::info("event=xctld_stopping signal={}", strsignal(signal_number));
   (*app)->Shutdown();
+  app->reset();
+  // libnats' global state (only ever opened in cluster mode).
+  if (config.cluster.enabled()) xctl::cluster::ShutdownNatsLibrary();
   spdlog::info("event=xctld_stopped");
   return 0;
 }

@@ -17,6 +17,7 @@
 #include "server/api/strategy_manager_service.h"
 #include "server/api/parse_errors.h"
 #include "server/api/price_feed_service.h"
+#include "server/cluster/cluster_prices.h"
 #include "server/common/http_client.h"
 #include "server/control/exchange_control.h"
 #include "server/exchange/blofin/rest_client.h"
@@ -55,6 +56,21 @@ class ServerAppImpl final : public ServerApp {
                           absl::StrCat("price source: ", source.status().message()));
     }
     prices_ = std::make_unique<PriceModule>(config_.price, *std::move(source));
+    if (config_.cluster.enabled()) {
+      // Cluster mode (docs/cluster.md): only the price leader fetches; every
+      // instance ingests the leader's ticks from NATS. Before Start, which
+      // must see the fetch gate.
+      auto cluster = cluster::ClusterPrices::Start(
+          cluster::ClusterPricesOptions{
+              .nats_url = config_.cluster.nats_url,
+              .database_url = config_.database,
+              .node_id = config_.cluster.node_id,
+              .lease_ttl = absl::Milliseconds(EffectiveLeaseTtlMs(config_)),
+              .publish_per_pair = config_.cluster.publish_per_pair},
+          *prices_);
+      if (!cluster.ok()) return cluster.status();
+      cluster_prices_ = *std::move(cluster);
+    }
     prices_->Start();
 
     auto auth = Authorizer::Create(config_.auth);
@@ -146,9 +162,12 @@ class ServerAppImpl final : public ServerApp {
                         std::chrono::milliseconds(config_.shutdown_grace_ms));
       server_->Wait();
     }
+    // Hand price leadership over first: another instance takes over at once.
+    if (cluster_prices_) cluster_prices_->Stop();
     if (strategies_) strategies_->Shutdown();
     if (control_) control_->Stop();
     if (prices_) prices_->Stop();
+    cluster_prices_.reset();  // after prices_->Stop(): its fetch gate points here
     server_.reset();
     strategy_service_.reset();
     strategies_.reset();
@@ -233,6 +252,7 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<StrategyManagerService> strategy_service_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<PriceModule> prices_;
+  std::unique_ptr<cluster::ClusterPrices> cluster_prices_;  // cluster mode only
   std::unique_ptr<PriceFeedService> price_feed_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -162,6 +162,52 @@ absl::Status ParsePrice(const Section& s, PriceConfig* price) {
   return absl::OkStatus();
 }
 
+absl::Status ParseCluster(const Section& s, ClusterConfig* cluster) {
+  XCTL_RETURN_IF_ERROR(s.CheckType());
+  XCTL_RETURN_IF_ERROR(
+      s.CheckKeys({"nats_url", "node_id", "lease_ttl_ms", "publish_per_pair"}));
+  XCTL_RETURN_IF_ERROR(s.String("nats_url", &cluster->nats_url));
+  XCTL_RETURN_IF_ERROR(s.String("node_id", &cluster->node_id));
+  XCTL_RETURN_IF_ERROR(s.Integer("lease_ttl_ms", &cluster->lease_ttl_ms));
+  XCTL_RETURN_IF_ERROR(s.Bool("publish_per_pair", &cluster->publish_per_pair));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCluster(const ServerConfig& config) {
+  const ClusterConfig& c = config.cluster;
+  if (!c.enabled()) return absl::OkStatus();
+  if (!absl::StartsWith(config.database, "postgresql://") &&
+      !absl::StartsWith(config.database, "postgres://")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cluster mode needs a PostgreSQL database (database is ", RedactUrl(config.database),
+        "): give --db postgresql://user:pass@host:port/db"));
+  }
+  for (absl::string_view url : absl::StrSplit(c.nats_url, ',', absl::SkipWhitespace())) {
+    url = absl::StripAsciiWhitespace(url);
+    if (!absl::StartsWith(url, "nats://") && !absl::StartsWith(url, "tls://")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cluster.nats_url: expected nats://host:port (or tls://), got ",
+          LogQuote(RedactUrl(url))));
+    }
+  }
+  if (!c.node_id.empty()) {
+    const bool printable = std::all_of(c.node_id.begin(), c.node_id.end(),
+                                       [](char ch) { return ch > ' ' && ch < 127; });
+    if (c.node_id.size() > 128 || !printable) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cluster.node_id: 1-128 printable ASCII characters without spaces, got ",
+          LogQuote(c.node_id)));
+    }
+  }
+  if (c.lease_ttl_ms != 0 &&
+      (c.lease_ttl_ms < kMinClusterLeaseTtlMs || c.lease_ttl_ms > 3'600'000)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cluster.lease_ttl_ms: expected 0 (derived from price.interval_ms) or ",
+        kMinClusterLeaseTtlMs, "..3600000, got ", c.lease_ttl_ms));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseStrategy(const Section& s, StrategyConfig* st,
                            const std::string& source) {
   XCTL_RETURN_IF_ERROR(s.CheckType());
@@ -274,7 +320,11 @@ absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml,
     XCTL_RETURN_IF_ERROR(top.CheckKeys({"listen", "database", "log_level",
                                         "shutdown_grace_ms", "price", "blofin",
                                         "instruments", "key_file", "auth", "tls",
-                                        "strategies"}));
+                                        "strategies", "cluster"}));
+    if (top.Has("cluster")) {
+      XCTL_RETURN_IF_ERROR(
+          ParseCluster(Section(top.Get("cluster"), "cluster", source), &config.cluster));
+    }
     if (top.Has("auth")) {
       XCTL_RETURN_IF_ERROR(ParseAuth(Section(top.Get("auth"), "auth", source), &config.auth, source));
     }
@@ -362,6 +412,7 @@ absl::Status ValidateConfig(const ServerConfig& config) {
     return absl::InvalidArgumentError("shutdown_grace_ms: must be >= 0");
   }
   XCTL_RETURN_IF_ERROR(ValidatePriceConfig(config.price));
+  XCTL_RETURN_IF_ERROR(ValidateCluster(config));
   std::set<std::string> token_names;
   for (const TokenConfig& t : config.auth.tokens) {
     if (t.name.empty() || !token_names.insert(t.name).second) {
@@ -451,5 +502,9 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   return absl::OkStatus();
 }
 
+int EffectiveLeaseTtlMs(const ServerConfig& config) {
+  if (config.cluster.lease_ttl_ms > 0) return config.cluster.lease_ttl_ms;
+  return std::max(kMinClusterLeaseTtlMs, config.price.interval_ms * 3 / 2);
+}
 
 }  // namespace xctl

@@ -89,6 +89,33 @@ struct TlsConfig {
   std::string key_file;
 };
 
+// Cluster mode (docs/cluster.md): several xctld instances share one
+// PostgreSQL database and one NATS server; one of them, the price leader,
+// polls the exchange and publishes ticks on NATS for all. Off when nats_url is
+// empty (the default): then no NATS function is ever called.
+struct ClusterConfig {
+  // nats://host:port (credentials allowed in the URL; several servers
+  // separated by commas). Empty: cluster mode off.
+  std::string nats_url;
+  // This instance's id in leases and NATS messages (1-128 printable ASCII
+  // characters, no spaces). Empty: <hostname>-<pid>-<random>, new each run.
+  std::string node_id;
+  // TTL of the price-leader lease in ms. 0: derived from the price interval
+  // (EffectiveLeaseTtlMs), so that a crashed leader is replaced within about
+  // two intervals.
+  int lease_ttl_ms = 0;
+  // Also publish one message per pair on xctl.prices.<PAIR> (besides the
+  // batch subject every instance consumes).
+  bool publish_per_pair = false;
+
+  bool enabled() const { return !nats_url.empty(); }
+};
+
+// The smallest price-leader lease TTL cluster mode derives or accepts: the
+// keeper renews every ttl/3, so this leaves the database about 100 ms per
+// renewal even on a loaded machine.
+inline constexpr int kMinClusterLeaseTtlMs = 300;
+
 struct ServerConfig {
   // gRPC listen address, HOST:PORT. Loopback by default.
   std::string listen = "127.0.0.1:50051";
@@ -108,7 +135,15 @@ struct ServerConfig {
   AuthConfig auth;
   TlsConfig tls;
   std::vector<StrategyConfig> strategies;
+  ClusterConfig cluster;
 };
+
+// The price-leader lease TTL in ms: cluster.lease_ttl_ms when set, else
+// max(1.5 x price.interval_ms, kMinClusterLeaseTtlMs). A crashed leader's
+// lease expires within ttl and a survivor takes it within ttl/3 more, so
+// takeover takes at most 4/3 x ttl (2 intervals with the derived default)
+// plus one database round trip.
+int EffectiveLeaseTtlMs(const ServerConfig& config);
 
 // Parses YAML text. `source` names the file in error messages.
 [[nodiscard]] absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml,

@@ -149,19 +149,47 @@ void PriceModule::PollLoop() {
     if (next < now) next = now;  // a slow fetch does not cause a burst
     if (backoff_ms > 0) next = std::max(next, now + absl::Milliseconds(backoff_ms));
     absl::MutexLock lock(&run_mu_);
-    auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_) { return stopping_; };
-    if (run_mu_.AwaitWithDeadline(absl::Condition(&stop), next)) return;
+    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_) {
+      return stopping_ || poll_soon_;
+    };
+    run_mu_.AwaitWithDeadline(absl::Condition(&woken), next);
+    if (stopping_) return;
+    if (poll_soon_) {
+      poll_soon_ = false;
+      next = std::max(absl::Now(), next - interval);  // keep the cadence from now on
+    }
   }
 }
 
+void PriceModule::PollSoon() {
+  absl::MutexLock lock(&run_mu_);
+  if (running_ && !stopping_) poll_soon_ = true;
+}
+
+void PriceModule::SetFetchGate(FetchGate gate) { fetch_gate_ = std::move(gate); }
+
 void PriceModule::PollOnce() {
+  FetchSink sink;
+  if (fetch_gate_) {
+    sink = fetch_gate_();
+    if (!sink) {  // cluster follower: prices arrive through Ingest
+      CheckStaleness();
+      return;
+    }
+  }
   {
     absl::MutexLock lock(&cache_mu_);
     ++stats_.fetches;
   }
   absl::StatusOr<std::vector<Tick>> ticks = source_->Fetch(config_.pairs);
   NoteSourceResult(ticks.status());
-  if (ticks.ok()) Ingest(*std::move(ticks));
+  if (ticks.ok()) {
+    if (sink) {
+      sink(*std::move(ticks));
+    } else {
+      Ingest(*std::move(ticks));
+    }
+  }
   CheckStaleness();
 }
 

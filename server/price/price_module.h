@@ -12,6 +12,13 @@
 // threads, isolated so one that throws or is slow cannot stop the others).
 //
 // It does not place orders, store anything, or know about gRPC.
+//
+// Cluster mode (docs/cluster.md) uses one hook, SetFetchGate: before each
+// poll the gate says whether this instance fetches at all (only the price
+// leader does) and where the fetched ticks go (the leader's NATS publisher
+// instead of Ingest). Every instance keeps its poll timer for CheckStaleness
+// and ingests what arrives from NATS through Ingest. Without a gate nothing
+// changes.
 #pragma once
 
 #include <atomic>
@@ -54,8 +61,25 @@ class PriceModule : public PriceView {
   void Stop();
 
   // One poll: fetch, ingest, staleness check. The poll loop calls it; tests
-  // call it directly (without Start) to step deterministically.
+  // call it directly (without Start) to step deterministically. With a fetch
+  // gate (below), the fetch happens only when the gate returns a sink, and
+  // the fetched ticks go to that sink instead of Ingest.
   void PollOnce();
+
+  // Cluster-mode hook. `FetchGate` is called at the start of every poll, on
+  // the poll thread: an empty FetchSink means "do not fetch" (the poll then
+  // only checks staleness); otherwise the source is fetched and the ticks,
+  // exactly as the source returned them (exchange timestamps, no receive
+  // stamp), are handed to the sink, which must not block for long and must
+  // not call PollOnce. Set it before Start(); not thread-safe against a
+  // running poll loop.
+  using FetchSink = std::function<void(std::vector<Tick> ticks)>;
+  using FetchGate = std::function<FetchSink()>;
+  void SetFetchGate(FetchGate gate);
+
+  // Runs the next poll now instead of at the next interval (used when this
+  // instance becomes the price leader). Cheap; no-op when not started.
+  void PollSoon();
 
   // Takes ticks from any source (the poll loop, or a pushing source): stamps
   // the receive time, keeps only configured pairs, updates the cache and
@@ -117,6 +141,8 @@ class PriceModule : public PriceView {
   std::string source_state_ ABSL_GUARDED_BY(cache_mu_);  // "" = healthy
   int64_t next_poll_not_before_ms_ ABSL_GUARDED_BY(cache_mu_) = 0;
 
+  FetchGate fetch_gate_;  // empty outside cluster mode
+
   // Serializes Ingest/CheckStaleness publishers so batches are in order.
   absl::Mutex publish_mu_;
 
@@ -128,6 +154,7 @@ class PriceModule : public PriceView {
   absl::Mutex run_mu_;
   bool running_ ABSL_GUARDED_BY(run_mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(run_mu_) = false;
+  bool poll_soon_ ABSL_GUARDED_BY(run_mu_) = false;
   std::thread poll_thread_;
 };
 

@@ -151,6 +151,58 @@ TEST(ValidateConfig, RefusesPlainHttpBlofinAndBadInstruments) {
   EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("PEPE-USDT.tick_size must be a number > 0"));
 }
 
+TEST(ParseConfig, ReadsTheClusterSection) {
+  auto c = ParseConfig(R"(
+database: postgresql://u:p@db:5432/xctl
+price: {interval_ms: 200}
+cluster:
+  nats_url: nats://127.0.0.1:4222
+  node_id: node-a
+  publish_per_pair: true
+)", "x.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->cluster.enabled());
+  EXPECT_EQ(c->cluster.nats_url, "nats://127.0.0.1:4222");
+  EXPECT_EQ(c->cluster.node_id, "node-a");
+  EXPECT_TRUE(c->cluster.publish_per_pair);
+  EXPECT_EQ(c->cluster.lease_ttl_ms, 0);
+  EXPECT_TRUE(ValidateConfig(*c).ok()) << ValidateConfig(*c);
+  // Derived TTL: 1.5 x interval, at least 300 ms.
+  EXPECT_EQ(EffectiveLeaseTtlMs(*c), 300);
+  c->price.interval_ms = 1000;
+  EXPECT_EQ(EffectiveLeaseTtlMs(*c), 1500);
+  c->cluster.lease_ttl_ms = 5000;
+  EXPECT_EQ(EffectiveLeaseTtlMs(*c), 5000);
+  // Off by default.
+  EXPECT_FALSE(ParseConfig("", "x.yaml")->cluster.enabled());
+}
+
+TEST(ParseConfig, ClusterUnknownKeyIsNamed) {
+  auto c = ParseConfig("cluster: {nats: nats://x:4222}\n", "x.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("unknown key \"nats\""));
+  EXPECT_THAT(c.status().message(), HasSubstr("nats_url"));
+}
+
+TEST(ValidateConfig, ClusterNeedsPostgresqlAndValidSettings) {
+  ServerConfig c;
+  c.cluster.nats_url = "nats://127.0.0.1:4222";
+  absl::Status s = ValidateConfig(c);  // default database: SQLite
+  EXPECT_THAT(s.message(), HasSubstr("cluster mode needs a PostgreSQL database"));
+  EXPECT_THAT(s.message(), HasSubstr("sqlite:./data/xctl.db"));
+  c.database = "postgresql://u:secret@db/x";
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  c.cluster.nats_url = "http://127.0.0.1:4222";
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("cluster.nats_url"));
+  c.cluster.nats_url = "nats://a:4222,nats://b:4222";
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  c.cluster.node_id = "has space";
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("cluster.node_id"));
+  c.cluster.node_id = "";
+  c.cluster.lease_ttl_ms = 100;
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("cluster.lease_ttl_ms"));
+}
+
 TEST(RedactUrl, HidesPasswordsInEveryForm) {
   EXPECT_EQ(RedactUrl("postgresql://xctl:s3cret@127.0.0.1:5432/xctl"),
             "postgresql://xctl:***@127.0.0.1:5432/xctl");

@@ -13,6 +13,8 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "server/common/log.h"
+#include "server/store/sql_errors.h"
+#include "server/store/store.h"
 
 namespace xctl::cluster {
 namespace {
@@ -103,35 +105,20 @@ absl::Status CheckName(absl::string_view what, absl::string_view value) {
   return absl::OkStatus();
 }
 
-// A SOCI error (being handled) as a status: UNAVAILABLE when the
-// connection is the problem, INTERNAL otherwise.
+// A SOCI error (being handled) as a status, classified as the store does
+// (UNAVAILABLE when the connection is the problem or SQLite is busy), with a
+// hint when the table is missing.
 absl::Status CurrentError(absl::string_view what) {
-  try {
-    throw;
-  } catch (const soci::soci_error& e) {
-    std::string msg(absl::StripAsciiWhitespace(e.get_error_message()));
-    std::string sqlstate;
-    if (auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&e)) sqlstate = pg->sqlstate();
-    bool connection = e.get_error_category() == soci::soci_error::connection_error ||
-                      absl::StartsWith(sqlstate, "08") || sqlstate == "57P01" ||
-                      absl::StrContains(msg, "server closed the connection") ||
-                      absl::StrContains(msg, "no connection to the server") ||
-                      absl::StrContains(msg, "could not connect") ||
-                      absl::StrContains(msg, "Connection refused");
-    if (connection || absl::StrContains(msg, "database is locked")) {
-      return absl::UnavailableError(absl::StrCat("lease ", what, ": database unavailable: ", msg));
-    }
-    if (sqlstate == "42P01" || absl::StrContains(msg, "no such table")) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "lease ", what, ": the cluster_leases table is missing; open the Store on this "
-          "database first so its migrations run (", msg, ")"));
-    }
-    return absl::InternalError(absl::StrCat("lease ", what, ": database error: ", msg));
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("lease ", what, ": ", e.what()));
-  } catch (...) {
-    return absl::InternalError(absl::StrCat("lease ", what, ": unknown error"));
+  absl::Status status =
+      store_internal::CurrentExceptionToStatus(absl::StrCat("lease ", what));
+  const absl::string_view msg = status.message();
+  if (absl::StrContains(msg, "no such table") ||
+      (absl::StrContains(msg, "cluster_leases") && absl::StrContains(msg, "does not exist"))) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "lease ", what, ": the cluster_leases table is missing; open the Store on this "
+        "database first so its migrations run (", msg, ")"));
   }
+  return status;
 }
 
 }  // namespace
@@ -145,27 +132,14 @@ absl::Status ValidateLeaseTtl(absl::Duration ttl) {
 }
 
 absl::StatusOr<std::unique_ptr<LeaseTable>> LeaseTable::Open(const std::string& url) {
-  Dialect dialect;
-  std::string connect;
   const std::string redacted = RedactUrl(url);
-  if (absl::StartsWith(url, "sqlite:")) {
-    dialect = Dialect::kSqlite;
-    std::string path(absl::StripPrefix(url, "sqlite:"));
-    if (path.empty() || path.find('"') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          "sqlite: needs a file path without '\"', as in sqlite:./data/xctl.db");
-    }
-    connect = absl::StrCat("db=\"", path, "\" timeout=5");
-  } else if (absl::StartsWith(url, "postgresql://") || absl::StartsWith(url, "postgres://")) {
-    dialect = Dialect::kPostgresql;
-    auto info = PostgresConnInfo(url);
-    if (!info.ok()) return info.status();
-    connect = *info;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unsupported database URL \"", redacted,
-        "\" for leases: expected postgresql://user:pass@host:port/db or sqlite:PATH"));
+  auto target = SociTargetFor(url);
+  if (!target.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("leases: ", target.status().message()));
   }
+  const Dialect dialect = target->dialect;
+  const std::string& connect = target->connect;
   auto session = std::make_unique<soci::session>();
   try {
     if (dialect == Dialect::kSqlite) {

@@ -1,4 +1,5 @@
-// Maps SOCI exceptions to absl::Status (internal to server/store/).
+// Maps SOCI exceptions to absl::Status (for server/store/ and the cluster's
+// lease table, server/cluster/lease.cc, which runs its own session).
 #pragma once
 
 #include <exception>

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "server/common/log.h"
+#include "server/common/status_macros.h"
 #include "server/store/migrations.h"
 #include "server/store/sql_errors.h"
 
@@ -92,6 +93,30 @@ int Store::LatestSchemaVersion() {
   return all.empty() ? 0 : all.back().version;
 }
 
+absl::StatusOr<SociTarget> SociTargetFor(const std::string& url) {
+  SociTarget target;
+  if (absl::StartsWith(url, "sqlite:")) {
+    target.dialect = Dialect::kSqlite;
+    target.sqlite_path = std::string(absl::StripPrefix(url, "sqlite:"));
+    if (target.sqlite_path.empty()) {
+      return absl::InvalidArgumentError("sqlite: needs a file path, as in sqlite:./data/xctl.db");
+    }
+    if (target.sqlite_path.find('"') != std::string::npos) {
+      return absl::InvalidArgumentError("the SQLite path must not contain '\"'");
+    }
+    target.connect = absl::StrCat("db=\"", target.sqlite_path, "\" timeout=5");
+    return target;
+  }
+  if (absl::StartsWith(url, "postgresql://") || absl::StartsWith(url, "postgres://")) {
+    target.dialect = Dialect::kPostgresql;
+    XCTL_ASSIGN_OR_RETURN(target.connect, PostgresConnInfo(url));
+    return target;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unsupported database URL \"", RedactUrl(url),
+      "\": expected sqlite:PATH or postgresql://user:pass@host:port/db"));
+}
+
 Store::Store(Dialect dialect, std::unique_ptr<soci::connection_pool> pool)
     : dialect_(dialect), pool_(std::move(pool)) {}
 
@@ -104,18 +129,11 @@ void Store::EnsureConnected(soci::session& sql) const {
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   const std::string& url = options.url;
   int size = std::max(1, options.pool_size);
-  Dialect dialect;
-  std::string connect;
-  if (absl::StartsWith(url, "sqlite:")) {
-    dialect = Dialect::kSqlite;
-    std::string path(absl::StripPrefix(url, "sqlite:"));
-    if (path.empty()) {
-      return absl::InvalidArgumentError("sqlite: needs a file path, as in sqlite:./data/xctl.db");
-    }
-    if (path.find('"') != std::string::npos) {
-      return absl::InvalidArgumentError("the SQLite path must not contain '\"'");
-    }
-    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  XCTL_ASSIGN_OR_RETURN(SociTarget target, SociTargetFor(url));
+  const Dialect dialect = target.dialect;
+  const std::string& connect = target.connect;
+  if (dialect == Dialect::kSqlite) {
+    std::filesystem::path parent = std::filesystem::path(target.sqlite_path).parent_path();
     if (!parent.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(parent, ec);
@@ -124,16 +142,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
             "cannot create the folder \"", parent.string(), "\" for the database: ", ec.message()));
       }
     }
-    connect = absl::StrCat("db=\"", path, "\" timeout=5");
-  } else if (absl::StartsWith(url, "postgresql://") || absl::StartsWith(url, "postgres://")) {
-    dialect = Dialect::kPostgresql;
-    auto info = PostgresConnInfo(url);
-    if (!info.ok()) return info.status();
-    connect = *info;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unsupported database URL \"", RedactUrl(url),
-        "\": expected sqlite:PATH or postgresql://user:pass@host:port/db"));
   }
 
   auto pool = std::make_unique<soci::connection_pool>(size);

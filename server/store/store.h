@@ -35,6 +35,17 @@ enum class Dialect { kSqlite, kPostgresql };
 // with libpq's reason (password removed) for a malformed URL.
 [[nodiscard]] absl::StatusOr<std::string> PostgresConnInfo(const std::string& url);
 
+// What SOCI opens for a database URL: sqlite:PATH (a path without '"') or
+// postgresql://user:pass@host:port/db. INVALID_ARGUMENT naming the accepted
+// forms (password redacted) otherwise. Shared by the Store and the cluster's
+// lease table (server/cluster/lease.h).
+struct SociTarget {
+  Dialect dialect = Dialect::kSqlite;
+  std::string connect;      // SOCI's connect string
+  std::string sqlite_path;  // the file, for SQLite
+};
+[[nodiscard]] absl::StatusOr<SociTarget> SociTargetFor(const std::string& url);
+
 // A unit of work on one pooled session: the repositories all see and write
 // the same transaction.
 class Tx {

@@ -1,5 +1,6 @@
 #include "server/api/exchange_control_service.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -54,13 +55,22 @@ absl::StatusOr<ExchangeControl::Query> ParseQuery(const std::string& strategy_id
                                 .symbol = symbol, .page = page};
 }
 
+using Options = ExchangeControlService::Options;
+
 struct PositionsTraits {
   using Response = v1::StreamPositionsResponse;
   static constexpr bool kPositions = true;
-  static void Snapshot(ExchangeControl& control, const FeedFilter& filter, Response* out) {
+  static void Snapshot(ExchangeControl& control, const Options& options, const FeedFilter& filter,
+                       Response* out) {
     v1::PositionSnapshot* snap = out->mutable_snapshot();
+    absl::flat_hash_set<int64_t> local;
     for (const PositionView& v : control.OpenPositionViews(filter)) {
+      local.insert(v.position.id);
       ToProto(v, snap->add_positions());
+    }
+    if (!options.remote_positions) return;
+    for (const PositionView& v : options.remote_positions(filter)) {
+      if (!local.contains(v.position.id)) ToProto(v, snap->add_positions());
     }
   }
   static bool Update(const FeedSubscription::Batch& batch, Response* out) {
@@ -75,9 +85,20 @@ struct PositionsTraits {
 struct KpisTraits {
   using Response = v1::StreamKpisResponse;
   static constexpr bool kPositions = false;
-  static void Snapshot(ExchangeControl& control, const FeedFilter& filter, Response* out) {
+  static void Snapshot(ExchangeControl& control, const Options& options, const FeedFilter& filter,
+                       Response* out) {
     v1::KpiSnapshot* snap = out->mutable_snapshot();
-    for (const KpiView& v : control.KpiViews(filter)) ToProto(v, snap->add_kpis());
+    absl::flat_hash_set<std::string> local;  // strategy ids
+    for (const KpiView& v : control.KpiViews(filter)) {
+      if (v.kind == KpiScopeKind::kStrategy) local.insert(v.name);
+      ToProto(v, snap->add_kpis());
+    }
+    if (!options.remote_kpis) return;
+    for (const KpiView& v : options.remote_kpis(filter)) {
+      if (v.kind == KpiScopeKind::kStrategy && !local.contains(v.name)) {
+        ToProto(v, snap->add_kpis());
+      }
+    }
   }
   static bool Update(const FeedSubscription::Batch& batch, Response* out) {
     if (batch.kpis.empty()) return false;
@@ -93,19 +114,20 @@ class FeedStream final : public QueuedWriter<typename Traits::Response> {
   using Base = QueuedWriter<typename Traits::Response>;
 
  public:
-  FeedStream(StreamHub* hub, ExchangeControl& control, FeedFilter filter) : Base(hub) {
+  FeedStream(StreamHub* hub, ExchangeControl& control, const Options& options, FeedFilter filter)
+      : Base(hub) {
     {
       absl::MutexLock lock(&this->mu_);
       // Subscribe before the snapshot so no change falls between the two.
       sub_ = control.feed().Subscribe(filter, Traits::kPositions, !Traits::kPositions,
                                       [this] { this->Wake(); });
-      Traits::Snapshot(control, filter, &this->NextLocked());
+      Traits::Snapshot(control, options, filter, &this->NextLocked());
     }
     this->Start();
   }
 
  private:
-  void DrainLocked() override {
+  void DrainLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(this->mu_) {
     typename Traits::Response update;
     if (Traits::Update(sub_->Drain(), &update)) this->NextLocked() = std::move(update);
   }
@@ -342,7 +364,7 @@ grpc::ServerWriteReactor<v1::StreamPositionsResponse>* ExchangeControlService::S
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
   }
   return new FeedStream<PositionsTraits>(
-      &hub_, control_,
+      &hub_, control_, options_,
       FeedFilter{.strategy_id = req->strategy_id(), .strategy_type = req->strategy_type(),
                  .include_closed = req->include_closed()});
 }
@@ -366,7 +388,7 @@ grpc::ServerWriteReactor<v1::StreamKpisResponse>* ExchangeControlService::Stream
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
   }
   return new FeedStream<KpisTraits>(
-      &hub_, control_,
+      &hub_, control_, options_,
       FeedFilter{.strategy_id = req->strategy_id(), .strategy_type = req->strategy_type()});
 }
 

@@ -6,6 +6,7 @@
 // when quiet, UNAVAILABLE at shutdown.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -33,6 +34,13 @@ class ExchangeControlService final : public ExchangeControlBase {
     std::vector<std::string> configured_pairs;
     // Checks tokens when set (must outlive the service).
     const Authorizer* auth = nullptr;
+    // Cluster mode (docs/cluster.md, "Streams"): the views of strategies
+    // other instances run, as their owners published them on NATS
+    // (server/cluster/cluster_feed.h). StreamPositions / StreamKpis snapshots
+    // add them after the local views; a local view wins over a remote one
+    // with the same position id or strategy id. Unset: local views only.
+    std::function<std::vector<PositionView>(const FeedFilter&)> remote_positions;
+    std::function<std::vector<KpiView>(const FeedFilter&)> remote_kpis;
   };
   ExchangeControlService(ExchangeControl& control, const InstrumentCatalog& instruments,
                          Options options);

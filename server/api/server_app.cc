@@ -18,6 +18,8 @@
 #include "server/api/parse_errors.h"
 #include "server/api/price_feed_service.h"
 #include "server/cluster/cluster_prices.h"
+#include "server/cluster/strategy_shards.h"
+#include "server/cluster/cluster_feed.h"  // cluster mode: streams over NATS
 #include "server/common/http_client.h"
 #include "server/control/exchange_control.h"
 #include "server/exchange/blofin/rest_client.h"
@@ -98,10 +100,39 @@ class ServerAppImpl final : public ServerApp {
     control_ = std::make_unique<ExchangeControl>(ExchangeControl::Deps{
         store_.get(), prices_.get(), &instruments_, factory_.get(), &SystemClock()});
     control_->Start(prices_.get());
-    control_service_ = std::make_unique<ExchangeControlService>(
-        *control_, instruments_,
-        ExchangeControlService::Options{.configured_pairs = config_.price.pairs,
-                                        .auth = &auth_});
+    ExchangeControlService::Options control_options{.configured_pairs = config_.price.pairs,
+                                                    .auth = &auth_};
+    // ---- BEGIN cluster mode: position/KPI streams over NATS (ClusterFeed) ----
+    // docs/cluster.md, "Streams". Only with --cluster: a NATS connection of
+    // its own publishes this instance's strategy changes and feeds the other
+    // instances' into control_->feed(); stream snapshots add the remote cache.
+    if (config_.cluster.enabled()) {
+      const std::string node = cluster_prices_->node_id();
+      auto bus = cluster::NatsBus::Connect(config_.cluster.nats_url,
+                                           absl::StrCat("xctld-", node, "-feed"));
+      if (!bus.ok()) return bus.status();
+      cluster_feed_bus_ = *std::move(bus);
+      ExchangeControl* control = control_.get();
+      auto feed = cluster::ClusterFeed::Start(
+          *cluster_feed_bus_, control->feed(),
+          cluster::ClusterFeedOptions{
+              .node_id = node,
+              .is_local = [control](absl::string_view id) { return control->Info(id).has_value(); },
+              .local_open_positions = [control] { return control->OpenPositionViews({}); },
+              .local_kpis = [control] { return control->KpiViews({}); },
+              .refresh_interval = absl::Milliseconds(
+                  std::max<int64_t>(1000, 5 * int64_t{config_.price.interval_ms}))});
+      if (!feed.ok()) return feed.status();
+      cluster_feed_ = *std::move(feed);
+      cluster::ClusterFeed* remote = cluster_feed_.get();
+      control_options.remote_positions = [remote](const FeedFilter& f) {
+        return remote->RemoteOpenPositions(f);
+      };
+      control_options.remote_kpis = [remote](const FeedFilter& f) { return remote->RemoteKpis(f); };
+    }
+    // ---- END cluster mode: position/KPI streams over NATS ----
+    control_service_ = std::make_unique<ExchangeControlService>(*control_, instruments_,
+                                                                std::move(control_options));
 
     XCTL_RETURN_IF_ERROR(RegisterBuiltinStrategies(registry_));
     const std::string key_file = KeyFile();
@@ -115,9 +146,26 @@ class ServerAppImpl final : public ServerApp {
     }
     strategies_ = std::make_unique<StrategyManager>(store_.get(), control_.get(), prices_.get(),
                                                     &registry_, cipher_.get(), &SystemClock());
+    // ---- cluster mode: strategy sharding (docs/cluster.md) -------------
+    if (config_.cluster.enabled() && cluster_prices_) {
+      auto shards = cluster::StrategyShards::Create(
+          cluster::StrategyShardsOptions{
+              .database_url = config_.database,
+              .node_id = cluster_prices_->node_id(),
+              .lease_ttl = absl::Milliseconds(EffectiveStrategyLeaseTtlMs(config_))},
+          *strategies_);
+      if (!shards.ok()) return shards.status();
+      strategy_shards_ = *std::move(shards);
+      strategies_->SetOwnership(strategy_shards_.get());
+      cluster::StrategyShards* gate = strategy_shards_.get();
+      control_->SetTradeGate(
+          [gate](absl::string_view strategy_id) { return gate->CheckOwner(strategy_id); });
+    }
+    // ---- end strategy sharding ------------------------------------------
     if (absl::Status started = strategies_->Start(config_.strategies); !started.ok()) {
       return absl::Status(started.code(), absl::StrCat("strategies: ", started.message()));
     }
+    if (strategy_shards_) XCTL_RETURN_IF_ERROR(strategy_shards_->Run());  // strategy sharding
     strategy_service_ = std::make_unique<StrategyManagerService>(*strategies_, &auth_);
 
     grpc::EnableDefaultHealthCheckService(true);
@@ -162,8 +210,14 @@ class ServerAppImpl final : public ServerApp {
                         std::chrono::milliseconds(config_.shutdown_grace_ms));
       server_->Wait();
     }
+    // ---- cluster mode: streams over NATS; before control_ goes away ----
+    if (cluster_feed_) cluster_feed_->Stop();
+    // ---- end cluster mode streams ----
     // Hand price leadership over first: another instance takes over at once.
     if (cluster_prices_) cluster_prices_->Stop();
+    // Strategy sharding: stop the strategies here and release their leases
+    // (others take them over within one round).
+    if (strategy_shards_) strategy_shards_->Stop();
     if (strategies_) strategies_->Shutdown();
     if (control_) control_->Stop();
     if (prices_) prices_->Stop();
@@ -173,6 +227,7 @@ class ServerAppImpl final : public ServerApp {
     strategies_.reset();
     control_service_.reset();
     control_.reset();
+    strategy_shards_.reset();  // strategy sharding; after control_ (its trade gate)
     factory_.reset();
     price_feed_.reset();
     prices_.reset();
@@ -253,6 +308,11 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<Store> store_;
   std::unique_ptr<PriceModule> prices_;
   std::unique_ptr<cluster::ClusterPrices> cluster_prices_;  // cluster mode only
+  std::unique_ptr<cluster::StrategyShards> strategy_shards_;  // cluster mode only
+  // ---- cluster mode only: streams over NATS (declared after control_: destroyed first) ----
+  std::unique_ptr<cluster::NatsBus> cluster_feed_bus_;
+  std::unique_ptr<cluster::ClusterFeed> cluster_feed_;
+  // ---- end cluster mode streams ----
   std::unique_ptr<PriceFeedService> price_feed_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -18,8 +18,8 @@ inline constexpr absl::string_view kPricePrefix = "xctl.prices.";
 // Kept outside `xctl.prices.` so a wildcard on per-pair subjects never also
 // receives batches.
 inline constexpr absl::string_view kPriceBatchSubject = "xctl.batch.prices";
-// Position and KPI updates of one strategy (published by the instance that
-// holds the strategy's lease); reserved names, no codec yet.
+// Position and KPI updates of one strategy, published by the instance that
+// holds the strategy's lease (server/cluster/cluster_feed.h has the codec).
 inline constexpr absl::string_view kPositionPrefix = "xctl.positions.";
 inline constexpr absl::string_view kKpiPrefix = "xctl.kpis.";
 

@@ -165,11 +165,13 @@ absl::Status ParsePrice(const Section& s, PriceConfig* price) {
 absl::Status ParseCluster(const Section& s, ClusterConfig* cluster) {
   XCTL_RETURN_IF_ERROR(s.CheckType());
   XCTL_RETURN_IF_ERROR(
-      s.CheckKeys({"nats_url", "node_id", "lease_ttl_ms", "publish_per_pair"}));
+      s.CheckKeys({"nats_url", "node_id", "lease_ttl_ms", "publish_per_pair",
+                   "strategy_lease_ttl_ms"}));
   XCTL_RETURN_IF_ERROR(s.String("nats_url", &cluster->nats_url));
   XCTL_RETURN_IF_ERROR(s.String("node_id", &cluster->node_id));
   XCTL_RETURN_IF_ERROR(s.Integer("lease_ttl_ms", &cluster->lease_ttl_ms));
   XCTL_RETURN_IF_ERROR(s.Bool("publish_per_pair", &cluster->publish_per_pair));
+  XCTL_RETURN_IF_ERROR(s.Integer("strategy_lease_ttl_ms", &cluster->strategy_lease_ttl_ms));
   return absl::OkStatus();
 }
 
@@ -204,6 +206,13 @@ absl::Status ValidateCluster(const ServerConfig& config) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cluster.lease_ttl_ms: expected 0 (derived from price.interval_ms) or ",
         kMinClusterLeaseTtlMs, "..3600000, got ", c.lease_ttl_ms));
+  }
+  if (c.strategy_lease_ttl_ms != 0 &&
+      (c.strategy_lease_ttl_ms < kMinClusterLeaseTtlMs || c.strategy_lease_ttl_ms > 3'600'000)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cluster.strategy_lease_ttl_ms: expected 0 (default: max(lease ttl, ",
+        kDefaultStrategyLeaseTtlMs, ")) or ", kMinClusterLeaseTtlMs, "..3600000, got ",
+        c.strategy_lease_ttl_ms));
   }
   return absl::OkStatus();
 }
@@ -505,6 +514,11 @@ absl::Status ValidateConfig(const ServerConfig& config) {
 int EffectiveLeaseTtlMs(const ServerConfig& config) {
   if (config.cluster.lease_ttl_ms > 0) return config.cluster.lease_ttl_ms;
   return std::max(kMinClusterLeaseTtlMs, config.price.interval_ms * 3 / 2);
+}
+
+int EffectiveStrategyLeaseTtlMs(const ServerConfig& config) {
+  if (config.cluster.strategy_lease_ttl_ms > 0) return config.cluster.strategy_lease_ttl_ms;
+  return std::max(EffectiveLeaseTtlMs(config), kDefaultStrategyLeaseTtlMs);
 }
 
 }  // namespace xctl

@@ -107,6 +107,10 @@ struct ClusterConfig {
   // Also publish one message per pair on xctl.prices.<PAIR> (besides the
   // batch subject every instance consumes).
   bool publish_per_pair = false;
+  // TTL of the strategy:<id> and member:<node> leases in ms (strategy
+  // sharding, docs/cluster.md). 0: EffectiveStrategyLeaseTtlMs. A crashed
+  // instance's strategies run elsewhere within about 5/3 x ttl.
+  int strategy_lease_ttl_ms = 0;
 
   bool enabled() const { return !nats_url.empty(); }
 };
@@ -144,6 +148,16 @@ struct ServerConfig {
 // takeover takes at most 4/3 x ttl (2 intervals with the derived default)
 // plus one database round trip.
 int EffectiveLeaseTtlMs(const ServerConfig& config);
+
+// The default strategy lease TTL (cluster.strategy_lease_ttl_ms unset).
+inline constexpr int kDefaultStrategyLeaseTtlMs = 3000;
+
+// The strategy lease TTL in ms: cluster.strategy_lease_ttl_ms when set, else
+// max(EffectiveLeaseTtlMs, kDefaultStrategyLeaseTtlMs). Longer than the
+// price leader's: moving a strategy costs more than moving the price poll
+// (its exchange reloads positions and orders), so a loaded instance should
+// not lose it to one slow renewal. Failover bound: docs/cluster.md.
+int EffectiveStrategyLeaseTtlMs(const ServerConfig& config);
 
 // Parses YAML text. `source` names the file in error messages.
 [[nodiscard]] absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml,

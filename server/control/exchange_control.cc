@@ -452,6 +452,7 @@ absl::StatusOr<std::shared_ptr<Exchange>> ExchangeControl::ExchangeFor(
 
 absl::StatusOr<OrderResult> ExchangeControl::PlaceOrder(const OrderRequest& request) {
   XCTL_RETURN_IF_ERROR(CheckClientOrderId(request.client_order_id));
+  XCTL_RETURN_IF_ERROR(CheckGate(request.strategy_id));
   std::shared_ptr<Exchange> exchange;
   {
     absl::MutexLock lock(&mu_);
@@ -490,6 +491,7 @@ absl::StatusOr<OrderResult> ExchangeControl::PlaceOrder(const OrderRequest& requ
 absl::StatusOr<OrderResult> ExchangeControl::ClosePosition(absl::string_view strategy_id,
                                                            const CloseRequest& request) {
   XCTL_RETURN_IF_ERROR(CheckClientOrderId(request.client_order_id));
+  XCTL_RETURN_IF_ERROR(CheckGate(strategy_id));
   if (request.quantity && !request.quantity->is_positive()) {
     return absl::InvalidArgumentError("quantity: must be greater than 0 (or unset to close all)");
   }
@@ -502,6 +504,7 @@ absl::StatusOr<OrderResult> ExchangeControl::ClosePosition(absl::string_view str
 
 absl::StatusOr<Order> ExchangeControl::CancelOrder(absl::string_view strategy_id,
                                                    const CancelRequest& request) {
+  XCTL_RETURN_IF_ERROR(CheckGate(strategy_id));
   std::shared_ptr<Exchange> current, previous;
   {
     absl::MutexLock lock(&mu_);
@@ -750,15 +753,20 @@ absl::StatusOr<std::vector<Order>> ExchangeControl::ListOrders(const Query& q) {
 absl::StatusOr<ExchangeControl::BalanceView> ExchangeControl::GetBalance(
     absl::string_view strategy_id) {
   std::shared_ptr<Exchange> exchange;
-  TradingMode mode;
+  TradingMode mode = TradingMode::kPaper;
   {
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(strategy_id);
-    if (it == entries_.end()) {
-      return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
+    if (it != entries_.end()) {
+      exchange = it->second->exchange;
+      mode = it->second->info.mode();
     }
-    exchange = it->second->exchange;
-    mode = it->second->info.mode();
+  }
+  if (!exchange) {
+    // Cluster mode: a strategy owned by another instance is answered with
+    // its owner (the gate's UNAVAILABLE), not as unknown.
+    XCTL_RETURN_IF_ERROR(CheckGate(strategy_id));
+    return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
   }
   XCTL_ASSIGN_OR_RETURN(Account account, exchange->Balance());
   BalanceView v{.account = account, .mode = mode};
@@ -776,6 +784,10 @@ absl::StatusOr<ExchangeControl::KpiReport> ExchangeControl::GetKpis(
     absl::string_view strategy_id, absl::string_view strategy_type) {
   if (!strategy_id.empty() && !strategy_type.empty()) {
     return absl::InvalidArgumentError("set at most one of strategy_id and strategy_type");
+  }
+  if (!strategy_id.empty() && trade_gate_ && !Info(strategy_id)) {
+    // Cluster mode: a strategy's KPIs live on its owner; name it.
+    XCTL_RETURN_IF_ERROR(CheckGate(strategy_id));
   }
   absl::MutexLock lock(&mu_);
   EnsureAggregatesLocked();

@@ -21,6 +21,7 @@
 // registry lock, so one slow strategy does not hold up the others.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,15 @@ class ExchangeControl final : public StrategyTrading {
   };
   explicit ExchangeControl(const Deps& deps);
   ~ExchangeControl() override;
+
+  // Cluster mode (docs/cluster.md): consulted first by PlaceOrder,
+  // ClosePosition and CancelOrder (and by GetBalance for a strategy unknown
+  // here). OK lets the request through; any other status (UNAVAILABLE naming
+  // the strategy's owner, or "lease no longer held" on a deposed owner) is
+  // returned as it is and nothing is traded. Set before trading starts;
+  // unset (the default) means every request goes through.
+  using TradeGate = std::function<absl::Status(absl::string_view strategy_id)>;
+  void SetTradeGate(TradeGate gate) { trade_gate_ = std::move(gate); }
 
   // Starts the mark-to-market worker and, when `bus` is given, subscribes to
   // every pair on it. Without a bus, feed ticks with OnTicks.
@@ -212,7 +222,12 @@ class ExchangeControl final : public StrategyTrading {
   void ProcessTicks(const std::vector<TickPtr>& ticks);
   void WorkerLoop();
 
+  absl::Status CheckGate(absl::string_view strategy_id) const {
+    return trade_gate_ ? trade_gate_(strategy_id) : absl::OkStatus();
+  }
+
   const Deps deps_;
+  TradeGate trade_gate_;  // cluster mode only
   ControlFeed feed_;
 
   mutable absl::Mutex mu_;

@@ -35,6 +35,9 @@ struct StrategyManager::Entry {
   bool price_driven ABSL_GUARDED_BY(mu) = false;
   bool signal_driven ABSL_GUARDED_BY(mu) = false;
   bool removed ABSL_GUARDED_BY(mu) = false;
+  // Cluster mode: this instance holds the strategy's lease (between
+  // TakeOwnership and DropOwnership). Always false without an ownership.
+  bool owned ABSL_GUARDED_BY(mu) = false;
 
   // Declared last so it goes first: its callback uses the members above.
   std::unique_ptr<Subscription> subscription ABSL_GUARDED_BY(op_mu);
@@ -43,6 +46,9 @@ struct StrategyManager::Entry {
 namespace {
 
 constexpr size_t kMaxNameBytes = 200;
+// The status message of a strategy another cluster instance runs.
+constexpr char kNotOwnedMessage[] =
+    "cluster mode: runs on the instance holding its lease, not on this one";
 const Decimal kDefaultStartingBalance = Decimal::FromInt(10000);
 
 const std::vector<std::string>& UpdatablePaths() {
@@ -466,6 +472,11 @@ absl::Status StrategyManager::Start(const std::vector<StrategyConfig>& from_conf
     started_ = true;
   }
   absl::StatusOr<std::map<std::string, StrategyRecord>> records = LoadAndUpsert(from_config);
+  if (!records.ok() && ownership_ != nullptr) {
+    // Cluster mode: another instance starting with the same config may have
+    // inserted the same strategies between our read and our write.
+    records = LoadAndUpsert(from_config);
+  }
   if (!records.ok()) {
     absl::MutexLock lock(&mu_);
     started_ = false;  // nothing was brought up: Start may be called again
@@ -527,6 +538,20 @@ absl::StatusOr<std::map<std::string, StrategyRecord>> StrategyManager::LoadAndUp
 }
 
 void StrategyManager::BringUp(const std::map<std::string, StrategyRecord>& records) {
+  if (ownership_ != nullptr) {
+    // Cluster mode: known here, run only once this instance takes the lease.
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, record] : records) {
+      auto e = std::make_shared<Entry>(record);
+      {
+        absl::MutexLock entry_lock(&e->mu);
+        e->message = kNotOwnedMessage;
+      }
+      entries_[id] = std::move(e);
+    }
+    spdlog::info("event=strategy_manager_started strategies={} cluster=true", records.size());
+    return;
+  }
   int running = 0, failed = 0;
   for (const auto& [id, record] : records) {
     auto e = std::make_shared<Entry>(record);
@@ -611,6 +636,33 @@ absl::StatusOr<StrategyView> StrategyManager::Create(const NewStrategy& request)
   XCTL_RETURN_IF_ERROR(inserted);
 
   auto e = std::make_shared<Entry>(r);
+  if (ownership_ != nullptr) {
+    // Cluster mode: it runs where its lease is taken (maybe here, soon).
+    {
+      absl::MutexLock entry_lock(&e->mu);
+      e->message = kNotOwnedMessage;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      entries_.try_emplace(r.id, e);
+    }
+    ownership_->Nominate(r.id);
+    spdlog::info("event=strategy_created id={} type={} mode={} pairs={} source=api cluster=true",
+                 r.id, r.type, ToString(ModeOf(r)), absl::StrJoin(r.pairs, ","));
+    {
+      // The creating instance usually takes it at once (Nominate wakes its
+      // placement round): wait briefly so the answer shows it running here.
+      // When another instance takes it, the view says where it runs.
+      absl::MutexLock lock(&e->mu);
+      auto owned = [&e]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(e->mu) {
+        if (e->removed) return true;
+        if (!e->owned) return false;
+        return !e->record.running || e->status != StrategyStatus::kStopped;
+      };
+      e->mu.AwaitWithTimeout(absl::Condition(&owned), absl::Seconds(1));
+    }
+    return ViewOf(*e);
+  }
   absl::MutexLock op(&e->op_mu);
   {
     absl::MutexLock lock(&mu_);
@@ -656,6 +708,7 @@ absl::StatusOr<StrategyView> StrategyManager::Update(const StrategyUpdate& u) {
   std::shared_ptr<Entry> e = Find(u.id);
   if (!e) return absl::NotFoundError(absl::StrCat("strategy ", LogQuote(u.id), " not found"));
   absl::MutexLock op(&e->op_mu);
+  XCTL_RETURN_IF_ERROR(CheckOwned(*e));
   StrategyRecord old;
   StrategyStatus old_status;
   std::string old_message;
@@ -776,6 +829,7 @@ absl::Status StrategyManager::Delete(absl::string_view id) {
   std::shared_ptr<Entry> e = Find(id);
   if (!e) return absl::NotFoundError(absl::StrCat("strategy ", LogQuote(id), " not found"));
   absl::MutexLock op(&e->op_mu);
+  XCTL_RETURN_IF_ERROR(CheckOwned(*e));
   {
     absl::MutexLock lock(&e->mu);
     if (e->removed) return absl::NotFoundError(absl::StrCat("strategy ", LogQuote(id), " not found"));
@@ -810,6 +864,7 @@ absl::StatusOr<StrategyView> StrategyManager::StartStrategy(absl::string_view id
   std::shared_ptr<Entry> e = Find(id);
   if (!e) return absl::NotFoundError(absl::StrCat("strategy ", LogQuote(id), " not found"));
   absl::MutexLock op(&e->op_mu);
+  XCTL_RETURN_IF_ERROR(CheckOwned(*e));
   return StartLocked(*e);
 }
 
@@ -854,6 +909,7 @@ absl::StatusOr<StrategyView> StrategyManager::StopStrategy(absl::string_view id)
   std::shared_ptr<Entry> e = Find(id);
   if (!e) return absl::NotFoundError(absl::StrCat("strategy ", LogQuote(id), " not found"));
   absl::MutexLock op(&e->op_mu);
+  XCTL_RETURN_IF_ERROR(CheckOwned(*e));
   StrategyRecord next;
   {
     absl::MutexLock lock(&e->mu);
@@ -883,6 +939,142 @@ absl::StatusOr<StrategyView> StrategyManager::StopStrategy(absl::string_view id)
   return ViewOf(*e);
 }
 
+// ---- cluster mode: ownership ------------------------------------------------
+
+void StrategyManager::SetOwnership(StrategyOwnership* ownership) { ownership_ = ownership; }
+
+absl::Status StrategyManager::CheckOwned(Entry& e) {
+  if (ownership_ == nullptr) return absl::OkStatus();
+  std::string id;
+  bool owned;
+  {
+    absl::MutexLock lock(&e.mu);
+    id = e.record.id;
+    owned = e.owned;
+  }
+  // Owned: the lease may still have passed its local deadline (the loss is
+  // being reported); not owned: the answer names the owner.
+  absl::Status s = ownership_->CheckOwner(id);
+  if (!s.ok() || owned) return s;
+  return absl::UnavailableError(absl::StrCat(
+      "strategy ", id, " is being taken over by this instance; retry in a moment"));
+}
+
+absl::Status StrategyManager::TakeOwnership(absl::string_view id_view) {
+  const std::string id(id_view);
+  absl::StatusOr<StrategyRecord> record = absl::InternalError("not read");
+  absl::Status read = store_->Read([&](Tx& tx) -> absl::Status {
+    record = tx.strategies().Get(id);
+    return record.ok() || absl::IsNotFound(record.status()) ? absl::OkStatus() : record.status();
+  });
+  if (!read.ok()) return read;
+  if (!record.ok()) {
+    // Deleted meanwhile: nothing to run; forget it.
+    std::shared_ptr<Entry> gone = Find(id);
+    if (gone) {
+      absl::MutexLock op(&gone->op_mu);
+      gone->subscription.reset();
+      absl::MutexLock lock(&gone->mu);
+      gone->removed = true;
+    }
+    absl::MutexLock lock(&mu_);
+    entries_.erase(id);
+    return absl::OkStatus();
+  }
+  std::shared_ptr<Entry> e;
+  {
+    absl::MutexLock lock(&mu_);
+    auto [it, fresh] = entries_.try_emplace(id, nullptr);
+    if (fresh) it->second = std::make_shared<Entry>(*record);
+    e = it->second;
+  }
+  absl::MutexLock op(&e->op_mu);
+  {
+    absl::MutexLock lock(&e->mu);
+    if (e->removed) return absl::OkStatus();
+    if (e->owned) return absl::OkStatus();
+    e->owned = true;  // first: RefreshFromStore no longer overwrites the record
+  }
+  bool reached_control = false;
+  if (absl::Status s = Apply(*e, *record, record->running, &reached_control); !s.ok()) {
+    MarkFailed(*e, s.message());
+    e->subscription.reset();
+    if (!reached_control) {
+      if (auto info = InfoFor(*record, false); info.ok()) {
+        (void)trading_->UpsertStrategy(*info);  // its positions and KPIs show
+      }
+    }
+  }
+  spdlog::info("event=strategy_owned id={} running={}", id, record->running);
+  return absl::OkStatus();
+}
+
+void StrategyManager::DropOwnership(absl::string_view id_view, absl::string_view reason) {
+  const std::string id(id_view);
+  std::shared_ptr<Entry> e = Find(id);
+  if (!e) return;
+  absl::MutexLock op(&e->op_mu);
+  {
+    absl::MutexLock lock(&e->mu);
+    if (!e->owned) return;
+  }
+  e->subscription.reset();
+  {
+    // Waits for a tick or signal in progress: none follows once this returns.
+    absl::MutexLock run(&e->run_mu);
+    e->strategy.reset();
+    absl::MutexLock lock(&e->mu);
+    e->owned = false;
+    e->status = StrategyStatus::kStopped;
+    e->message = kNotOwnedMessage;
+  }
+  lanes_.Drain(id);  // queued trades are done, or refused by the trade gate
+  if (absl::Status s = trading_->RemoveStrategy(id); !s.ok() && !absl::IsNotFound(s)) {
+    spdlog::warn("event=strategy_remove_not_confirmed id={} error={}", id, LogQuote(s.message()));
+  }
+  spdlog::info("event=strategy_not_owned id={} reason={}", id, reason);
+}
+
+absl::StatusOr<std::vector<std::string>> StrategyManager::RefreshFromStore() {
+  std::vector<StrategyRecord> list;
+  XCTL_RETURN_IF_ERROR(store_->Read([&](Tx& tx) -> absl::Status {
+    XCTL_ASSIGN_OR_RETURN(list, tx.strategies().List());
+    return absl::OkStatus();
+  }));
+  std::vector<std::string> ids;
+  absl::flat_hash_set<std::string> stored;
+  for (StrategyRecord& r : list) {
+    ids.push_back(r.id);
+    stored.insert(r.id);
+    std::shared_ptr<Entry> e;
+    {
+      absl::MutexLock lock(&mu_);
+      auto [it, fresh] = entries_.try_emplace(r.id, nullptr);
+      if (fresh) {
+        it->second = std::make_shared<Entry>(r);
+        absl::MutexLock entry_lock(&it->second->mu);
+        it->second->message = kNotOwnedMessage;
+        continue;
+      }
+      e = it->second;
+    }
+    absl::MutexLock entry_lock(&e->mu);
+    if (!e->owned && !e->removed) e->record = std::move(r);
+  }
+  // Deleted by their owner elsewhere: forget them here.
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> gone;
+  for (const auto& [id, e] : entries_) {
+    absl::MutexLock entry_lock(&e->mu);
+    if (!stored.contains(id) && !e->owned) gone.push_back(id);
+  }
+  for (const std::string& id : gone) {
+    // Not owned: no subscription or instance to drop.
+    entries_.erase(id);
+  }
+  return ids;
+}
+
 // ---- signals ---------------------------------------------------------------
 
 absl::StatusOr<OrderResult> StrategyManager::SubmitSignal(const SignalRequest& request) {
@@ -893,6 +1085,7 @@ absl::StatusOr<OrderResult> StrategyManager::SubmitSignal(const SignalRequest& r
         absl::StrCat("strategy ", LogQuote(request.strategy_id), " not found"));
   }
   const std::string& id = request.strategy_id;
+  XCTL_RETURN_IF_ERROR(CheckOwned(*e));
   std::optional<std::string> secret_hash;
   StrategyStatus status;
   bool signal_driven;

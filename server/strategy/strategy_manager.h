@@ -135,6 +135,22 @@ struct StrategyFilter {
   std::optional<TradingMode> mode;
 };
 
+// Cluster mode (docs/cluster.md, "Strategy sharding"): which strategies this
+// instance may run. Implemented by cluster::StrategyShards; without it (the
+// default) the manager runs every strategy as before.
+class StrategyOwnership {
+ public:
+  virtual ~StrategyOwnership() = default;
+  // OK when this instance holds the strategy's lease now (an in-memory
+  // check); otherwise UNAVAILABLE naming the owner instance and its lease
+  // epoch, or saying that none is live yet. OK as well for ids it knows
+  // nothing about (the caller's NOT_FOUND then speaks).
+  [[nodiscard]] virtual absl::Status CheckOwner(absl::string_view strategy_id) = 0;
+  // A strategy was just created on this instance: a candidate for the
+  // leases now rather than at the next placement round.
+  virtual void Nominate(absl::string_view strategy_id) = 0;
+};
+
 class StrategyManager {
  public:
   // `prices` may be null (then ticks come from DeliverTicks); `cipher` may be
@@ -223,6 +239,32 @@ class StrategyManager {
   // before the PriceModule stops. Idempotent; the destructor calls it.
   void Shutdown();
 
+  // ---- Cluster mode: the ownership hook (docs/cluster.md) ----------------
+  // With an ownership set (before Start), a strategy is run, and handed to
+  // exchange control (which loads its positions and resting orders from the
+  // store), only between TakeOwnership and DropOwnership; otherwise it is
+  // known (List/Get show it, status STOPPED with a message saying it runs on
+  // the instance holding its lease) but nothing of it runs here. Start,
+  // Stop, Update, Delete and SubmitSignal of a strategy this instance does
+  // not own answer the ownership's UNAVAILABLE and change nothing. Create
+  // stores the strategy and nominates it; it runs once an instance takes
+  // its lease. The stored desired status is never changed by ownership.
+  void SetOwnership(StrategyOwnership* ownership);
+  // This instance now holds the strategy's lease: reads its record from the
+  // store (another owner may have changed it) and brings it to its stored
+  // desired status. An error (store unreachable) leaves it not owned; a
+  // strategy that cannot be brought up is FAILED (and owned). Deleted
+  // strategies are forgotten.
+  [[nodiscard]] absl::Status TakeOwnership(absl::string_view id);
+  // The lease is lost or given up: stops the strategy here at once (no
+  // ticks or signals once this returns, queued trades done or refused),
+  // and removes it from exchange control, without touching the store.
+  void DropOwnership(absl::string_view id, absl::string_view reason);
+  // Syncs the strategies not owned here with the store (new ones created on
+  // other instances appear, deleted ones go, changed ones are updated) and
+  // returns the ids of every stored strategy: the lease candidates.
+  [[nodiscard]] absl::StatusOr<std::vector<std::string>> RefreshFromStore();
+
   // Waits until the orders that price-driven strategies decided on so far
   // are placed (they run on per-strategy trading lanes, trade_lanes.h).
   void DrainTrading();
@@ -252,6 +294,9 @@ class StrategyManager {
                      bool* reached_control = nullptr);
   void MarkFailed(Entry& entry, absl::string_view reason);
   absl::StatusOr<StrategyView> StartLocked(Entry& entry);
+  // Cluster mode: OK when this instance runs the strategy (or no ownership
+  // is set), else the ownership's UNAVAILABLE.
+  absl::Status CheckOwned(Entry& entry);
   // Ticks for one strategy (its subscription callback, or DeliverTicks).
   void DispatchTicks(Entry& entry, const std::vector<TickPtr>& ticks);
   // Checks no open positions / resting orders remain.
@@ -271,6 +316,7 @@ class StrategyManager {
   const StrategyRegistry* const registry_;
   const CredentialsCipher* const cipher_;
   const Clock* const clock_;
+  StrategyOwnership* ownership_ = nullptr;  // cluster mode only; set before Start
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);

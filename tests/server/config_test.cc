@@ -177,6 +177,25 @@ cluster:
   EXPECT_FALSE(ParseConfig("", "x.yaml")->cluster.enabled());
 }
 
+TEST(ParseConfig, ClusterStrategyLeaseTtlIsReadAndDerived) {
+  auto c = ParseConfig(R"(
+database: postgresql://u:p@db:5432/xctl
+price: {interval_ms: 200}
+cluster: {nats_url: "nats://127.0.0.1:4222", strategy_lease_ttl_ms: 1200}
+)", "x.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->cluster.strategy_lease_ttl_ms, 1200);
+  EXPECT_TRUE(ValidateConfig(*c).ok()) << ValidateConfig(*c);
+  EXPECT_EQ(EffectiveStrategyLeaseTtlMs(*c), 1200);
+  // Unset: max(price-leader ttl, 3 s).
+  c->cluster.strategy_lease_ttl_ms = 0;
+  EXPECT_EQ(EffectiveStrategyLeaseTtlMs(*c), 3000);
+  c->cluster.lease_ttl_ms = 8000;
+  EXPECT_EQ(EffectiveStrategyLeaseTtlMs(*c), 8000);
+  c->cluster.strategy_lease_ttl_ms = 299;
+  EXPECT_THAT(ValidateConfig(*c).message(), HasSubstr("cluster.strategy_lease_ttl_ms"));
+}
+
 TEST(ParseConfig, ClusterUnknownKeyIsNamed) {
   auto c = ParseConfig("cluster: {nats: nats://x:4222}\n", "x.yaml");
   ASSERT_FALSE(c.ok());

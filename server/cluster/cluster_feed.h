@@ -1,0 +1,152 @@
+// ClusterFeed: position and KPI streams across instances in cluster mode
+// (docs/cluster.md, "Streams"). It does two things and nothing more:
+//
+// 1. Publisher: it subscribes to this instance's ControlFeed (positions,
+//    closed ones included, and KPIs) and publishes the changes of the
+//    strategies this instance runs on NATS, one message per strategy and
+//    batch: positions on `xctl.positions.<strategy_id>`, the strategy's KPIs
+//    on `xctl.kpis.<strategy_id>` (protobuf, validated on decode). Every
+//    `refresh_interval` it also publishes the complete state of each local
+//    strategy (all open positions, its KPIs), so a receiver that started late
+//    or lost a message converges.
+// 2. Receiver: it subscribes to `xctl.positions.>` and `xctl.kpis.>`,
+//    ignores its own node's messages and those of strategies it runs itself,
+//    republishes the rest into the local ControlFeed (so every stream on this
+//    instance, with its filter and conflation, sees them) and keeps a remote
+//    snapshot cache: the open positions by id (dropped on close) and the
+//    latest KPI view of each remote strategy, with the node that sent them
+//    and when. Streams start from that cache (RemoteOpenPositions,
+//    RemoteKpis) merged with the local snapshot.
+//
+// Type and "all" aggregates are never published: they stay per instance.
+// Used only in cluster mode; nothing here runs otherwise.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/cluster/nats_bus.h"
+#include "server/control/control_feed.h"
+
+namespace xctl::cluster {
+
+// ---- Wire format (proto/xctl/cluster/v1/cluster.proto) ----
+
+inline constexpr size_t kMaxFeedMessageBytes = 4 * 1024 * 1024;
+inline constexpr size_t kMaxPositionsPerMessage = 10'000;
+
+struct FeedMessageHeader {
+  std::string publisher;      // node id, 1-128 printable ASCII bytes
+  uint64_t incarnation = 0;   // > 0, random per ClusterFeed run
+  uint64_t sequence = 0;      // > 0, +1 per message per kind (positions / KPIs)
+  int64_t publish_time_ms = 0;
+  std::string strategy_id;    // a valid strategy id
+  bool full_state = false;    // a periodic refresh of the whole strategy
+};
+
+// Every row's strategy_id must be the header's.
+struct PositionMessage {
+  FeedMessageHeader header;
+  std::vector<PositionView> positions;
+};
+
+// `kpis.kind` is kStrategy and `kpis.name` the header's strategy id.
+struct KpiMessage {
+  FeedMessageHeader header;
+  KpiView kpis;
+};
+
+// INVALID_ARGUMENT naming the first problem (bad header, a row of another
+// strategy, negative quantity, too many rows, ...).
+[[nodiscard]] absl::StatusOr<std::string> EncodePositionMessage(const PositionMessage& message);
+[[nodiscard]] absl::StatusOr<std::string> EncodeKpiMessage(const KpiMessage& message);
+// Bytes are hostile: size limit, protobuf framing, then every field checked.
+// INVALID_ARGUMENT naming the first problem; never crashes.
+[[nodiscard]] absl::StatusOr<PositionMessage> DecodePositionMessage(absl::string_view bytes);
+[[nodiscard]] absl::StatusOr<KpiMessage> DecodeKpiMessage(absl::string_view bytes);
+
+// ---- The feed bridge ----
+
+struct ClusterFeedOptions {
+  // This instance's node id (the publisher of its messages).
+  std::string node_id;
+  // Whether this instance runs a strategy (required). Only local strategies'
+  // changes are published; remote messages about a local strategy are
+  // ignored and cached entries of it are hidden: local views win. Called
+  // without ClusterFeed locks held, from the worker and NATS threads.
+  std::function<bool(absl::string_view strategy_id)> is_local;
+  // Complete local state for the periodic refresh: every open position, and
+  // the KPI views (only kStrategy ones are used). Optional: without them no
+  // refresh is published.
+  std::function<std::vector<PositionView>()> local_open_positions;
+  std::function<std::vector<KpiView>()> local_kpis;
+  // How often the complete state of local strategies is published (zero:
+  // never).
+  absl::Duration refresh_interval = absl::Seconds(5);
+  // Cached entries of a strategy nothing was heard about for this long are
+  // dropped (its owner died or gave it up). Zero: 3 x refresh_interval when
+  // the refresh is on, else never; absl::InfiniteDuration(): never.
+  absl::Duration forget_after = absl::ZeroDuration();
+};
+
+class ClusterFeed {
+ public:
+  // Subscribes to the local feed and to the NATS subjects (flushed, so the
+  // subscriptions are active on the server when this returns) and starts the
+  // publishing thread. `bus` and `feed` must outlive the ClusterFeed.
+  // INVALID_ARGUMENT without node_id or is_local; the bus' errors otherwise.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ClusterFeed>> Start(
+      NatsBus& bus, ControlFeed& feed, ClusterFeedOptions options);
+
+  ~ClusterFeed();  // Stop()
+  ClusterFeed(const ClusterFeed&) = delete;
+  ClusterFeed& operator=(const ClusterFeed&) = delete;
+
+  // Unsubscribes from NATS and the local feed and stops the thread;
+  // idempotent. The cache stays readable.
+  void Stop();
+
+  // The cached open positions of remote strategies matching `filter`, by
+  // strategy then id; strategies for which is_local is true are skipped.
+  std::vector<PositionView> RemoteOpenPositions(const FeedFilter& filter) const;
+  // The cached KPI views (kStrategy) of remote strategies matching `filter`.
+  std::vector<KpiView> RemoteKpis(const FeedFilter& filter) const;
+
+  // One cached strategy: who sent it and when it was last heard of.
+  struct RemoteStrategy {
+    std::string strategy_id;
+    std::string node;
+    int64_t last_heard_ms = 0;  // local receive time
+    size_t open_positions = 0;
+    bool has_kpis = false;
+  };
+  std::vector<RemoteStrategy> RemoteStrategies() const;
+
+  struct Stats {
+    uint64_t published = 0;       // messages published on NATS
+    uint64_t publish_errors = 0;  // encode or publish failed (logged)
+    uint64_t refreshes = 0;       // full-state rounds published
+    uint64_t received = 0;        // remote messages applied
+    uint64_t own_ignored = 0;     // our own messages (NATS echoes them)
+    uint64_t local_ignored = 0;   // remote messages about a strategy we run
+    uint64_t invalid = 0;         // undecodable or inconsistent (logged)
+    uint64_t duplicates = 0;      // sequence not above the last one seen
+    uint64_t gaps = 0;            // messages missed (sequence jumps)
+    uint64_t forgotten = 0;       // strategies dropped from the cache by age
+  };
+  Stats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit ClusterFeed(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace xctl::cluster

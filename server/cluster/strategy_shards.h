@@ -1,0 +1,153 @@
+// StrategyShards: strategies sharded across the instances of a cluster
+// (docs/cluster.md, "Strategy sharding"). Each strategy is run by exactly one
+// live instance at a time: the holder of its "strategy:<id>" lease in the
+// shared database. Every instance also holds a "member:<holder>" lease, so
+// each can count the live instances.
+//
+// One thread, every ttl/3 (sooner when a strategy is created here):
+//  1. syncs the StrategyManager with the store (RefreshFromStore: the lease
+//     candidates are the stored, undeleted strategies);
+//  2. reads every member and strategy lease (one statement);
+//  3. placement: wants at most ceil(strategies / live members) strategy
+//     leases; keeps those it holds, tries unowned or expired ones (in an
+//     order hashed by holder, so survivors rarely race for the same one), and
+//     when it holds more than its share gives one back per round (stopping it
+//     here first) so a joining instance gets work;
+//  4. runs its LeaseKeeper (renew all in one statement, step down at the
+//     local deadline, release, acquire) on this same thread; gained leases
+//     go to StrategyManager::TakeOwnership, lost ones to DropOwnership.
+//
+// It is the manager's StrategyOwnership (CheckOwner: an in-memory epoch
+// check on the owner, the owner's name and epoch as of the last round
+// otherwise, read afresh only while a takeover is under way) and the exchange control's trade gate, so a deposed owner stops
+// trading at its local deadline, before the database lets anyone else in.
+//
+// A dead instance's strategies are taken over after their leases expire:
+// within ttl (expiry) + ttl/3 (the next round of a survivor) + one round per
+// race lost to another survivor, plus loading the strategy.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/cluster/lease.h"
+#include "server/cluster/lease_keeper.h"
+#include "server/strategy/strategy_manager.h"
+
+namespace xctl::cluster {
+
+struct StrategyShardsOptions {
+  // The shared database (PostgreSQL; SQLite works for tests on one host).
+  // Its migrations must have run (open the Store first).
+  std::string database_url;
+  // This instance's node id (what a non-owner's answer names). The lease
+  // holder is "<node_id>/strategies": distinct from the price leader's
+  // holder (the node id), as two keepers must never share a holder id.
+  std::string node_id;
+  // TTL of the strategy and member leases; rounds run every ttl / 3.
+  absl::Duration lease_ttl = absl::Seconds(3);
+};
+
+// "<node>/strategies" -> "<node>"; anything else unchanged.
+std::string NodeOfShardsHolder(absl::string_view holder);
+
+class StrategyShards final : public StrategyOwnership {
+ public:
+  struct Stats {
+    uint64_t rounds = 0;
+    uint64_t gained = 0;
+    uint64_t lost = 0;
+    uint64_t given_back = 0;    // released to balance
+    int live_members = 0;       // as of the last round
+    int candidates = 0;         // stored strategies, as of the last round
+  };
+
+  // Opens the lease table and a connection for the lease overview and
+  // starts the thread; `manager` must have SetOwnership(this) before its
+  // Start (the caller does this with the returned object, see server_app.cc:
+  // Create, then manager.SetOwnership, manager.Start, shards.Run). `manager`
+  // must outlive this object.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<StrategyShards>> Create(
+      StrategyShardsOptions options, StrategyManager& manager);
+  // Stop().
+  ~StrategyShards() override;
+  StrategyShards(const StrategyShards&) = delete;
+  StrategyShards& operator=(const StrategyShards&) = delete;
+
+  // Starts the placement thread (after the manager's Start).
+  [[nodiscard]] absl::Status Run();
+
+  // Stops the thread and every strategy here (DropOwnership). With
+  // `release` the leases are released so others take over within one round;
+  // without, they are left to expire (what a crash looks like; tests).
+  // Idempotent.
+  void Stop(bool release = true);
+
+  // StrategyOwnership.
+  absl::Status CheckOwner(absl::string_view strategy_id) override;
+  void Nominate(absl::string_view strategy_id) override;
+
+  // The epoch while this instance holds the strategy's lease.
+  std::optional<int64_t> HeldEpoch(absl::string_view strategy_id) const;
+  // Strategy ids held now and handed to the manager, sorted.
+  std::vector<std::string> Owned() const;
+  const std::string& holder() const { return holder_; }
+  const std::string& node_id() const { return options_.node_id; }
+  Stats stats() const;
+
+ private:
+  struct Overview;
+  class OverviewReader;
+
+  StrategyShards(StrategyShardsOptions options, StrategyManager& manager);
+  void Loop();
+  void Round();
+  void OnGained(const Lease& lease);
+  void OnLost(const std::string& name, int64_t epoch, LeaseLossReason reason);
+
+  StrategyShardsOptions options_;
+  const std::string holder_;
+  const std::string member_name_;
+  StrategyManager& manager_;
+  absl::Duration interval_;
+
+  std::unique_ptr<LeaseTable> table_;
+  std::unique_ptr<OverviewReader> reader_;
+  std::unique_ptr<LeaseKeeper> keeper_;
+
+  mutable absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  // Strategy ids stored, as of the last round.
+  absl::flat_hash_set<std::string> candidates_ ABSL_GUARDED_BY(mu_);
+  // Being given back: refused at once, before the keeper releases them.
+  absl::flat_hash_set<std::string> giving_back_ ABSL_GUARDED_BY(mu_);
+  // Held and handed to the manager (TakeOwnership done): trades pass only
+  // for these, so the moment between gaining a lease and loading the
+  // strategy answers UNAVAILABLE, not "unknown strategy".
+  absl::flat_hash_set<std::string> taken_ ABSL_GUARDED_BY(mu_);
+  // Every strategy lease as of the last round (what a non-owner's answer
+  // names: no database call on the request path).
+  struct KnownLease {
+    std::string holder;
+    int64_t epoch = 0;
+    bool live = false;
+  };
+  absl::flat_hash_map<std::string, KnownLease> leases_ ABSL_GUARDED_BY(mu_);
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+}  // namespace xctl::cluster

@@ -1,0 +1,280 @@
+// Strategy sharding (server/cluster/strategy_shards.h) with two in-process
+// instances: each a Store, the real ExchangeControl with PaperExchanges, a
+// StrategyManager and StrategyShards, on one PostgreSQL database
+// (XCTL_TEST_PG_URL). Every strategy is owned by exactly one instance, the
+// shares are balanced (also when the second instance joins late), a
+// non-owner answers UNAVAILABLE naming the owner, and after a crash (leases
+// left to expire) the survivor runs every strategy with its positions and
+// resting paper orders as stored.
+#include "server/cluster/strategy_shards.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/control/exchange_control.h"
+#include "server/store/store.h"
+#include "server/strategy/strategy_manager.h"
+#include "tests/support/fixed_prices.h"
+#include "tests/support/test_databases.h"
+
+namespace xctl {
+namespace {
+
+using ::testing::HasSubstr;
+using ::xctl::testing::FixedPrices;
+using ::xctl::testing::TestDatabase;
+
+Decimal D(absl::string_view s) { return Decimal::Parse(s).value(); }
+
+constexpr int kStrategies = 6;
+// Rounds every 300 ms; short enough for a quick test, long enough for a
+// loaded 2-core machine to renew in time.
+constexpr absl::Duration kTtl = absl::Milliseconds(900);
+
+std::string Sid(int i) { return absl::StrCat("s", i); }
+
+// One xctld's worth of strategy machinery, without gRPC.
+struct Instance {
+  Instance(const std::string& url, const std::string& node, FixedPrices& prices,
+           InstrumentCatalog& instruments, const Clock& clock) {
+    store = Store::Open({.url = url}).value();
+    factory = std::make_unique<DefaultExchangeFactory>(
+        DefaultExchangeFactory::Deps{store.get(), &prices, &instruments, &clock},
+        blofin::RestOptions());
+    control = std::make_unique<ExchangeControl>(
+        ExchangeControl::Deps{store.get(), &prices, &instruments, factory.get(), &clock});
+    EXPECT_TRUE(RegisterBuiltinStrategies(registry).ok());
+    manager = std::make_unique<StrategyManager>(store.get(), control.get(), nullptr, &registry,
+                                                nullptr, &clock);
+    shards = cluster::StrategyShards::Create(
+                 {.database_url = url, .node_id = node, .lease_ttl = kTtl}, *manager)
+                 .value();
+    manager->SetOwnership(shards.get());
+    cluster::StrategyShards* gate = shards.get();
+    control->SetTradeGate([gate](absl::string_view id) { return gate->CheckOwner(id); });
+    std::vector<StrategyConfig> config;
+    for (int i = 0; i < kStrategies; ++i) {
+      config.push_back({.id = Sid(i), .type = "external", .pairs = {"BTC-USDT"},
+                        .leverage = "10"});
+    }
+    EXPECT_TRUE(manager->Start(config).ok());
+    EXPECT_TRUE(shards->Run().ok());
+  }
+  ~Instance() {
+    shards->Stop();
+    manager->Shutdown();
+  }
+  // Strategies whose lease this instance holds and that run here.
+  std::set<std::string> Owned() const {
+    std::set<std::string> out;
+    for (const std::string& id : shards->Owned()) {
+      auto view = manager->Get(id);
+      if (view.ok() && view->status == StrategyStatus::kRunning) out.insert(id);
+    }
+    return out;
+  }
+
+  std::unique_ptr<Store> store;
+  std::unique_ptr<DefaultExchangeFactory> factory;
+  std::unique_ptr<ExchangeControl> control;
+  StrategyRegistry registry;
+  std::unique_ptr<StrategyManager> manager;
+  std::unique_ptr<cluster::StrategyShards> shards;
+};
+
+// Polls `done` every 20 ms for up to `limit`; returns the time it took.
+template <typename F>
+std::optional<absl::Duration> WaitFor(F done, absl::Duration limit = absl::Seconds(30)) {
+  const absl::Time start = absl::Now();
+  while (absl::Now() - start < limit) {
+    if (done()) return absl::Now() - start;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return std::nullopt;
+}
+
+class StrategyShardsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<TestDatabase>("postgresql");
+    XCTL_REQUIRE_DATABASE(*db_);
+    // Migrations (the lease table) before anything else opens the database.
+    Store::Open({.url = db_->url()}).value();
+    prices_.Set("BTC-USDT", "64000", "64000.5", "64000.2");
+  }
+
+  std::unique_ptr<Instance> Make(const std::string& node) {
+    return std::make_unique<Instance>(db_->url(), node, prices_, instruments_, SystemClock());
+  }
+
+  std::unique_ptr<TestDatabase> db_;
+  FixedPrices prices_;
+  InstrumentCatalog instruments_{DefaultInstruments()};
+};
+
+bool Disjoint(const std::set<std::string>& a, const std::set<std::string>& b) {
+  for (const auto& x : a) {
+    if (b.contains(x)) return false;
+  }
+  return true;
+}
+
+TEST_F(StrategyShardsTest, OneOwnerEachBalancedAndTheSurvivorTakesOverWithPositionsAndOrders) {
+  // A starts alone and takes everything.
+  auto a = Make("node-a");
+  ASSERT_TRUE(WaitFor([&] { return a->Owned().size() == kStrategies; }))
+      << "node-a owns " << a->Owned().size();
+
+  // B joins: A gives back down to its share (ceil(6/2) = 3), B takes them.
+  auto b = Make("node-b");
+  auto balanced = WaitFor([&] {
+    auto oa = a->Owned(), ob = b->Owned();
+    return oa.size() == 3 && ob.size() == 3 && Disjoint(oa, ob);
+  });
+  ASSERT_TRUE(balanced) << "a=" << a->Owned().size() << " b=" << b->Owned().size();
+  ::testing::Test::RecordProperty("rebalance_ms",
+                                  static_cast<int>(absl::ToInt64Milliseconds(*balanced)));
+  // Still exactly one owner each, a few rounds later.
+  absl::SleepFor(kTtl);
+  auto oa = a->Owned(), ob = b->Owned();
+  EXPECT_EQ(oa.size() + ob.size(), static_cast<size_t>(kStrategies));
+  EXPECT_TRUE(Disjoint(oa, ob));
+
+  // Trading: on the owner it works; a non-owner answers UNAVAILABLE naming
+  // the owner and its epoch, and stores nothing.
+  std::map<std::string, int64_t> resting;  // strategy -> resting order id
+  for (int i = 0; i < kStrategies; ++i) {
+    const std::string id = Sid(i);
+    Instance& owner = oa.contains(id) ? *a : *b;
+    Instance& other = oa.contains(id) ? *b : *a;
+    const std::string owner_node = oa.contains(id) ? "node-a" : "node-b";
+    OrderRequest market{.strategy_id = id, .client_order_id = id + "m1", .symbol = "BTC-USDT",
+                        .side = i % 2 ? Side::kSell : Side::kBuy, .quantity = D("0.3")};
+    auto refused = other.control->PlaceOrder(market);
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+    EXPECT_THAT(refused.status().message(),
+                HasSubstr(absl::StrCat("strategy ", id, " runs on instance ", owner_node,
+                                       " (lease epoch ")));
+    auto placed = owner.control->PlaceOrder(market);
+    ASSERT_TRUE(placed.ok()) << placed.status();
+    EXPECT_EQ(placed->order.status, OrderStatus::kFilled);
+    // Signals and lifecycle calls are refused the same way on the non-owner.
+    auto stop = other.manager->StopStrategy(id);
+    EXPECT_EQ(stop.status().code(), absl::StatusCode::kUnavailable) << stop.status();
+    OrderRequest limit{.strategy_id = id, .client_order_id = id + "l1", .symbol = "BTC-USDT",
+                       .side = Side::kBuy, .type = OrderType::kLimit, .price = D("63000"),
+                       .quantity = D("0.1")};
+    auto rest = owner.control->PlaceOrder(limit);
+    ASSERT_TRUE(rest.ok()) << rest.status();
+    EXPECT_EQ(rest->order.status, OrderStatus::kOpen);
+    resting[id] = rest->order.id;
+  }
+  // The refused attempts stored nothing: one market and one limit order each.
+  for (int i = 0; i < kStrategies; ++i) {
+    std::vector<Order> orders;
+    ASSERT_TRUE(a->store->Read([&](Tx& tx) -> absl::Status {
+      orders = tx.orders().List({.strategy_id = Sid(i)}, {}).value();
+      return absl::OkStatus();
+    }).ok());
+    EXPECT_EQ(orders.size(), 2u) << Sid(i);
+  }
+
+  // Crash of A: its leases are left to expire; A stops trading at once.
+  const std::set<std::string> a_had = a->Owned();
+  const absl::Time crash = absl::Now();
+  a->shards->Stop(/*release=*/false);
+  for (const std::string& id : a_had) {
+    auto after = a->control->PlaceOrder({.strategy_id = id, .client_order_id = id + "late",
+                                         .symbol = "BTC-USDT", .quantity = D("0.1")});
+    EXPECT_EQ(after.status().code(), absl::StatusCode::kUnavailable) << after.status();
+  }
+  auto taken = WaitFor([&] { return b->Owned().size() == kStrategies; });
+  ASSERT_TRUE(taken) << "node-b owns " << b->Owned().size();
+  const int64_t takeover_ms = absl::ToInt64Milliseconds(absl::Now() - crash);
+  ::testing::Test::RecordProperty("takeover_ms", static_cast<int>(takeover_ms));
+  std::cerr << "takeover after crash: " << takeover_ms << " ms (ttl "
+            << absl::ToInt64Milliseconds(kTtl) << " ms, bound about 5/3 x ttl = "
+            << absl::ToInt64Milliseconds(kTtl * 5 / 3) << " ms + loading)\n";
+
+  // The survivor has every position and resting order as stored.
+  for (int i = 0; i < kStrategies; ++i) {
+    const std::string id = Sid(i);
+    std::vector<Position> stored;
+    std::vector<Order> stored_resting;
+    ASSERT_TRUE(b->store->Read([&](Tx& tx) -> absl::Status {
+      stored = tx.positions().ListOpen(id).value();
+      stored_resting = tx.orders().ListResting(id).value();
+      return absl::OkStatus();
+    }).ok());
+    auto open = b->control->OpenPositions(id);
+    ASSERT_TRUE(open.ok()) << id << ": " << open.status();
+    ASSERT_EQ(open->size(), stored.size()) << id;
+    ASSERT_EQ(open->size(), 1u) << id;
+    EXPECT_EQ((*open)[0].quantity, D("0.3")) << id;
+    EXPECT_EQ((*open)[0].id, stored[0].id) << id;
+    ASSERT_EQ(stored_resting.size(), 1u) << id;
+    EXPECT_EQ(stored_resting[0].id, resting[id]) << id;
+    // The same client order id again is a replay, not a second trade.
+    auto again = b->control->PlaceOrder({.strategy_id = id, .client_order_id = id + "m1",
+                                         .symbol = "BTC-USDT",
+                                         .side = i % 2 ? Side::kSell : Side::kBuy,
+                                         .quantity = D("0.3")});
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_TRUE(again->replayed) << id;
+  }
+  // The resting orders live on in the survivor's paper exchanges: a price
+  // through the limit fills them.
+  b->control->OnTicks({prices_.Set("BTC-USDT", "62900", "62900.5", "62900.2")});
+  b->control->ProcessPendingTicks();
+  for (int i = 0; i < kStrategies; ++i) {
+    auto orders = b->control->ListOrders({.strategy_id = Sid(i)});
+    ASSERT_TRUE(orders.ok());
+    for (const Order& o : *orders) {
+      EXPECT_EQ(o.status, OrderStatus::kFilled) << Sid(i) << " " << o.client_order_id;
+    }
+  }
+
+  // A strategy created on the survivor is taken by it (the only member).
+  auto created = b->manager->Create(
+      {.spec = {.id = "fresh", .type = "external", .pairs = {"BTC-USDT"}}, .start = true});
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_TRUE(WaitFor([&] { return b->Owned().contains("fresh"); }));
+  auto view = b->manager->Get("fresh");
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->status, StrategyStatus::kRunning);
+}
+
+TEST_F(StrategyShardsTest, CleanStopHandsStrategiesOverWithinARound) {
+  auto a = Make("node-a");
+  auto b = Make("node-b");
+  ASSERT_TRUE(WaitFor([&] {
+    auto oa = a->Owned(), ob = b->Owned();
+    return oa.size() + ob.size() == kStrategies && Disjoint(oa, ob) && !oa.empty() &&
+           !ob.empty();
+  }));
+  // The stored desired status is untouched by moving.
+  const absl::Time stop = absl::Now();
+  a.reset();  // Stop(release = true)
+  auto taken = WaitFor([&] { return b->Owned().size() == kStrategies; });
+  ASSERT_TRUE(taken);
+  const int64_t ms = absl::ToInt64Milliseconds(absl::Now() - stop);
+  ::testing::Test::RecordProperty("clean_takeover_ms", static_cast<int>(ms));
+  std::cerr << "takeover after a clean stop: " << ms << " ms\n";
+  for (int i = 0; i < kStrategies; ++i) {
+    auto view = b->manager->Get(Sid(i));
+    ASSERT_TRUE(view.ok());
+    EXPECT_TRUE(view->desired_running) << Sid(i);
+    EXPECT_EQ(view->status, StrategyStatus::kRunning) << Sid(i);
+  }
+}
+
+}  // namespace
+}  // namespace xctl

@@ -1,0 +1,350 @@
+// Strategy sharding end to end (issue #8): three real xctld processes with
+// --cluster on one nats-server and one PostgreSQL database (XCTL_TEST_PG_URL;
+// skipped without it unless XCTL_REQUIRE_PG=1), four `external` strategies
+// in the config. Clients find each strategy's owner by asking (a non-owner
+// answers UNAVAILABLE naming it), place orders with client order ids on the
+// owner, and keep going while the owner of the most strategies is killed
+// with SIGKILL: an order without an answer is retried with the same client
+// order id on whoever owns the strategy next. At the end every acknowledged
+// order is stored exactly once, no client order id twice, and the open
+// positions equal what the stored fills add up to.
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/common/decimal.h"
+#include "tests/server/running_xctld.h"
+#include "tests/support/nats_server.h"
+#include "tests/support/test_databases.h"
+#include "xctl/v1/exchange_control.grpc.pb.h"
+
+namespace xctl {
+namespace {
+
+using ::testing::HasSubstr;
+using ::xctl::testing::MakeTempDir;
+using ::xctl::testing::NatsServer;
+using ::xctl::testing::RunningXctld;
+using ::xctl::testing::TestDatabase;
+
+Decimal D(const std::string& s) { return Decimal::Parse(s).value(); }
+
+constexpr int kNodes = 3;
+constexpr int kStrategies = 4;
+constexpr int kOrdersPerStrategy = 60;
+constexpr int kStrategyTtlMs = 1500;  // rounds every 500 ms
+
+std::string Sid(int i) { return absl::StrCat("c", i); }
+
+// "... runs on instance node2 (lease epoch 3) ..." -> 2; nullopt otherwise.
+std::optional<int> OwnerNamed(const std::string& message) {
+  const std::string kRuns = "runs on instance node";
+  size_t at = message.find(kRuns);
+  if (at == std::string::npos) return std::nullopt;
+  int node = 0;
+  if (!absl::SimpleAtoi(message.substr(at + kRuns.size(), 1), &node)) return std::nullopt;
+  return node;
+}
+
+class ClusterShardsE2e : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<TestDatabase>("postgresql");
+    XCTL_REQUIRE_DATABASE(*db_);
+    auto nats = NatsServer::Start();
+    ASSERT_TRUE(nats.ok()) << nats.status();
+    nats_ = *std::move(nats);
+    for (int i = 0; i < kNodes; ++i) {
+      const std::string dir = MakeTempDir(absl::StrCat("shards", i));
+      {
+        std::ofstream out(dir + "/xctl.yaml");
+        out << "key_file: " << dir << "/xctl.key\n"
+            << "price: {source: simulated, pairs: [BTC-USDT], interval_ms: 100}\n"
+            << "cluster: {strategy_lease_ttl_ms: " << kStrategyTtlMs << "}\n"
+            << "strategies:\n";
+        for (int s = 0; s < kStrategies; ++s) {
+          out << "  - {id: " << Sid(s) << ", type: external, pairs: [BTC-USDT], leverage: \"10\"}\n";
+        }
+      }
+      nodes_.push_back(std::make_unique<RunningXctld>(
+          std::vector<std::string>{"--config=" + dir + "/xctl.yaml", "--db=" + db_->url(),
+                                   "--cluster=" + nats_->url(),
+                                   absl::StrCat("--node-id=node", i)},
+          dir));
+      ASSERT_TRUE(nodes_.back()->ok()) << nodes_.back()->process().Stderr();
+      stubs_.push_back(v1::ExchangeControl::NewStub(nodes_.back()->channel()));
+    }
+  }
+
+  void TearDown() override {
+    for (auto& n : nodes_) {
+      if (n && n->ok() && !n->process().Wait(absl::ZeroDuration()).has_value()) n->Stop();
+    }
+  }
+
+  // GetBalance on `node`: OK on the owner, UNAVAILABLE naming it elsewhere.
+  grpc::Status Balance(int node, const std::string& strategy) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::GetBalanceRequest req;
+    req.set_strategy_id(strategy);
+    v1::GetBalanceResponse resp;
+    return stubs_[node]->GetBalance(&ctx, req, &resp);
+  }
+
+  // strategy -> the node where GetBalance answers OK, once every strategy
+  // has exactly one (and, with `balanced`, no node more than 2); empty after
+  // a minute without.
+  std::map<std::string, int> Owners(bool balanced, std::set<int> skip = {}) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < deadline) {
+      std::map<std::string, int> owner;
+      std::map<int, int> count;
+      bool all = true;
+      for (int s = 0; s < kStrategies && all; ++s) {
+        int owners = 0;
+        for (int n = 0; n < kNodes; ++n) {
+          if (skip.contains(n) || !Balance(n, Sid(s)).ok()) continue;
+          ++owners;
+          owner[Sid(s)] = n;
+          ++count[n];
+        }
+        all = owners == 1;
+      }
+      bool even = true;
+      for (const auto& [n, c] : count) even = even && c <= 2;
+      if (all && (!balanced || even)) return owner;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return {};
+  }
+
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<NatsServer> nats_;
+  std::vector<std::unique_ptr<RunningXctld>> nodes_;
+  std::vector<std::unique_ptr<v1::ExchangeControl::Stub>> stubs_;
+};
+
+TEST_F(ClusterShardsE2e, KillingTheOwnerLosesAndDuplicatesNoAcknowledgedOrder) {
+  // Every strategy gets exactly one owner, and the shares even out (at most
+  // ceil(4 / 3) = 2 each; the first instance up takes all, then gives back
+  // one per round as the others join).
+  std::map<std::string, int> owner = Owners(/*balanced=*/true);
+  ASSERT_EQ(owner.size(), static_cast<size_t>(kStrategies))
+      << "not every strategy found exactly one owner, balanced";
+  for (int s = 0; s < kStrategies; ++s) {
+    for (int n = 0; n < kNodes; ++n) {
+      if (n == owner[Sid(s)]) continue;
+      grpc::Status st = Balance(n, Sid(s));
+      if (st.ok()) continue;  // it moved meanwhile (balancing); fine
+      EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
+      EXPECT_THAT(st.error_message(), HasSubstr("runs on instance node")) << st.error_message();
+      EXPECT_THAT(st.error_message(), HasSubstr("(lease epoch ")) << st.error_message();
+    }
+  }
+
+  // Clients: one per strategy, orders in sequence, each retried with its
+  // client order id until acknowledged.
+  absl::Mutex mu;
+  std::map<std::string, std::string> acked;  // strategy/client order id -> side+qty
+  std::set<int> dead;
+  std::atomic<int> total_acked{0};
+  std::atomic<bool> give_up{false};
+  std::atomic<int64_t> killed_at_ms{0};
+  std::map<std::string, int64_t> first_ack_after_kill;  // strategy -> ms after the kill
+  std::atomic<int> named_owner_answers{0};
+  std::vector<std::thread> clients;
+  for (int s = 0; s < kStrategies; ++s) {
+    clients.emplace_back([&, s] {
+      const std::string id = Sid(s);
+      int target;
+      {
+        absl::MutexLock lock(&mu);
+        target = owner[id];
+      }
+      for (int i = 0; i < kOrdersPerStrategy && !give_up; ++i) {
+        v1::PlaceOrderRequest req;
+        req.set_strategy_id(id);
+        req.set_symbol("BTC-USDT");
+        req.set_side(i % 2 == 0 ? v1::SIDE_BUY : v1::SIDE_SELL);
+        req.set_type(v1::ORDER_TYPE_MARKET);
+        req.mutable_quantity()->set_value(i % 3 == 0 ? "2" : "1");
+        req.set_client_order_id(absl::StrCat("k", s, "n", i));
+        while (!give_up) {
+          {
+            absl::MutexLock lock(&mu);
+            if (dead.contains(target)) target = (target + 1) % kNodes;
+          }
+          grpc::ClientContext ctx;
+          ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+          v1::PlaceOrderResponse resp;
+          grpc::Status st = stubs_[target]->PlaceOrder(&ctx, req, &resp);
+          if (st.ok()) {
+            absl::MutexLock lock(&mu);
+            acked[id + "/" + req.client_order_id()] = absl::StrCat(req.side(), "x",
+                                                                   req.quantity().value());
+            const int64_t k = killed_at_ms.load();
+            if (k > 0 && !first_ack_after_kill.contains(id)) {
+              first_ack_after_kill[id] = absl::ToUnixMillis(absl::Now()) - k;
+            }
+            ++total_acked;
+            break;
+          }
+          if (st.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+              absl::StrContains(st.error_message(), "price")) {
+            // The price leader may have died too: prices are stale until
+            // another instance leads. Nothing was traded; retry.
+            absl::SleepFor(absl::Milliseconds(100));
+            continue;
+          }
+          ASSERT_TRUE(st.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                      st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
+              << id << " " << req.client_order_id() << ": " << st.error_message();
+          if (auto named = OwnerNamed(st.error_message())) {
+            ++named_owner_answers;
+            target = *named;  // retry there at once
+            continue;
+          }
+          if (!absl::StrContains(st.error_message(), "strategy " + id)) {
+            // Not an answer of xctld (the process is gone): another node.
+            target = (target + 1) % kNodes;
+          }
+          absl::SleepFor(absl::Milliseconds(50));  // no live owner yet: retry
+        }
+      }
+    });
+  }
+
+  // Kill the owner of the most strategies once orders flow.
+  ASSERT_TRUE([&] {
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < deadline && total_acked < 8 * kStrategies) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return total_acked >= 8 * kStrategies;
+  }()) << "orders do not flow: " << total_acked;
+  // Who owns what right now (orders flow meanwhile).
+  owner = Owners(/*balanced=*/false);
+  ASSERT_EQ(owner.size(), static_cast<size_t>(kStrategies));
+  std::map<int, int> owned_by;
+  for (const auto& [id, n] : owner) ++owned_by[n];
+  int victim = owned_by.begin()->first;
+  for (const auto& [n, count] : owned_by) {
+    if (count > owned_by[victim]) victim = n;
+  }
+  std::set<std::string> victims_strategies;
+  for (const auto& [id, n] : owner) {
+    if (n == victim) victims_strategies.insert(id);
+  }
+  {
+    absl::MutexLock lock(&mu);
+    dead.insert(victim);
+  }
+  killed_at_ms = absl::ToUnixMillis(absl::Now());
+  nodes_[victim]->process().Signal(SIGKILL);
+  ASSERT_TRUE(nodes_[victim]->process().Wait(absl::Seconds(10)).has_value());
+
+  // Everyone finishes (generous: a takeover takes about 5/3 x ttl = 2.5 s).
+  const absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while (absl::Now() < deadline && total_acked < kStrategies * kOrdersPerStrategy) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  give_up = true;
+  for (auto& c : clients) c.join();
+  ASSERT_EQ(total_acked.load(), kStrategies * kOrdersPerStrategy)
+      << "clients could not place every order within 2 minutes";
+  int64_t worst = 0;
+  for (const std::string& id : victims_strategies) {
+    ASSERT_TRUE(first_ack_after_kill.contains(id)) << id;
+    worst = std::max(worst, first_ack_after_kill[id]);
+    std::cerr << "strategy " << id << " trading again " << first_ack_after_kill[id]
+              << " ms after SIGKILL of node" << victim << "\n";
+  }
+  ::testing::Test::RecordProperty("takeover_ms", static_cast<int>(worst));
+  ::testing::Test::RecordProperty("victim_strategies",
+                                  static_cast<int>(victims_strategies.size()));
+  EXPECT_GT(named_owner_answers.load(), 0) << "no non-owner named an owner";
+
+  // Every stored order: exactly once per client order id, every
+  // acknowledged one present and filled as asked.
+  int survivor = (victim + 1) % kNodes;
+  std::map<std::string, v1::Order> orders;
+  std::map<std::pair<std::string, std::string>, Decimal> net;
+  std::string token;
+  do {
+    grpc::ClientContext ctx;
+    v1::ListOrdersRequest req;
+    req.set_page_size(1000);
+    req.set_page_token(token);
+    v1::ListOrdersResponse resp;
+    grpc::Status st = stubs_[survivor]->ListOrders(&ctx, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    for (const v1::Order& o : resp.orders()) {
+      const std::string key = o.strategy_id() + "/" + o.client_order_id();
+      ASSERT_TRUE(orders.emplace(key, o).second) << "order stored twice: " << key;
+      ASSERT_EQ(o.status(), v1::ORDER_STATUS_FILLED) << key;
+      const Decimal filled = D(o.filled_quantity().value());
+      net[{o.strategy_id(), o.symbol()}] += o.side() == v1::SIDE_BUY ? filled : -filled;
+    }
+    token = resp.next_page_token();
+  } while (!token.empty());
+  EXPECT_EQ(orders.size(), acked.size()) << "an order was stored that nobody acknowledged";
+  for (const auto& [key, what] : acked) {
+    auto it = orders.find(key);
+    ASSERT_NE(it, orders.end()) << "acknowledged order " << key << " was lost";
+    EXPECT_EQ(absl::StrCat(it->second.side(), "x", it->second.quantity().value()), what) << key;
+  }
+
+  // Open positions (each survivor shows those of the strategies it runs)
+  // equal the net of the stored fills.
+  std::map<std::string, v1::Position> open_rows;
+  for (int n = 0; n < kNodes; ++n) {
+    if (n == victim) continue;
+    grpc::ClientContext ctx;
+    v1::ListPositionsRequest req;
+    req.set_status(v1::POSITION_STATUS_OPEN);
+    req.set_page_size(1000);
+    v1::ListPositionsResponse resp;
+    grpc::Status st = stubs_[n]->ListPositions(&ctx, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    for (const v1::Position& p : resp.positions()) {
+      auto [it, fresh] = open_rows.emplace(p.id(), p);
+      EXPECT_TRUE(fresh) << "position #" << p.id() << " open on two instances";
+    }
+  }
+  std::map<std::pair<std::string, std::string>, Decimal> open;
+  for (const auto& [row_id, p] : open_rows) {
+    const Decimal q = D(p.quantity().value());
+    open[{p.strategy_id(), p.symbol()}] += p.side() == v1::POSITION_SIDE_LONG ? q : -q;
+  }
+  for (const auto& [key, quantity] : net) {
+    if (quantity.is_zero()) {
+      EXPECT_FALSE(open.contains(key)) << key.first << " " << key.second;
+    } else {
+      EXPECT_EQ(open[key], quantity) << key.first << " " << key.second;
+    }
+  }
+  for (const auto& [key, quantity] : open) EXPECT_TRUE(net.contains(key)) << key.first;
+  ::testing::Test::RecordProperty("acknowledged_orders", static_cast<int>(acked.size()));
+}
+
+}  // namespace
+}  // namespace xctl

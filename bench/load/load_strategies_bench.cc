@@ -18,7 +18,7 @@
 //     resolution: figures are +-0.5 ms. These include the upstream HTTP
 //     fetch and parse. xctld also measures the tick-to-strategy
 //     latency itself (price module publishes -> strategy OnTick starts, in
-//     us, on its steady clock) and logs it per 10 s window
+//     us, on its steady clock) and logs it per 5 s window
 //     (event=strategy_tick_latency), which this program reports too.
 // Also reported: crosses seen vs expected (a strategy that missed a jump),
 // orders placed and failed, xctld RSS at the end of the warm-up and at the
@@ -263,7 +263,7 @@ struct RunResult {
   uint64_t failed = 0, skipped = 0, already = 0;  // whole run
   std::vector<double> decision_ms, order_ms;
   // xctld's own tick -> strategy latency (event=strategy_tick_latency, one
-  // line per 10 s window): the windows that lie inside the measured window.
+  // line per 5 s window): the windows that lie inside the measured window.
   std::vector<double> tick_p50_us, tick_p99_us, tick_max_us;
   double tick_samples = 0;
   long rss_start_kb = 0, rss_warm_kb = 0, rss_end_kb = 0, rss_peak_kb = 0;
@@ -385,7 +385,7 @@ RunResult Run(const Options& o, int pairs, int per_pair) {
     if (line.find("event=sma_cross_already_positioned") != std::string::npos) ++r.already;
     if (line.find(" event=strategy_tick_latency ") != std::string::npos) {
       const double t = LogTimeMs(line);
-      if (t >= w0 + 10000 && t <= w1 + 500) {  // the window it closes lies inside
+      if (t >= w0 + 5000 && t <= w1 + 500) {  // the 5 s window it closes lies inside
         r.tick_p50_us.push_back(std::atof(Field(line, "p50_us").c_str()));
         r.tick_p99_us.push_back(std::atof(Field(line, "p99_us").c_str()));
         r.tick_max_us.push_back(std::atof(Field(line, "max_us").c_str()));
@@ -439,7 +439,7 @@ void Print(const Options& o, const RunResult& r) {
               "%.1f ms\n",
               Percentile(r.decision_ms, 0.5), Percentile(r.decision_ms, 0.99), Max(r.decision_ms));
   std::printf("  tick published -> strategy OnTick, measured in xctld (event="
-              "strategy_tick_latency, %zu windows of 10 s, %.0f samples): p50 %.0f us (median of "
+              "strategy_tick_latency, %zu windows of 5 s, %.0f samples): p50 %.0f us (median of "
               "windows), p99 %.0f us (worst window), max %.0f us\n",
               r.tick_p99_us.size(), r.tick_samples, Percentile(r.tick_p50_us, 0.5),
               Max(r.tick_p99_us), Max(r.tick_max_us));

@@ -269,7 +269,7 @@ class StrategyManager {
   // are placed (they run on per-strategy trading lanes, trade_lanes.h).
   void DrainTrading();
 
-  // Tick-to-strategy latency of the last closed 10 s window (also logged as
+  // Tick-to-strategy latency of the last closed 5 s window (also logged as
   // event=strategy_tick_latency).
   std::optional<TickLatency::Figures> TickLatencyWindow() const {
     return tick_latency_.LastWindow();

@@ -25,7 +25,7 @@ class TickLatency {
     int64_t max_us = 0;
   };
 
-  explicit TickLatency(absl::Duration window = absl::Seconds(10)) : window_(window) {}
+  explicit TickLatency(absl::Duration window = absl::Seconds(5)) : window_(window) {}
 
   // One sample at steady time `now_us`; closes the window when it is over.
   void Record(int64_t latency_us, int64_t now_us);

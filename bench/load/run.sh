@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds and runs the three load benchmarks against a real xctld, then prints
+# Builds and runs the load benchmarks against a real xctld, then prints
 # one summary table of every RESULT line (figure, baseline measured in the
 # same run, ratio, target, verdict). Figures, not pass/fail: the exit code is
 # 0 unless a build or a benchmark itself failed.
@@ -7,7 +7,11 @@
 #   bench/load/run.sh [--quick] [--build-dir=DIR] [--out=DIR] [flags for every bench...]
 #
 #   --quick        short runs: 10 s windows (streams, strategies); 10 ticks,
-#                  3 list rounds and no 100 ms-tick xctld (positions)
+#                  3 list rounds and no 100 ms-tick xctld (positions);
+#                  5 s windows and 2 subscriber steps (cluster)
+# load_cluster_bench needs PostgreSQL (XCTL_TEST_PG_URL, e.g. from
+# scripts/start-postgres, or --pg=URL) and nats-server; without them it prints
+# SKIP and exits 0.
 #   --build-dir    default: build-load at the repository root (configured
 #                  RelWithDebInfo, gateway off, when missing)
 #   --out          where the full outputs go (default: a new temp folder)
@@ -31,13 +35,14 @@ if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DXCTL_BUILD_GATEWAY=OFF || exit 1
 fi
-ninja -C "$build" xctld load_streams_bench load_strategies_bench load_positions_bench || exit 1
+ninja -C "$build" xctld load_streams_bench load_strategies_bench load_positions_bench \
+  load_cluster_bench || exit 1
 [ -n "$out" ] || out=$(mktemp -d "${TMPDIR:-/tmp}/xctl-load-results-XXXXXX")
 mkdir -p "$out"
 export XCTL_XCTLD=$build/server/xctld
 rc=0
 start=$(date +%s)
-for b in streams strategies positions; do
+for b in streams strategies positions cluster; do
   echo "=== load_${b}_bench ${quick[*]:-} ${args[*]:-}"
   t0=$(date +%s)
   "$build/bench/load/load_${b}_bench" "${quick[@]}" "${args[@]}" 2>&1 | tee "$out/$b.txt"
@@ -50,7 +55,8 @@ echo "=== summary: $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' 
      "$(( $(date +%s) - start )) s; full outputs in $out"
 {
   echo "bench|scenario|figure|value|baseline|ratio|target|verdict"
-  grep -h '^RESULT|' "$out"/streams.txt "$out"/strategies.txt "$out"/positions.txt 2>/dev/null |
+  grep -h '^RESULT|' "$out"/streams.txt "$out"/strategies.txt "$out"/positions.txt \
+    "$out"/cluster.txt 2>/dev/null |
     cut -d'|' -f2-
 } | column -t -s'|'
 exit $rc

@@ -32,6 +32,7 @@
 #include "gtest/gtest.h"
 #include "server/common/decimal.h"
 #include "tests/server/running_xctld.h"
+#include "tests/server/stored_orders.h"
 #include "tests/support/nats_server.h"
 #include "tests/support/test_databases.h"
 #include "xctl/v1/exchange_control.grpc.pb.h"
@@ -40,9 +41,14 @@ namespace xctl {
 namespace {
 
 using ::testing::HasSubstr;
+using ::xctl::testing::AddOpenRow;
+using ::xctl::testing::ExpectOpenEqualsNet;
 using ::xctl::testing::MakeTempDir;
 using ::xctl::testing::NatsServer;
 using ::xctl::testing::RunningXctld;
+using ::xctl::testing::NetByStrategySymbol;
+using ::xctl::testing::ReadStoredOrders;
+using ::xctl::testing::StoredOrders;
 using ::xctl::testing::TestDatabase;
 
 Decimal D(const std::string& s) { return Decimal::Parse(s).value(); }
@@ -286,26 +292,10 @@ TEST_F(ClusterShardsE2e, KillingTheOwnerLosesAndDuplicatesNoAcknowledgedOrder) {
   // Every stored order: exactly once per client order id, every
   // acknowledged one present and filled as asked.
   int survivor = (victim + 1) % kNodes;
-  std::map<std::string, v1::Order> orders;
-  std::map<std::pair<std::string, std::string>, Decimal> net;
-  std::string token;
-  do {
-    grpc::ClientContext ctx;
-    v1::ListOrdersRequest req;
-    req.set_page_size(1000);
-    req.set_page_token(token);
-    v1::ListOrdersResponse resp;
-    grpc::Status st = stubs_[survivor]->ListOrders(&ctx, req, &resp);
-    ASSERT_TRUE(st.ok()) << st.error_message();
-    for (const v1::Order& o : resp.orders()) {
-      const std::string key = o.strategy_id() + "/" + o.client_order_id();
-      ASSERT_TRUE(orders.emplace(key, o).second) << "order stored twice: " << key;
-      ASSERT_EQ(o.status(), v1::ORDER_STATUS_FILLED) << key;
-      const Decimal filled = D(o.filled_quantity().value());
-      net[{o.strategy_id(), o.symbol()}] += o.side() == v1::SIDE_BUY ? filled : -filled;
-    }
-    token = resp.next_page_token();
-  } while (!token.empty());
+  StoredOrders stored;
+  ReadStoredOrders(*stubs_[survivor], &stored);
+  if (HasFatalFailure()) return;
+  const auto& orders = stored.by_key;
   EXPECT_EQ(orders.size(), acked.size()) << "an order was stored that nobody acknowledged";
   for (const auto& [key, what] : acked) {
     auto it = orders.find(key);
@@ -330,19 +320,9 @@ TEST_F(ClusterShardsE2e, KillingTheOwnerLosesAndDuplicatesNoAcknowledgedOrder) {
       EXPECT_TRUE(fresh) << "position #" << p.id() << " open on two instances";
     }
   }
-  std::map<std::pair<std::string, std::string>, Decimal> open;
-  for (const auto& [row_id, p] : open_rows) {
-    const Decimal q = D(p.quantity().value());
-    open[{p.strategy_id(), p.symbol()}] += p.side() == v1::POSITION_SIDE_LONG ? q : -q;
-  }
-  for (const auto& [key, quantity] : net) {
-    if (quantity.is_zero()) {
-      EXPECT_FALSE(open.contains(key)) << key.first << " " << key.second;
-    } else {
-      EXPECT_EQ(open[key], quantity) << key.first << " " << key.second;
-    }
-  }
-  for (const auto& [key, quantity] : open) EXPECT_TRUE(net.contains(key)) << key.first;
+  NetByStrategySymbol open;
+  for (const auto& [row_id, p] : open_rows) AddOpenRow(p, &open);
+  ExpectOpenEqualsNet(open, stored.net);
   ::testing::Test::RecordProperty("acknowledged_orders", static_cast<int>(acked.size()));
 }
 

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "server/common/decimal.h"
 #include "tests/server/running_xctld.h"
+#include "tests/server/stored_orders.h"
 #include "tests/support/pg_url.h"
 #include "tests/support/tcp_proxy.h"
 #include "xctl/v1/prices.grpc.pb.h"
@@ -31,7 +32,12 @@
 namespace xctl {
 namespace {
 
+using ::xctl::testing::AddOpenRow;
+using ::xctl::testing::ExpectOpenEqualsNet;
 using ::xctl::testing::MakeTempDir;
+using ::xctl::testing::NetByStrategySymbol;
+using ::xctl::testing::ReadStoredOrders;
+using ::xctl::testing::StoredOrders;
 using ::xctl::testing::RunningXctld;
 using ::xctl::testing::TestDatabase;
 
@@ -101,26 +107,13 @@ TEST_P(CrashE2e, AcknowledgedOrdersSurviveSigkillExactlyOnce) {
   ASSERT_TRUE(server->ok()) << server->process().Stderr();
   auto stub = v1::ExchangeControl::NewStub(server->channel());
 
-  // Every stored order, every page.
-  std::map<std::string, v1::Order> orders;  // client order id -> order
-  std::map<std::pair<std::string, std::string>, Decimal> net;  // (strategy, symbol) -> signed
+  // Every stored order, every page: once each, all filled.
+  StoredOrders stored;
+  ReadStoredOrders(*stub, &stored);
+  if (HasFatalFailure()) return;
+  const auto& orders = stored.by_key;
+  const NetByStrategySymbol& net = stored.net;
   std::string token;
-  do {
-    grpc::ClientContext ctx;
-    v1::ListOrdersRequest req;
-    req.set_page_size(1000);
-    req.set_page_token(token);
-    v1::ListOrdersResponse resp;
-    ASSERT_TRUE(stub->ListOrders(&ctx, req, &resp).ok());
-    for (const v1::Order& o : resp.orders()) {
-      const std::string key = o.strategy_id() + "/" + o.client_order_id();
-      ASSERT_TRUE(orders.emplace(key, o).second) << "order applied twice: " << key;
-      ASSERT_EQ(o.status(), v1::ORDER_STATUS_FILLED) << key;
-      const Decimal filled = D(o.filled_quantity().value());
-      net[{o.strategy_id(), o.symbol()}] += o.side() == v1::SIDE_BUY ? filled : -filled;
-    }
-    token = resp.next_page_token();
-  } while (!token.empty());
   for (const auto& [coid, strategy] : acked) {
     auto it = orders.find(strategy + "/" + coid);
     ASSERT_NE(it, orders.end()) << "acknowledged order " << coid << " was lost";
@@ -129,7 +122,7 @@ TEST_P(CrashE2e, AcknowledgedOrdersSurviveSigkillExactlyOnce) {
 
   // Open positions equal the net of the stored fills; closed rows add up to
   // the realized KPIs.
-  std::map<std::pair<std::string, std::string>, Decimal> open;
+  NetByStrategySymbol open;
   std::map<std::string, Decimal> realized;
   for (auto status : {v1::POSITION_STATUS_OPEN, v1::POSITION_STATUS_CLOSED}) {
     token.clear();
@@ -143,8 +136,7 @@ TEST_P(CrashE2e, AcknowledgedOrdersSurviveSigkillExactlyOnce) {
       ASSERT_TRUE(stub->ListPositions(&ctx, req, &resp).ok());
       for (const v1::Position& p : resp.positions()) {
         if (status == v1::POSITION_STATUS_OPEN) {
-          const Decimal q = D(p.quantity().value());
-          open[{p.strategy_id(), p.symbol()}] += p.side() == v1::POSITION_SIDE_LONG ? q : -q;
+          AddOpenRow(p, &open);
         } else {
           realized[p.strategy_id()] += D(p.pnl().value());
         }
@@ -152,14 +144,7 @@ TEST_P(CrashE2e, AcknowledgedOrdersSurviveSigkillExactlyOnce) {
       token = resp.next_page_token();
     } while (!token.empty());
   }
-  for (const auto& [key, quantity] : net) {
-    if (quantity.is_zero()) {
-      EXPECT_FALSE(open.contains(key)) << key.first << " " << key.second;
-    } else {
-      EXPECT_EQ(open[key], quantity) << key.first << " " << key.second;
-    }
-  }
-  for (const auto& [key, quantity] : open) EXPECT_TRUE(net.contains(key));
+  ExpectOpenEqualsNet(open, net);
   EXPECT_GE(realized.size(), 3u) << "no closed trades to check the KPIs with";
   ::testing::Test::RecordProperty("acknowledged_orders", static_cast<int>(acked.size()));
   ::testing::Test::RecordProperty("stored_orders", static_cast<int>(orders.size()));
@@ -176,17 +161,17 @@ TEST_P(CrashE2e, AcknowledgedOrdersSurviveSigkillExactlyOnce) {
   const auto& [coid, strategy] = *acked.begin();
   grpc::ClientContext ctx;
   v1::PlaceOrderRequest retry;
-  const v1::Order& stored = orders[strategy + "/" + coid];
+  const v1::Order& first = orders.at(strategy + "/" + coid);
   retry.set_strategy_id(strategy);
-  retry.set_symbol(stored.symbol());
-  retry.set_side(stored.side());
+  retry.set_symbol(first.symbol());
+  retry.set_side(first.side());
   retry.set_type(v1::ORDER_TYPE_MARKET);
-  *retry.mutable_quantity() = stored.quantity();
+  *retry.mutable_quantity() = first.quantity();
   retry.set_client_order_id(coid);
   v1::PlaceOrderResponse replay;
   ASSERT_TRUE(stub->PlaceOrder(&ctx, retry, &replay).ok());
   EXPECT_TRUE(replay.replayed());
-  EXPECT_EQ(replay.order().id(), stored.id());
+  EXPECT_EQ(replay.order().id(), first.id());
 }
 
 // PostgreSQL going away mid-run (a proxy the test cuts): orders fail with

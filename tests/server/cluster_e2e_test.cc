@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,11 +25,9 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/server/cluster_fixture.h"
 #include "tests/server/running_xctld.h"
-#include "tests/support/fake_blofin.h"
-#include "tests/support/nats_server.h"
 #include "tests/support/subprocess.h"
-#include "tests/support/test_databases.h"
 #include "xctl/v1/prices.grpc.pb.h"
 
 namespace xctl {
@@ -38,12 +35,9 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::xctl::testing::BinaryPath;
-using ::xctl::testing::FakeBlofin;
+using ::xctl::testing::ClusterFixture;
 using ::xctl::testing::MakeTempDir;
-using ::xctl::testing::NatsServer;
-using ::xctl::testing::RunningXctld;
 using ::xctl::testing::Subprocess;
-using ::xctl::testing::TestDatabase;
 
 constexpr int kIntervalMs = 200;
 constexpr int kStaleAfterIntervals = 5;
@@ -133,54 +127,17 @@ std::string LeaderFromLog(const std::string& log) {
   return "leader";
 }
 
-class ClusterE2e : public ::testing::Test {
+class ClusterE2e : public ClusterFixture {
  protected:
   void SetUp() override {
-    db_ = std::make_unique<TestDatabase>("postgresql");
-    XCTL_REQUIRE_DATABASE(*db_);
-    ASSERT_TRUE(blofin_.ok());
-    ASSERT_TRUE(SetPrice(1));
-    auto nats = NatsServer::Start();
-    ASSERT_TRUE(nats.ok()) << nats.status();
-    nats_ = *std::move(nats);
-    // The first instance runs the migrations alone; then the two others.
-    for (int i = 0; i < 3; ++i) {
-      const std::string dir = MakeTempDir(absl::StrCat("cluster", i));
-      {
-        std::ofstream(dir + "/xctl.yaml")
-            << "key_file: " << dir << "/xctl.key\n"
-            << "price: {stale_after_intervals: " << kStaleAfterIntervals << "}\n";
-      }
-      nodes_.push_back(std::make_unique<RunningXctld>(
-          std::vector<std::string>{
-              "--config=" + dir + "/xctl.yaml", "--db=" + db_->url(),
-              "--cluster=" + nats_->url(), absl::StrCat("--node-id=node", i),
-              "--price-source=blofin", "--blofin-url=" + blofin_.base_url(),
-              "--pairs=BTC-USDT", absl::StrCat("--price-interval-ms=", kIntervalMs)},
-          dir));
-      ASSERT_TRUE(nodes_.back()->ok()) << nodes_.back()->process().Stderr();
-    }
-    // The exchange moves: a new price every 50 ms, so every poll changes it.
-    mover_ = std::thread([this] {
-      for (int i = 2; !stop_mover_; ++i) {
-        SetPrice(i);
-        absl::SleepFor(absl::Milliseconds(50));
-      }
-    });
+    StartCluster(3, "cluster", absl::StrCat("price: {stale_after_intervals: ", kStaleAfterIntervals,
+                                            "}\n"),
+                 kIntervalMs);
   }
 
   void TearDown() override {
-    stop_mover_ = true;
-    if (mover_.joinable()) mover_.join();
     streams_.clear();
-    for (auto& n : nodes_) {
-      if (n && n->ok()) n->Stop();
-    }
-  }
-
-  bool SetPrice(int i) {
-    return blofin_.SetTickers(absl::StrCat(R"({"BTC-USDT":{"bid":")", 60000 + i, R"(","ask":")",
-                                           60001 + i, R"(","last":")", 60000 + i, R"("}})"));
+    ClusterFixture::TearDown();
   }
 
   // The index of the node whose log says it holds the price lead; -1 if none
@@ -197,13 +154,7 @@ class ClusterE2e : public ::testing::Test {
     return found;
   }
 
-  FakeBlofin blofin_;
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<NatsServer> nats_;
-  std::vector<std::unique_ptr<RunningXctld>> nodes_;
   std::vector<std::unique_ptr<PriceStream>> streams_;
-  std::atomic<bool> stop_mover_{false};
-  std::thread mover_;
 };
 
 TEST_F(ClusterE2e, OneLeaderFetchesForAll_SurvivesLeaderSigkillAndNatsRestart) {

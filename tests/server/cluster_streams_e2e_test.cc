@@ -10,7 +10,6 @@
 #include <atomic>
 #include <cstdio>
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,21 +23,16 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/server/cluster_fixture.h"
 #include "tests/server/running_xctld.h"
-#include "tests/support/fake_blofin.h"
-#include "tests/support/nats_server.h"
-#include "tests/support/test_databases.h"
 #include "xctl/v1/exchange_control.grpc.pb.h"
 #include "xctl/v1/strategy_manager.grpc.pb.h"
 
 namespace xctl {
 namespace {
 
-using ::xctl::testing::FakeBlofin;
-using ::xctl::testing::MakeTempDir;
-using ::xctl::testing::NatsServer;
+using ::xctl::testing::ClusterFixture;
 using ::xctl::testing::RunningXctld;
-using ::xctl::testing::TestDatabase;
 
 constexpr int kIntervalMs = 200;
 
@@ -130,49 +124,9 @@ std::vector<v1::Position> UpdatedPositions(PositionStream& s) {
   return out;
 }
 
-class ClusterStreamsE2e : public ::testing::Test {
+class ClusterStreamsE2e : public ClusterFixture {
  protected:
-  void SetUp() override {
-    db_ = std::make_unique<TestDatabase>("postgresql");
-    XCTL_REQUIRE_DATABASE(*db_);
-    ASSERT_TRUE(blofin_.ok());
-    ASSERT_TRUE(SetPrice(1));
-    auto nats = NatsServer::Start();
-    ASSERT_TRUE(nats.ok()) << nats.status();
-    nats_ = *std::move(nats);
-    // One after the other: the first runs the migrations.
-    for (int i = 0; i < 2; ++i) {
-      const std::string dir = MakeTempDir(absl::StrCat("streams", i));
-      std::ofstream(dir + "/xctl.yaml") << "key_file: " << dir << "/xctl.key\n";
-      nodes_.push_back(std::make_unique<RunningXctld>(
-          std::vector<std::string>{
-              "--config=" + dir + "/xctl.yaml", "--db=" + db_->url(),
-              "--cluster=" + nats_->url(), absl::StrCat("--node-id=node", i),
-              "--price-source=blofin", "--blofin-url=" + blofin_.base_url(),
-              "--pairs=BTC-USDT", absl::StrCat("--price-interval-ms=", kIntervalMs)},
-          dir));
-      ASSERT_TRUE(nodes_.back()->ok()) << nodes_.back()->process().Stderr();
-    }
-    mover_ = std::thread([this] {
-      for (int i = 2; !stop_mover_; ++i) {
-        SetPrice(i);
-        absl::SleepFor(absl::Milliseconds(50));
-      }
-    });
-  }
-
-  void TearDown() override {
-    stop_mover_ = true;
-    if (mover_.joinable()) mover_.join();
-    for (auto& n : nodes_) {
-      if (n && n->ok()) n->Stop();
-    }
-  }
-
-  bool SetPrice(int i) {
-    return blofin_.SetTickers(absl::StrCat(R"({"BTC-USDT":{"bid":")", 60000 + i, R"(","ask":")",
-                                           60001 + i, R"(","last":")", 60000 + i, R"("}})"));
-  }
+  void SetUp() override { StartCluster(2, "streams", "", kIntervalMs); }
 
   // Creates and starts an external paper strategy through the API of `node`.
   void CreateStrategy(RunningXctld& node, const std::string& id) {
@@ -209,12 +163,6 @@ class ClusterStreamsE2e : public ::testing::Test {
     return stub->PlaceOrder(&c, req, &resp);
   }
 
-  FakeBlofin blofin_;
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<NatsServer> nats_;
-  std::vector<std::unique_ptr<RunningXctld>> nodes_;
-  std::atomic<bool> stop_mover_{false};
-  std::thread mover_;
 };
 
 TEST_F(ClusterStreamsE2e, StreamsOnB_ServeAStrategyThatRunsOnlyOnA) {

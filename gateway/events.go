@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
@@ -23,7 +26,9 @@ import (
 // final `event: end` with {"code","message"} when the upstream ends. A
 // browser that goes away cancels its upstream stream at once.
 
-type eventStream struct{}
+// eventStream is one open stream. Not zero-sized: Go may give every
+// zero-sized value the same address, and the streams are a map of pointers.
+type eventStream struct{ path string }
 
 // receiver yields the next upstream message.
 type receiver func() (proto.Message, error)
@@ -81,25 +86,46 @@ func (g *Gateway) serveEvents(w http.ResponseWriter, r *http.Request,
 		writeError(w, http.StatusMethodNotAllowed, codes.Unimplemented, "event streams are GET only")
 		return
 	}
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		writeError(w, http.StatusInternalServerError, codes.Internal, "streaming unsupported")
+	stream := &eventStream{path: r.URL.Path}
+	switch err := g.register(stream); err {
+	case nil:
+	case errTooManyStreams:
+		w.Header().Set("Retry-After", "5")
+		writeRefusal(w, http.StatusServiceUnavailable, codes.Unavailable, reasonTooManyStreams,
+			fmt.Sprintf("%d event streams are open, the most this gateway serves (--max-streams)", g.maxStreams))
 		return
-	}
-	stream := &eventStream{}
-	if !g.register(stream) {
-		writeError(w, http.StatusServiceUnavailable, codes.Unavailable, "gateway shutting down")
+	default:
+		writeError(w, http.StatusServiceUnavailable, codes.Unavailable, err.Error())
 		return
 	}
 	defer g.unregister(stream)
+	// A stream lives long: the server's read and write timeouts are for
+	// requests. No read deadline (net/http lifts it for HTTP/1 once the
+	// request is read; said here for every protocol), and each event gets
+	// its own write deadline, which replaces the server's write timeout.
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return
+	}
+	send := func(format string, args ...any) error {
+		err := rc.SetWriteDeadline(time.Now().Add(g.streamWriteTimeout))
+		if err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	done := ctx.Done() // not ctx itself: it is reassigned below
 	go func() {
 		select {
 		case <-g.closedCh:
 			cancel()
-		case <-ctx.Done():
+		case <-done:
 		}
 	}()
 	if auth := r.Header.Get("Authorization"); auth != "" {
@@ -125,10 +151,15 @@ func (g *Gateway) serveEvents(w http.ResponseWriter, r *http.Request,
 		if err != nil {
 			break
 		}
-		if _, err := fmt.Fprintf(w, "data: %s\n\n", data); err != nil {
-			return // the browser went away; ctx cancels upstream
+		if err := send("data: %s\n\n", data); err != nil {
+			// The browser went away, or stopped reading for longer than the
+			// write deadline; ctx cancels upstream.
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				g.logger.Warn("event stream client stopped reading", "event", "stream_write_timeout",
+					"path", r.URL.Path, "remote", r.RemoteAddr, "timeout", g.streamWriteTimeout)
+			}
+			return
 		}
-		flusher.Flush()
 		msg, err = recv()
 		if err != nil {
 			st := status.Convert(err)
@@ -138,39 +169,11 @@ func (g *Gateway) serveEvents(w http.ResponseWriter, r *http.Request,
 			if ctx.Err() != nil {
 				st = status.New(codes.Unavailable, "gateway shutting down")
 			}
-			fmt.Fprintf(w, "event: end\ndata: {\"code\":%d,\"message\":%q}\n\n", st.Code(), st.Message())
-			flusher.Flush()
+			end, _ := json.Marshal(errorBody{Code: int(st.Code()), Message: st.Message()})
+			_ = send("event: end\ndata: %s\n\n", end)
 			return
 		}
 	}
-}
-
-func (g *Gateway) register(s *eventStream) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closing {
-		return false
-	}
-	g.streams[s] = struct{}{}
-	return true
-}
-
-func (g *Gateway) unregister(s *eventStream) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	delete(g.streams, s)
-}
-
-// writeError answers like gRPC-Gateway's errors: {"code","message"}.
-func writeError(w http.ResponseWriter, httpStatus int, code codes.Code, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(httpStatus)
-	// encoding/json, not %q: Go's quoting (\x00) is not JSON.
-	body, _ := json.Marshal(struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	}{int(code), message})
-	_, _ = w.Write(body)
 }
 
 // listParam reads ?name=a,b and ?name=a&name=b.

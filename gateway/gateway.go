@@ -44,15 +44,30 @@ type Options struct {
 	UpstreamCA string
 	// WebDir, when set, serves the dashboard from disk (development).
 	WebDir string
-	Logger *slog.Logger
+	// AllowedHosts are the Host names served (guard.go); nil:
+	// DefaultAllowedHosts, the loopback ones.
+	AllowedHosts []string
+	// AllowedOrigins are origins besides http(s)://<allowed host> that may
+	// send requests (a TLS proxy's public name).
+	AllowedOrigins []string
+	// MaxStreams caps the open event streams; 0: DefaultMaxStreams.
+	MaxStreams int
+	// StreamWriteTimeout is how long one event may take to reach a client;
+	// 0: DefaultStreamWriteTimeout.
+	StreamWriteTimeout time.Duration
+	Logger             *slog.Logger
 }
 
 // Gateway is the HTTP handler of xctl-gateway.
 type Gateway struct {
 	conn    *grpc.ClientConn
 	mux     *http.ServeMux
+	handler http.Handler // mux behind the request guard
 	logger  *slog.Logger
 	marshal protojson.MarshalOptions
+
+	maxStreams         int
+	streamWriteTimeout time.Duration
 
 	mu       sync.Mutex
 	streams  map[*eventStream]struct{}
@@ -64,6 +79,12 @@ type Gateway struct {
 func New(opts Options) (*Gateway, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.MaxStreams <= 0 {
+		opts.MaxStreams = DefaultMaxStreams
+	}
+	if opts.StreamWriteTimeout <= 0 {
+		opts.StreamWriteTimeout = DefaultStreamWriteTimeout
 	}
 	transport := insecure.NewCredentials()
 	if opts.UpstreamCA != "" {
@@ -84,7 +105,16 @@ func New(opts Options) (*Gateway, error) {
 		marshal:  protojson.MarshalOptions{UseProtoNames: true},
 		streams:  map[*eventStream]struct{}{},
 		closedCh: make(chan struct{}),
+
+		maxStreams:         opts.MaxStreams,
+		streamWriteTimeout: opts.StreamWriteTimeout,
 	}
+	guard, err := newRequestGuard(opts.AllowedHosts, opts.AllowedOrigins, g.mux)
+	if err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	g.handler = guard
 
 	rest := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -116,11 +146,11 @@ func New(opts Options) (*Gateway, error) {
 	g.mux.Handle("/v1/stream/prices", http.HandlerFunc(g.streamPrices))
 	g.mux.Handle("/v1/stream/positions", http.HandlerFunc(g.streamPositions))
 	g.mux.Handle("/v1/stream/kpis", http.HandlerFunc(g.streamKpis))
-	guard, err := newMethodGuard(openapiSpec, rest)
+	methods, err := newMethodGuard(openapiSpec, rest)
 	if err != nil {
 		return nil, err
 	}
-	g.mux.Handle("/v1/", limitBody(guard))
+	g.mux.Handle("/v1/", limitBody(methods))
 	g.mux.HandleFunc("/healthz", g.healthz)
 	g.mux.HandleFunc("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -140,11 +170,12 @@ func New(opts Options) (*Gateway, error) {
 	return g, nil
 }
 
-// ServeHTTP logs each request (method, path, status, duration).
+// ServeHTTP checks Host, Origin and Content-Type (guard.go) and logs each
+// request (method, path, status, duration).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	g.mux.ServeHTTP(rec, r)
+	g.handler.ServeHTTP(rec, r)
 	if !strings.HasPrefix(r.URL.Path, "/v1/stream/") {
 		g.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 			"ms", time.Since(start).Milliseconds())
@@ -209,8 +240,12 @@ func (s *statusRecorder) WriteHeader(code int) {
 }
 
 // Flush lets event streams push through the recorder.
-func (s *statusRecorder) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+func (s *statusRecorder) Flush() { _ = s.FlushError() }
+
+// FlushError is Flush with the error (http.ResponseController prefers it).
+func (s *statusRecorder) FlushError() error {
+	return http.NewResponseController(s.ResponseWriter).Flush()
 }
+
+// Unwrap lets http.ResponseController reach the connection (deadlines).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -72,12 +72,33 @@ strategies:
 
 func newServer(t *testing.T) *server {
 	t.Helper()
-	addr := startXctld(t)
-	gw, err := New(Options{Upstream: addr, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return newServerWith(t, nil, nil)
+}
+
+// newServerWith starts xctld and the gateway with options changed by opts;
+// with limits, behind the http.Server and listener main builds.
+func newServerWith(t *testing.T, opts func(*Options), limits *ServerLimits) *server {
+	t.Helper()
+	return serveGateway(t, startXctld(t), opts, limits)
+}
+
+func serveGateway(t *testing.T, upstream string, opts func(*Options), limits *ServerLimits) *server {
+	t.Helper()
+	o := Options{Upstream: upstream, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if opts != nil {
+		opts(&o)
+	}
+	gw, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{gw: gw, http: httptest.NewServer(gw)}
+	web := httptest.NewUnstartedServer(gw)
+	if limits != nil {
+		web.Config = limits.Server(gw)
+		web.Listener = limits.Listener(web.Listener)
+	}
+	web.Start()
+	s := &server{gw: gw, http: web}
 	t.Cleanup(func() {
 		gw.Shutdown()
 		s.http.Close()
@@ -250,9 +271,9 @@ func TestEventStreamsOfPositionsAndKpisAndTheirErrors(t *testing.T) {
 		cancel()
 	}
 	for path, want := range map[string]int{
-		"/v1/stream/kpis?strategy_id=Bad%20Id":       400,
+		"/v1/stream/kpis?strategy_id=Bad%20Id":      400,
 		"/v1/stream/positions?include_closed=maybe": 400,
-		"/v1/stream/prices?pairs=nope":               400,
+		"/v1/stream/prices?pairs=nope":              400,
 	} {
 		status, body := s.do(t, "GET", path, "")
 		if status != want || !strings.Contains(body, `"message"`) {

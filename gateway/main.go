@@ -16,29 +16,57 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
 
 func main() {
-	listen := flag.String("listen", "127.0.0.1:8080", "HTTP listen address HOST:PORT (loopback by default)")
-	upstream := flag.String("grpc", "127.0.0.1:50051", "xctld gRPC address HOST:PORT")
+	limits := DefaultServerLimits()
+	listen := flag.String("listen", "127.0.0.1:8080", "HTTP listen address HOST:PORT (loopback by default; anything else needs --tls-cert, --tls-key and --allow-remote)")
+	upstream := flag.String("grpc", "127.0.0.1:50051", "xctld gRPC address HOST:PORT (anything but loopback needs --grpc-ca)")
 	portFile := flag.String("port-file", "", "write the bound port to this file once listening")
 	webDir := flag.String("web-dir", "", "serve the dashboard from this folder instead of the embedded copy")
 	tlsCert := flag.String("tls-cert", "", "serve HTTPS with this PEM certificate (with --tls-key)")
 	tlsKey := flag.String("tls-key", "", "the PEM private key of --tls-cert")
 	grpcCA := flag.String("grpc-ca", "", "connect to xctld over TLS, trusting this PEM CA or certificate")
+	allowRemote := flag.Bool("allow-remote", false, "allow a --listen address other machines can reach (with --tls-cert/--tls-key; xctld must check tokens)")
+	allowedHosts := flag.String("allowed-hosts", strings.Join(DefaultAllowedHosts, ","), "comma-separated Host names served, NAME or NAME:PORT (NAME alone: with the listen port or without); other Hosts are refused (DNS rebinding)")
+	allowedOrigins := flag.String("allowed-origins", "", "comma-separated origins, http(s)://HOST[:PORT], that may send requests besides http(s)://<an allowed host> (a TLS proxy's public address)")
+	maxStreams := flag.Int("max-streams", DefaultMaxStreams, "most event streams open at once; more are refused with 503 TOO_MANY_STREAMS")
+	maxConns := flag.Int("max-conns", limits.MaxConns, "most client connections open at once; more wait to be accepted (above --max-streams)")
+	flag.DurationVar(&limits.ReadHeaderTimeout, "read-header-timeout", limits.ReadHeaderTimeout, "time a client has to send a request's headers")
+	flag.DurationVar(&limits.ReadTimeout, "read-timeout", limits.ReadTimeout, "time a client has to send a whole request, body included (not event streams)")
+	flag.DurationVar(&limits.WriteTimeout, "write-timeout", limits.WriteTimeout, "time to answer a request, xctld's included (not event streams)")
+	flag.DurationVar(&limits.IdleTimeout, "idle-timeout", limits.IdleTimeout, "how long an idle keep-alive connection stays open")
+	streamWriteTimeout := flag.Duration("stream-write-timeout", DefaultStreamWriteTimeout, "time one event may take to reach a client; a client that stops reading is dropped")
 	flag.Parse()
+	limits.MaxConns = *maxConns
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if (*tlsCert == "") != (*tlsKey == "") {
-		fmt.Fprintln(os.Stderr, "xctl-gateway: give both --tls-cert and --tls-key, or neither")
-		os.Exit(2)
+		refuse("give both --tls-cert and --tls-key, or neither")
 	}
-	gw, err := New(Options{Upstream: *upstream, UpstreamCA: *grpcCA, WebDir: *webDir, Logger: logger})
+	if err := checkListen(*listen, *tlsCert != "", *allowRemote); err != nil {
+		refuse(err.Error())
+	}
+	if err := checkUpstream(*upstream, *grpcCA); err != nil {
+		refuse(err.Error())
+	}
+	switch {
+	case *maxStreams < 1:
+		refuse("--max-streams must be at least 1")
+	case *maxConns <= *maxStreams:
+		refuse(fmt.Sprintf("--max-conns (%d) must be above --max-streams (%d): a refused stream needs a connection to hear why", *maxConns, *maxStreams))
+	case limits.ReadHeaderTimeout <= 0 || limits.ReadTimeout <= 0 || limits.WriteTimeout <= 0 ||
+		limits.IdleTimeout <= 0 || *streamWriteTimeout <= 0:
+		refuse("the timeouts must be above zero")
+	}
+	gw, err := New(Options{Upstream: *upstream, UpstreamCA: *grpcCA, WebDir: *webDir, Logger: logger,
+		AllowedHosts: splitList(*allowedHosts), AllowedOrigins: splitList(*allowedOrigins),
+		MaxStreams: *maxStreams, StreamWriteTimeout: *streamWriteTimeout})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "xctl-gateway: %v\n", err)
-		os.Exit(2)
+		refuse(err.Error())
 	}
 	defer gw.Close()
 
@@ -54,9 +82,11 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	server := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	server := limits.Server(gw)
+	ln = limits.Listener(ln)
 	logger.Info("gateway serving", "event", "gateway_serving", "listen", ln.Addr().String(),
-		"upstream", *upstream, "dashboard", fmt.Sprintf("%s://%s/", map[bool]string{false: "http", true: "https"}[*tlsCert != ""], ln.Addr().String()))
+		"upstream", *upstream, "dashboard", fmt.Sprintf("%s://%s/", map[bool]string{false: "http", true: "https"}[*tlsCert != ""], ln.Addr().String()),
+		"allowed_hosts", *allowedHosts, "max_streams", *maxStreams, "max_conns", *maxConns)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -76,6 +106,23 @@ func main() {
 		os.Exit(1)
 	}
 	logger.Info("gateway stopped", "event", "gateway_stopped")
+}
+
+// refuse ends a start that breaks a rule: one line, exit code 2.
+func refuse(message string) {
+	fmt.Fprintf(os.Stderr, "xctl-gateway: %s\n", message)
+	os.Exit(2)
+}
+
+// splitList splits a comma-separated flag; "" is an empty list.
+func splitList(v string) []string {
+	out := []string{}
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // writePortFile writes "PORT\n" atomically (a rename), so a reader never

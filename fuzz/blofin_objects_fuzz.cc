@@ -54,7 +54,6 @@ void FuzzOrder(const rapidjson::Value& v) {
              "limit price present iff limit order");
   CheckNotNegative(o->quantity, "order size");
   CheckNotNegative(o->filled_quantity, "order filledSize");
-  FUZZ_CHECK(!o->fee.is_negative(), "order fee negative (the header says positive)");
   CheckNotNegative(o->average_price, "order averagePrice");
   if (o->price) {
     CheckNotNegative(*o->price, "order price");
@@ -75,25 +74,33 @@ void FuzzFill(const rapidjson::Value& v) {
   FUZZ_CHECK(f->fill.mode == xctl::TradingMode::kLive, "fill mode not live");
   CheckNotNegative(f->fill.price, "fill price");
   CheckNotNegative(f->fill.quantity, "fill size");
-  FUZZ_CHECK(!f->fill.fee.is_negative(), "fill fee negative");
+  FUZZ_CHECK(f->fill.quantity.is_positive(), "fill size not positive");
   CheckRoundTrip(f->fill.price, "fill price");
   CheckRoundTrip(f->fill.quantity, "fill size");
   CheckRoundTrip(f->fill.fee, "fill fee");
 }
 
 void FuzzPosition(const rapidjson::Value& v) {
-  auto p = xctl::blofin::ParsePosition(v);
-  if (!p.ok()) return CheckError(p.status(), "ParsePosition");
+  auto r = xctl::blofin::ParsePosition(v);
+  if (!r.ok()) return CheckError(r.status(), "ParsePosition");
+  const xctl::Position* p = &r->position;
   FUZZ_CHECK(p->exchange == "blofin" && p->mode == xctl::TradingMode::kLive,
              "position exchange/mode");
   CheckId(p->symbol, "position instId");
   FUZZ_CHECK(!p->quantity.is_negative(), "position quantity negative (it is |positions|)");
-  // The side is the sign of "positions" (which parsed, or the call failed).
+  // Net: the side is the sign of "positions" (which parsed, or the call
+  // failed); long/short: the side named, "positions" not negative.
   auto it = v.FindMember("positions");
   std::string text(it->value.GetString(), it->value.GetStringLength());
   bool negative = !text.empty() && Decimal::Parse(text)->is_negative();
-  FUZZ_CHECK((p->side == xctl::PositionSide::kShort) == negative,
-             "position side does not follow the sign of " + Q(text));
+  if (r->position_side == "net") {
+    FUZZ_CHECK((p->side == xctl::PositionSide::kShort) == negative,
+               "position side does not follow the sign of " + Q(text));
+  } else {
+    FUZZ_CHECK(!negative, "a long/short position with negative positions parsed");
+    FUZZ_CHECK((p->side == xctl::PositionSide::kShort) == (r->position_side == "short"),
+               "position side does not follow positionSide");
+  }
   CheckNotNegative(p->open_price, "position averagePrice");
   CheckRoundTrip(p->quantity, "position size");
   CheckRoundTrip(p->open_price, "position averagePrice");

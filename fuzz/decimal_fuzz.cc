@@ -1,20 +1,20 @@
-// Fuzzes xctl::Decimal (server/common/decimal.h): Parse against an
-// independent reference of the documented grammar, the print/parse round trip,
-// and Mul / Div / MulDiv on any two or three values, extremes included.
+// Fuzzes xctl::Decimal (server/common/decimal.h): Parse and ParseRounded
+// against an independent reference of the documented grammar, the print/parse
+// round trip, and the arithmetic (+, -, Mul of 2-4 factors, Div, MulDiv,
+// WeightedAverage, and their Checked variants) on any operands, extremes
+// included, against exact integers (boost cpp_int).
 //
 // Input: the whole input is parsed as one decimal. It is also split on '\n'
-// into up to three operands a, b, c for the arithmetic; an operand is a
-// decimal, or "max" / "min" for the raw int64 extremes (INT64_MIN is no
-// result of any operation, but must not crash one either).
+// into up to four operands a, b, c, d for the arithmetic; an operand is a
+// decimal, or "max" / "min" for +/-Decimal::Max() (the range's ends).
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/numeric/int128.h"
 #include "absl/strings/str_split.h"
+#include "boost/multiprecision/cpp_int.hpp"
 #include "fuzz_check.h"
 #include "server/common/decimal.h"
 
@@ -25,16 +25,49 @@ using xctl_fuzz::Units;
 
 namespace {
 
-constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+using Big = boost::multiprecision::cpp_int;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+Big Pow10(int n) {
+  Big p = 1;
+  for (int i = 0; i < n; ++i) p *= 10;
+  return p;
+}
+
+const Big& MaxUnits() {
+  static const Big max = Pow10(38) - 1;  // |value| < 10^29
+  return max;
+}
+
+Big ToBig(Decimal::Units u) {
+  const bool negative = u < 0;
+  __extension__ unsigned __int128 mag =
+      negative ? -static_cast<unsigned __int128>(u) : static_cast<unsigned __int128>(u);
+  Big b = Big(static_cast<uint64_t>(mag >> 64)) * (Big(1) << 64) + Big(static_cast<uint64_t>(mag));
+  return negative ? Big(-b) : b;
+}
+
+Big RoundHalfEven(Big n, Big d) {
+  if (d < 0) {
+    n = -n;
+    d = -d;
+  }
+  const bool negative = n < 0;
+  if (negative) n = -n;
+  Big q = n / d, r = n % d;
+  if (2 * r > d || (2 * r == d && (q % 2) != 0)) ++q;
+  return negative ? Big(-q) : q;
+}
+
+bool InRange(const Big& units) { return units <= MaxUnits() && units >= -MaxUnits(); }
+
 // The grammar of docs/decimal.md, written independently: optional sign,
-// digits with at most one '.', at least one digit, at most 9 significant
-// fraction digits, |value| <= (2^63 - 1) x 10^-9. Returns the canonical print
-// of the value, or nullopt when Parse must refuse the text.
-std::optional<std::string> ReferenceParse(absl::string_view t) {
+// digits with at most one '.', at least one digit; Parse: at most 9
+// significant fraction digits; ParseRounded: any, rounded half to even; the
+// result's |units| <= 10^38 - 1. Returns the units, or nullopt when the text
+// must be refused.
+std::optional<Big> ReferenceParse(absl::string_view t, bool rounded) {
   bool negative = false;
   if (!t.empty() && (t[0] == '+' || t[0] == '-')) {
     negative = t[0] == '-';
@@ -48,118 +81,128 @@ std::optional<std::string> ReferenceParse(absl::string_view t) {
   for (char c : whole) if (!IsDigit(c)) return std::nullopt;
   for (char c : frac) if (!IsDigit(c)) return std::nullopt;
   if (whole.empty() && frac.empty()) return std::nullopt;
-  while (!whole.empty() && whole.front() == '0') whole.remove_prefix(1);
   while (!frac.empty() && frac.back() == '0') frac.remove_suffix(1);
-  if (frac.size() > 9) return std::nullopt;
-  std::string units = std::string(whole) + std::string(frac) + std::string(9 - frac.size(), '0');
-  units.erase(0, std::min(units.find_first_not_of('0'), units.size()));
-  static const std::string kMaxUnits = std::to_string(kMax);
-  if (units.size() > kMaxUnits.size() ||
-      (units.size() == kMaxUnits.size() && units > kMaxUnits)) {
-    return std::nullopt;
-  }
-  std::string canon = whole.empty() ? "0" : std::string(whole);
-  if (!frac.empty()) canon += "." + std::string(frac);
-  if (negative && canon != "0") canon = "-" + canon;
-  return canon;
+  if (!rounded && frac.size() > 9) return std::nullopt;
+  Big n = 0;
+  for (char c : whole) n = n * 10 + (c - '0');
+  for (char c : frac) n = n * 10 + (c - '0');
+  const int places = static_cast<int>(frac.size());
+  Big units = places <= 9 ? Big(n * Pow10(9 - places)) : RoundHalfEven(n, Pow10(places - 9));
+  if (!InRange(units)) return std::nullopt;
+  return negative ? Big(-units) : units;
 }
 
 void CheckParse(absl::string_view text) {
-  auto d = Decimal::Parse(text);
-  std::optional<std::string> ref = ReferenceParse(text);
-  if (!d.ok()) {
-    FUZZ_CHECK(d.status().code() == absl::StatusCode::kInvalidArgument,
-               "Parse(" + Q(text) + "): " + d.status().ToString());
-    FUZZ_CHECK(!ref.has_value(),
-               "Parse(" + Q(text) + ") refused a valid decimal (reference: " + *ref +
-                   "): " + d.status().ToString());
-    return;
+  for (bool rounded : {false, true}) {
+    const std::string name = rounded ? "ParseRounded(" : "Parse(";
+    auto d = rounded ? Decimal::ParseRounded(text) : Decimal::Parse(text);
+    std::optional<Big> ref = ReferenceParse(text, rounded);
+    if (!d.ok()) {
+      FUZZ_CHECK(d.status().code() == absl::StatusCode::kInvalidArgument,
+                 name + Q(text) + "): " + d.status().ToString());
+      FUZZ_CHECK(!ref.has_value(), name + Q(text) + ") refused a valid decimal (reference: " +
+                                       ref->str() + " units): " + d.status().ToString());
+      continue;
+    }
+    FUZZ_CHECK(ref.has_value(), name + Q(text) + ") accepted it as " + Units(*d) +
+                                    " but the documented grammar refuses it");
+    FUZZ_CHECK(ToBig(d->units()) == *ref,
+               name + Q(text) + ") = " + Units(*d) + ", reference " + ref->str() + " units");
+    CheckRoundTrip(*d, "parsed");
   }
-  FUZZ_CHECK(ref.has_value(), "Parse(" + Q(text) + ") accepted it as " + Units(*d) +
-                                  " but the documented grammar refuses it");
-  FUZZ_CHECK(d->ToString() == *ref, "Parse(" + Q(text) + ") = " + Units(*d) +
-                                        ", reference value " + *ref);
-  FUZZ_CHECK(d->units() != kMin, "Parse(" + Q(text) + ") gave INT64_MIN units");
-  CheckRoundTrip(*d, "parsed");
 }
 
 std::optional<Decimal> Operand(absl::string_view text) {
-  if (text == "max") return Decimal::FromUnits(kMax);
-  if (text == "min") return Decimal::FromUnits(kMin);
+  if (text == "max") return Decimal::Max();
+  if (text == "min") return -Decimal::Max();
   auto d = Decimal::Parse(text);
   if (!d.ok()) return std::nullopt;
   return *d;
 }
 
-absl::int128 Abs128(absl::int128 v) { return v < 0 ? -v : v; }
-
-// `result` must be num / divisor (the exact quotient, as int128) rounded half
-// to even to a whole number of units, or saturated.
-void CheckRounded(Decimal result, absl::int128 num, absl::int128 divisor,
-                  const std::string& what) {
-  if (divisor < 0) {
-    num = -num;
-    divisor = -divisor;
-  }
-  // q: num / divisor truncated (|num| <= 2^126, no overflow). Beyond
-  // +/-(2^63 - 1) units the result saturates there (docs/decimal.md); never
-  // at INT64_MIN, which could not be negated or parsed back.
-  absl::int128 q = num / divisor;
-  bool exact = num % divisor == 0;
-  if (q > kMax || q < -kMax || (q == kMax && !exact) || (q == -kMax && !exact)) {
-    FUZZ_CHECK(result.units() == (num > 0 ? kMax : -kMax),
-               what + ": out of range but did not saturate at +/-(2^63-1) units: " +
-                   Units(result));
-    return;
-  }
-  absl::int128 diff = absl::int128(result.units()) * divisor - num;
-  FUZZ_CHECK(Abs128(diff) * 2 <= divisor, what + ": not rounded to nearest: " + Units(result));
-  if (Abs128(diff) * 2 == divisor) {
-    FUZZ_CHECK(result.units() % 2 == 0, what + ": tie not rounded to even: " + Units(result));
-  }
-}
-
 // A result the code hands on: it must be a value Parse accepts again (the
 // API and the database carry decimals as text) and one that can be negated.
 void CheckResult(Decimal r, const std::string& what) {
-  FUZZ_CHECK(r.units() != kMin, what + " = INT64_MIN units: outside Parse's range, and "
-                                       "-r / r.Abs() overflow");
+  FUZZ_CHECK(-(-r) == r && !r.Abs().is_negative(), what + ": negation of " + Units(r));
   CheckRoundTrip(r, what.c_str());
 }
 
-void CheckArithmetic(Decimal a, Decimal b, std::optional<Decimal> c) {
+// `plain` and `checked` must be num / den rounded half to even to a whole
+// number of units; beyond the range the plain result saturates at
+// +/-Max() and the checked one is OUT_OF_RANGE.
+void CheckRounded(Decimal plain, const absl::StatusOr<Decimal>& checked, const Big& num,
+                  const Big& den, const std::string& what) {
+  const Big ref = RoundHalfEven(num, den);
+  CheckResult(plain, what);
+  if (!InRange(ref)) {
+    FUZZ_CHECK(plain == (ref > 0 ? Decimal::Max() : -Decimal::Max()),
+               what + ": out of range but did not saturate at +/-Max(): " + Units(plain));
+    FUZZ_CHECK(!checked.ok() && checked.status().code() == absl::StatusCode::kOutOfRange,
+               what + ": out of range but the checked variant did not say so");
+    return;
+  }
+  FUZZ_CHECK(ToBig(plain.units()) == ref,
+             what + ": " + Units(plain) + ", exact rounding " + ref.str() + " units");
+  FUZZ_CHECK(checked.ok() && *checked == plain,
+             what + ": the checked variant disagrees: " +
+                 (checked.ok() ? Units(*checked) : checked.status().ToString()));
+}
+
+void CheckArithmetic(const std::vector<Decimal>& ops) {
+  const Decimal a = ops[0], b = ops[1];
+  const Big one = Pow10(9), A = ToBig(a.units()), B = ToBig(b.units());
   const std::string ab = "(" + Units(a) + ", " + Units(b) + ")";
-  Decimal m = Decimal::Mul(a, b);
-  CheckRounded(m, absl::int128(a.units()) * b.units(), Decimal::kOne, "Mul" + ab);
+  CheckRounded(a + b, Decimal::CheckedAdd(a, b), A + B, 1, "+" + ab);
+  CheckRounded(a - b, Decimal::CheckedSub(a, b), A - B, 1, "-" + ab);
+  const Decimal m = Decimal::Mul(a, b);
+  CheckRounded(m, Decimal::CheckedMul(a, b), A * B, one, "Mul" + ab);
   FUZZ_CHECK(Decimal::Mul(b, a) == m, "Mul not commutative " + ab);
-  if (a.units() != kMin) {  // the raw "min" operand saturates to -(2^63-1)
-    FUZZ_CHECK(Decimal::Mul(a, Decimal::FromInt(1)) == a, "Mul(a, 1) != a for " + Units(a));
-    FUZZ_CHECK(Decimal::Div(a, Decimal::FromInt(1)) == a, "Div(a, 1) != a for " + Units(a));
-  }
+  FUZZ_CHECK(Decimal::Mul(a, Decimal::FromInt(1)) == a, "Mul(a, 1) != a for " + Units(a));
+  FUZZ_CHECK(Decimal::Div(a, Decimal::FromInt(1)) == a, "Div(a, 1) != a for " + Units(a));
   FUZZ_CHECK(Decimal::Div(a, Decimal()).is_zero(), "Div(a, 0) != 0 for " + Units(a));
-  CheckResult(m, "Mul" + ab);
+  FUZZ_CHECK(Decimal::CheckedDiv(a, Decimal()).status().code() ==
+                 absl::StatusCode::kInvalidArgument,
+             "CheckedDiv(a, 0) is not INVALID_ARGUMENT");
   if (!b.is_zero()) {
-    Decimal q = Decimal::Div(a, b);
-    CheckRounded(q, absl::int128(a.units()) * Decimal::kOne, b.units(), "Div" + ab);
-    CheckResult(q, "Div" + ab);
-  }
-  if (c) {
-    Decimal r = Decimal::MulDiv(a, b, *c);
-    if (c->is_zero()) {
-      FUZZ_CHECK(r.is_zero(), "MulDiv(a, b, 0) != 0");
-    } else {
-      CheckRounded(r, absl::int128(a.units()) * b.units(), c->units(),
-                   "MulDiv" + ab + " / " + Units(*c));
-      CheckResult(r, "MulDiv" + ab + " / " + Units(*c));
-    }
+    CheckRounded(Decimal::Div(a, b), Decimal::CheckedDiv(a, b), A * one, B, "Div" + ab);
   }
   // Comparison is consistent with the units.
-  FUZZ_CHECK((a < b) == (a.units() < b.units()), "operator< " + ab);
-  if (a.units() != kMin) {
-    FUZZ_CHECK(!a.Abs().is_negative(), "Abs negative for " + Units(a));
+  FUZZ_CHECK((a < b) == (A < B), "operator< " + ab);
+  if (b.is_positive()) {
+    FUZZ_CHECK(a.IsMultipleOf(b) == (A % B == 0), "IsMultipleOf " + ab);
   }
-  if (b.units() > 0) {
-    FUZZ_CHECK(a.IsMultipleOf(b) == (a.units() % b.units() == 0), "IsMultipleOf " + ab);
+  if (ops.size() < 3) return;
+  const Decimal c = ops[2];
+  const Big C = ToBig(c.units());
+  const std::string abc = ab + " x " + Units(c);
+  CheckRounded(Decimal::Mul(a, b, c), Decimal::CheckedMul(a, b, c), A * B * C, one * one,
+               "Mul3" + abc);
+  if (c.is_zero()) {
+    FUZZ_CHECK(Decimal::MulDiv(a, b, c).is_zero(), "MulDiv(a, b, 0) != 0");
+  } else {
+    CheckRounded(Decimal::MulDiv(a, b, c), Decimal::CheckedMulDiv(a, b, c), A * B, C,
+                 "MulDiv" + ab + " / " + Units(c));
+  }
+  if (ops.size() < 4) return;
+  const Decimal d = ops[3];
+  const Big E = ToBig(d.units());
+  const std::string abcd = abc + " x " + Units(d);
+  CheckRounded(Decimal::Mul(a, b, c, d), Decimal::CheckedMul(a, b, c, d), A * B * C * E,
+               one * one * one, "Mul4" + abcd);
+  if (!d.is_zero()) {
+    CheckRounded(Decimal::MulDiv(a, b, c, d), Decimal::CheckedMulDiv(a, b, c, d), A * B * C,
+                 E * one, "MulDiv4" + abc + " / " + Units(d));
+  }
+  // The weighted average of a and b with weights |c| and |d|: one rounding,
+  // and between a and b.
+  const Decimal wa = c.Abs(), wb = d.Abs();
+  const Big WA = ToBig(wa.units()), WB = ToBig(wb.units());
+  if (WA + WB != 0) {
+    const Decimal avg = Decimal::WeightedAverage(a, wa, b, wb);
+    const Big ref = RoundHalfEven(A * WA + B * WB, WA + WB);
+    FUZZ_CHECK(ToBig(avg.units()) == ref,
+               "WeightedAverage" + abcd + " = " + Units(avg) + ", exact " + ref.str());
+    CheckResult(avg, "WeightedAverage" + abcd);
   }
 }
 
@@ -169,8 +212,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::string_view input(reinterpret_cast<const char*>(data), size);
   CheckParse(input);
 
-  std::vector<absl::string_view> parts = absl::StrSplit(input, absl::MaxSplits('\n', 3));
-  if (parts.size() < 2 || parts.size() > 3) return 0;
+  std::vector<absl::string_view> parts = absl::StrSplit(input, absl::MaxSplits('\n', 4));
+  if (parts.size() < 2 || parts.size() > 4) return 0;
   std::vector<Decimal> ops;
   for (absl::string_view p : parts) {
     CheckParse(p);
@@ -178,8 +221,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!d) return 0;
     ops.push_back(*d);
   }
-  std::optional<Decimal> c;
-  if (ops.size() == 3) c = ops[2];
-  CheckArithmetic(ops[0], ops[1], c);
+  CheckArithmetic(ops);
   return 0;
 }

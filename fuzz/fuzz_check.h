@@ -74,8 +74,17 @@ inline std::string Q(absl::string_view s) {
   return out + "\"";
 }
 
+// "640005000000000 units (640005)": the 128-bit units and the value.
 inline std::string Units(xctl::Decimal d) {
-  return std::to_string(d.units()) + " units (" + d.ToString() + ")";
+  const xctl::Decimal::Units u = d.units();
+  __extension__ unsigned __int128 mag =
+      u < 0 ? -static_cast<unsigned __int128>(u) : static_cast<unsigned __int128>(u);
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(mag % 10)));
+    mag /= 10;
+  } while (mag != 0);
+  return (u < 0 ? "-" : "") + digits + " units (" + d.ToString() + ")";
 }
 
 // Every Decimal the code hands on is printed and read back as plain notation

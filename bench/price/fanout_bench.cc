@@ -92,7 +92,9 @@ struct Result {
 std::atomic<int64_t> g_sink{0};
 uint64_t Consume(const std::vector<TickPtr>& ticks) {
   int64_t sum = 0;
-  for (const TickPtr& t : ticks) sum += t->last.units() + t->bid->units();
+  for (const TickPtr& t : ticks) {
+    sum += static_cast<int64_t>(t->last.units() + t->bid->units());
+  }
   g_sink.fetch_add(sum, std::memory_order_relaxed);
   return ticks.size();
 }

@@ -1,11 +1,16 @@
 #include "server/exchange/instruments.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace xctl {
 namespace {
@@ -13,19 +18,35 @@ namespace {
 Decimal D(absl::string_view text) { return *Decimal::Parse(text); }
 
 Instrument Spec(absl::string_view symbol, absl::string_view cv, absl::string_view lot,
-                absl::string_view min, absl::string_view tick, int max_leverage) {
+                absl::string_view min, absl::string_view tick, int max_leverage,
+                absl::string_view max_market, absl::string_view max_limit) {
   return Instrument{.symbol = std::string(symbol),
                     .contract_value = D(cv),
                     .lot_size = D(lot),
                     .min_size = D(min),
                     .tick_size = D(tick),
-                    .max_leverage = Decimal::FromInt(max_leverage)};
+                    .max_leverage = Decimal::FromInt(max_leverage),
+                    .max_market_size = D(max_market),
+                    .max_limit_size = D(max_limit)};
 }
 
-// The two multiples of `step` around `value` (value not a multiple).
-std::pair<Decimal, Decimal> Neighbours(Decimal value, Decimal step) {
-  int64_t below = value.units() / step.units() * step.units();
-  return {Decimal::FromUnits(below), Decimal::FromUnits(below + step.units())};
+// The multiples of `step` around `value` (value > 0 and not a multiple, step
+// > 0): the one below, and the one above unless it is beyond Decimal's range
+// (then the hint names the one below only).
+std::pair<Decimal, std::optional<Decimal>> Neighbours(Decimal value, Decimal step) {
+  const Decimal below = Decimal::FromUnits(value.units() / step.units() * step.units());
+  absl::StatusOr<Decimal> above = Decimal::CheckedAdd(below, step);
+  if (!above.ok()) return {below, std::nullopt};
+  return {below, *above};
+}
+
+// " (try a or b)", " (try a)", or "" for the candidates that are positive.
+std::string Try(Decimal a, std::optional<Decimal> b) {
+  std::vector<std::string> valid;
+  if (a.is_positive()) valid.push_back(a.ToString());
+  if (b && b->is_positive() && *b != a) valid.push_back(b->ToString());
+  if (valid.empty()) return "";
+  return absl::StrCat(" (try ", absl::StrJoin(valid, " or "), ")");
 }
 
 }  // namespace
@@ -67,12 +88,15 @@ std::vector<Instrument> InstrumentCatalog::All() const {
 }
 
 std::vector<Instrument> DefaultInstruments() {
+  // Contract value, lot, minimum, tick, maximum leverage, maximum market and
+  // limit order size (contracts). A market order of the maximum size is about
+  // 60 million USDT at 2024 prices (BTC-USDT: BloFin's documented figures).
   return {
-      Spec("BTC-USDT", "0.001", "0.1", "0.1", "0.1", 150),
-      Spec("ETH-USDT", "0.01", "0.1", "0.1", "0.01", 150),
-      Spec("SOL-USDT", "1", "1", "1", "0.001", 75),
-      Spec("XRP-USDT", "10", "1", "1", "0.0001", 75),
-      Spec("DOGE-USDT", "100", "1", "1", "0.00001", 75),
+      Spec("BTC-USDT", "0.001", "0.1", "0.1", "0.1", 150, "1000000", "100000000"),
+      Spec("ETH-USDT", "0.01", "0.1", "0.1", "0.01", 150, "2000000", "200000000"),
+      Spec("SOL-USDT", "1", "1", "1", "0.001", 75, "400000", "40000000"),
+      Spec("XRP-USDT", "10", "1", "1", "0.0001", 75, "10000000", "1000000000"),
+      Spec("DOGE-USDT", "100", "1", "1", "0.00001", 75, "4000000", "400000000"),
   };
 }
 
@@ -100,10 +124,36 @@ absl::Status CheckQuantity(const Instrument& instrument, Decimal quantity) {
     auto [lo, hi] = Neighbours(quantity, instrument.lot_size);
     return absl::InvalidArgumentError(absl::StrCat(
         "quantity ", quantity.ToString(), " is not a multiple of ", instrument.symbol,
-        "'s lot size ", instrument.lot_size.ToString(), " (try ",
-        std::max(lo, instrument.min_size).ToString(), " or ", hi.ToString(), ")"));
+        "'s lot size ", instrument.lot_size.ToString(),
+        Try(std::max(lo, instrument.min_size), hi)));
   }
   return absl::OkStatus();
+}
+
+absl::Status CheckMaxSize(const Instrument& instrument, OrderType type, Decimal quantity) {
+  const bool market = type == OrderType::kMarket;
+  const std::optional<Decimal>& max =
+      market ? instrument.max_market_size : instrument.max_limit_size;
+  if (max && quantity > *max) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "quantity ", quantity.ToString(), " is above ", instrument.symbol, "'s maximum ",
+        market ? "market" : "limit", " order size of ", max->ToString(), " contracts (BloFin's ",
+        market ? "maxMarketSize" : "maxLimitSize", ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Decimal> CheckedNotional(const Instrument& instrument, Decimal price,
+                                        Decimal quantity) {
+  absl::StatusOr<Decimal> notional =
+      Decimal::CheckedMul(price, quantity, instrument.contract_value);
+  if (!notional.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the order's notional (price ", price.ToString(), " x quantity ", quantity.ToString(),
+        " x contract value ", instrument.contract_value.ToString(), " of ", instrument.symbol,
+        ") is beyond the largest amount xctl counts (", Decimal::Max().ToString(), ")"));
+  }
+  return notional;
 }
 
 absl::Status CheckPrice(const Instrument& instrument, Decimal price) {
@@ -115,18 +165,25 @@ absl::Status CheckPrice(const Instrument& instrument, Decimal price) {
     auto [lo, hi] = Neighbours(price, instrument.tick_size);
     return absl::InvalidArgumentError(absl::StrCat(
         "price ", price.ToString(), " is not a multiple of ", instrument.symbol,
-        "'s tick size ", instrument.tick_size.ToString(), " (try ", lo.ToString(), " or ",
-        hi.ToString(), ")"));
+        "'s tick size ", instrument.tick_size.ToString(), Try(lo, hi)));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckOrder(const Instrument& instrument, const OrderRequest& request) {
+  if (!instrument.live) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        instrument.symbol, " is suspended on BloFin: orders are refused until it trades again"));
+  }
   absl::Status quantity = CheckQuantity(instrument, request.quantity);
   if (!quantity.ok()) return quantity;
+  absl::Status size = CheckMaxSize(instrument, request.type, request.quantity);
+  if (!size.ok()) return size;
   if (request.type == OrderType::kLimit) {
     if (!request.price) return absl::InvalidArgumentError("a limit order needs a price");
-    return CheckPrice(instrument, *request.price);
+    absl::Status price = CheckPrice(instrument, *request.price);
+    if (!price.ok()) return price;
+    return CheckedNotional(instrument, *request.price, request.quantity).status();
   }
   if (request.price) {
     return absl::InvalidArgumentError(

@@ -1,5 +1,6 @@
 // InstrumentCatalog: the contract specifications (contract value, lot size,
-// minimum size, tick size, maximum leverage) of every tradable symbol, shared
+// minimum size, tick size, maximum leverage, maximum order sizes, whether it
+// trades) of every tradable symbol, shared
 // by exchange control, the paper exchange and the BloFin exchange. Filled at
 // start from BloFin's instruments endpoint when BloFin is configured, from the
 // config file's `instruments:` section, and otherwise from built-in defaults
@@ -44,11 +45,15 @@ class InstrumentCatalog {
 
 // BloFin's USDT perpetual specifications for BTC-USDT, ETH-USDT, SOL-USDT,
 // XRP-USDT and DOGE-USDT (as the instruments endpoint listed them), used when
-// nothing better is known.
+// nothing better is known. Maximum order sizes: BTC-USDT's are those of
+// BloFin's documented example (maxMarketSize 1000000, maxLimitSize
+// 100000000 contracts); the others are chosen for about the same notional
+// (market orders up to some 60 million USDT, limit orders 100 times that).
 std::vector<Instrument> DefaultInstruments();
 
 // The specification used for a symbol no source knows: contract value 1,
-// lot/min size 1, tick size 0.000000001 (any price), max leverage 100.
+// lot/min size 1, tick size 0.000000001 (any price), max leverage 100, no
+// maximum order size.
 Instrument GenericInstrument(absl::string_view symbol);
 
 // INVALID_ARGUMENT unless quantity > 0, a multiple of the lot size and at
@@ -60,8 +65,25 @@ Instrument GenericInstrument(absl::string_view symbol);
 // nearest valid prices in the message.
 [[nodiscard]] absl::Status CheckPrice(const Instrument& instrument, Decimal price);
 
-// The checks every exchange makes before trading: quantity (CheckQuantity),
-// a limit order's price (present, CheckPrice), no price on a market order.
+// INVALID_ARGUMENT when `quantity` is above the instrument's maximum size for
+// an order of `type` (max_market_size / max_limit_size, when set), naming the
+// limit: "quantity 2000000 is above BTC-USDT's maximum market order size of
+// 1000000 contracts (BloFin's maxMarketSize)".
+[[nodiscard]] absl::Status CheckMaxSize(const Instrument& instrument, OrderType type,
+                                        Decimal quantity);
+
+// The notional price x quantity x contract value (USDT), computed with the
+// checked multiply: INVALID_ARGUMENT naming the order's numbers when it is
+// beyond Decimal's range. Paper checks market orders with it at their fill
+// price.
+[[nodiscard]] absl::StatusOr<Decimal> CheckedNotional(const Instrument& instrument, Decimal price,
+                                                      Decimal quantity);
+
+// The checks every exchange makes before trading, in this order: the
+// instrument is live (else FAILED_PRECONDITION "BTC-USDT is suspended on
+// BloFin"), quantity (CheckQuantity, then CheckMaxSize for the order's type),
+// a limit order's price (present, CheckPrice) and notional (CheckedNotional),
+// no price on a market order.
 [[nodiscard]] absl::Status CheckOrder(const Instrument& instrument, const OrderRequest& request);
 
 // The checks an exchange makes on a request before anything else: it is for

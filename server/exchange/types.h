@@ -57,6 +57,13 @@ struct Instrument {
   Decimal min_size = Decimal::FromUnits(1);
   Decimal tick_size = Decimal::FromUnits(1);
   Decimal max_leverage = Decimal::FromInt(100);
+  // Largest quantity (contracts) of one market / limit order (BloFin's
+  // maxMarketSize / maxLimitSize); unset: no limit of the instrument's own.
+  std::optional<Decimal> max_market_size;
+  std::optional<Decimal> max_limit_size;
+  // False when the exchange has suspended trading (BloFin's state "suspend"):
+  // orders are refused with FAILED_PRECONDITION.
+  bool live = true;
 };
 
 // BloFin's standard USDT-perpetual fee rates, used when a strategy sets none.

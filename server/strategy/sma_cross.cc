@@ -1,15 +1,21 @@
 #include "server/strategy/sma_cross.h"
 
-#include "absl/numeric/int128.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 
 namespace xctl {
 namespace {
 
-absl::int128 SumUnits(std::deque<Decimal>::const_iterator begin,
-                      std::deque<Decimal>::const_iterator end) {
-  absl::int128 sum = 0;
+using Units = Decimal::Units;
+
+// Prices above this (10^20 USDT, 10^29 units < 2^97) are ignored, so the sums
+// of at most 1000 prices times at most 1000 stay far inside 128 bits.
+constexpr Decimal kMaxPrice =
+    Decimal::FromUnits(static_cast<Units>(10'000'000'000'000'000'000ULL) * 10'000'000'000LL);
+
+Units SumUnits(std::deque<Decimal>::const_iterator begin,
+               std::deque<Decimal>::const_iterator end) {
+  Units sum = 0;
   for (auto it = begin; it != end; ++it) sum += it->units();
   return sum;
 }
@@ -38,16 +44,16 @@ absl::StatusOr<std::unique_ptr<Strategy>> SmaCrossStrategy::Create(const Strateg
 }
 
 void SmaCrossStrategy::OnTick(const Tick& tick, StrategyContext& context) {
-  if (tick.stale) return;
+  if (tick.stale || tick.last.Abs() > kMaxPrice) return;
   PairState& state = pairs_[tick.pair];
   state.window.push_back(tick.last);
   if (static_cast<int>(state.window.size()) > params_.slow) state.window.pop_front();
   if (static_cast<int>(state.window.size()) < params_.slow) return;
 
-  const absl::int128 slow_sum = SumUnits(state.window.begin(), state.window.end());
-  const absl::int128 fast_sum = SumUnits(state.window.end() - params_.fast, state.window.end());
+  const Units slow_sum = SumUnits(state.window.begin(), state.window.end());
+  const Units fast_sum = SumUnits(state.window.end() - params_.fast, state.window.end());
   // fast_sum / fast vs slow_sum / slow, without division.
-  const absl::int128 lhs = fast_sum * params_.slow, rhs = slow_sum * params_.fast;
+  const Units lhs = fast_sum * params_.slow, rhs = slow_sum * params_.fast;
   const int relation = lhs > rhs ? 1 : (lhs < rhs ? -1 : 0);
   if (relation == 0) return;
   const int previous = state.relation;
@@ -58,8 +64,8 @@ void SmaCrossStrategy::OnTick(const Tick& tick, StrategyContext& context) {
       "event=sma_cross strategy={} pair={} direction={} fast_sma={} slow_sma={} last={}",
       context.strategy_id(), tick.pair, relation > 0 ? "up" : "down",
       // Shown truncated to 9 places; the decision above is exact.
-      Decimal::FromUnits(static_cast<int64_t>(fast_sum / params_.fast)).ToString(),
-      Decimal::FromUnits(static_cast<int64_t>(slow_sum / params_.slow)).ToString(),
+      Decimal::FromUnits(fast_sum / params_.fast).ToString(),
+      Decimal::FromUnits(slow_sum / params_.slow).ToString(),
       tick.last.ToString());
   const PositionSide target = relation > 0 ? PositionSide::kLong : PositionSide::kShort;
   context.Trade([target, pair = tick.pair, quantity = params_.quantity](StrategyContext& c) {

@@ -3,6 +3,10 @@
 // decimal arithmetic, rounding half-even to 9 places.
 #include "server/exchange/paper/ledger.h"
 
+#include <random>
+#include <string>
+
+#include "boost/multiprecision/cpp_int.hpp"
 #include "gtest/gtest.h"
 
 namespace xctl::paper {
@@ -148,6 +152,161 @@ TEST(PaperLedger, MarginAndUnrealizedPnl) {
   EXPECT_EQ(IncreasingQuantity(p, Side::kBuy, D("3")), D("0"));
   EXPECT_EQ(IncreasingQuantity(p, Side::kBuy, D("12.5")), D("2.5"));
   EXPECT_EQ(IncreasingQuantity(std::nullopt, Side::kBuy, D("1")), D("1"));
+}
+
+// ---- property test: the ledger's arithmetic against exact integers ----------
+//
+// Random prices, sizes, contract values, fee rates and leverage (seeded; most
+// realistic, some absurd) through notional, margin, fee, unrealized and
+// realized pnl and the average price. The reference is exact integer
+// arithmetic (boost cpp_int) on the units, rounded half to even once: every
+// checked result equals it, or the reference is beyond Decimal's range and
+// the checked function refused.
+
+using Big = boost::multiprecision::cpp_int;
+using Units = Decimal::Units;
+
+Big ToBig(Units u) {
+  const bool negative = u < 0;
+  __extension__ unsigned __int128 mag =
+      negative ? -static_cast<unsigned __int128>(u) : static_cast<unsigned __int128>(u);
+  Big b = Big(static_cast<uint64_t>(mag >> 64)) * (Big(1) << 64) + Big(static_cast<uint64_t>(mag));
+  return negative ? Big(-b) : b;
+}
+
+Big Pow10(int n) {
+  Big p = 1;
+  for (int i = 0; i < n; ++i) p *= 10;
+  return p;
+}
+
+Big RoundHalfEven(Big n, Big d) {
+  if (d < 0) {
+    n = -n;
+    d = -d;
+  }
+  const bool negative = n < 0;
+  if (negative) n = -n;
+  Big q = n / d, r = n % d;
+  if (2 * r > d || (2 * r == d && (q % 2) != 0)) ++q;
+  return negative ? Big(-q) : q;
+}
+
+bool InRange(const Big& units) {
+  static const Big kMax = Pow10(38) - 1;
+  return units <= kMax && units >= -kMax;
+}
+
+class Random {
+ public:
+  explicit Random(uint64_t seed) : rng_(seed) {}
+  uint64_t Below(uint64_t n) { return rng_() % n; }
+  // A positive value of `min_digits`..`max_digits` digits of units.
+  Decimal Digits(int min_digits, int max_digits) {
+    const int digits = min_digits + static_cast<int>(Below(max_digits - min_digits + 1));
+    Units u = 0;
+    for (int i = 0; i < digits; ++i) u = u * 10 + static_cast<Units>(Below(10));
+    return Decimal::FromUnits(u == 0 ? 1 : u);
+  }
+  // Mostly realistic (up to `digits` digits of units), one time in ten
+  // anything up to Decimal's largest value.
+  Decimal Value(int digits) { return Below(10) == 0 ? Digits(1, 38) : Digits(1, digits); }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+void ExpectExact(const absl::StatusOr<Decimal>& got, const Big& num, const Big& den,
+                 const std::string& what, int* refused) {
+  const Big ref = RoundHalfEven(num, den);
+  if (!InRange(ref)) {
+    EXPECT_FALSE(got.ok()) << what << " = " << *got << ", reference out of range";
+    if (!got.ok()) {
+      EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument) << what;
+      ++*refused;
+    }
+    return;
+  }
+  ASSERT_TRUE(got.ok()) << what << ": " << got.status();
+  EXPECT_EQ(ToBig(got->units()), ref) << what << " = " << *got;
+}
+
+TEST(PaperLedgerProperty, NotionalMarginFeeAndPnlMatchExactArithmetic) {
+  Random rnd(0x5eed);
+  const Big one = Pow10(9);
+  int refused = 0, cases = 0;
+  const char* kContractValues[] = {"0.001", "0.01", "1", "10", "100"};
+  for (int i = 0; i < 4000; ++i, ++cases) {
+    Instrument inst = Btc();
+    inst.contract_value = rnd.Below(4) == 0 ? rnd.Digits(1, 13)
+                                            : D(kContractValues[rnd.Below(5)]);
+    const Decimal price = rnd.Value(17);     // up to 10^8 USDT
+    const Decimal mark = rnd.Value(17);
+    const Decimal quantity = rnd.Value(18);  // up to 10^9 contracts
+    const Decimal rate = rnd.Digits(1, 7);    // up to 0.01
+    const Decimal leverage =
+        rnd.Below(2) == 0 ? Decimal::FromInt(1 + static_cast<int64_t>(rnd.Below(150)))
+                          : rnd.Digits(8, 12);  // 0.01 .. 1000, any places
+    const Big P = ToBig(price.units()), M = ToBig(mark.units()), Q = ToBig(quantity.units()),
+              CV = ToBig(inst.contract_value.units()), R = ToBig(rate.units()),
+              L = ToBig(leverage.units());
+    const std::string what = "price " + price.ToString() + " qty " + quantity.ToString() +
+                             " cv " + inst.contract_value.ToString() + " rate " +
+                             rate.ToString() + " leverage " + leverage.ToString() + " mark " +
+                             mark.ToString();
+
+    absl::StatusOr<Decimal> notional = CheckedNotional(inst, price, quantity);
+    ExpectExact(notional, P * Q * CV, one * one, "notional " + what, &refused);
+    if (notional.ok()) EXPECT_EQ(Notional(price, quantity, inst), *notional) << what;
+
+    absl::StatusOr<Decimal> margin = CheckedMargin(price, quantity, inst, leverage);
+    ExpectExact(margin, P * Q * CV, L * one, "margin " + what, &refused);
+    if (margin.ok()) EXPECT_EQ(Margin(price, quantity, inst, leverage), *margin) << what;
+
+    absl::StatusOr<Decimal> fee = CheckedFee(price, quantity, inst, rate);
+    ExpectExact(fee, P * Q * CV * R, one * one * one, "fee " + what, &refused);
+    if (fee.ok()) EXPECT_EQ(Fee(price, quantity, inst, rate), *fee) << what;
+
+    Position open = Base();
+    open.side = rnd.Below(2) == 0 ? PositionSide::kLong : PositionSide::kShort;
+    open.open_price = price;
+    open.quantity = quantity;
+    open.fees = fee.ok() ? *fee : Decimal();
+    const int dir = Direction(open.side);
+    absl::StatusOr<Decimal> upnl = CheckedUnrealizedPnl(open, inst, mark);
+    ExpectExact(upnl, (M - P) * Q * CV * dir, one * one, "unrealized pnl " + what,
+                      &refused);
+    if (upnl.ok()) EXPECT_EQ(UnrealizedPnl(open, inst, mark), *upnl) << what;
+    if (!notional.ok() || !fee.ok() || !upnl.ok()) continue;
+
+    // Closing the whole row at the mark: pnl = gross - opening fees - the
+    // closing fee, gross rounded once.
+    absl::StatusOr<Decimal> close_fee = CheckedFee(mark, quantity, inst, rate);
+    if (!close_fee.ok()) continue;
+    LedgerFill fill{.side = open.side == PositionSide::kLong ? Side::kSell : Side::kBuy,
+                    .price = mark, .quantity = quantity, .fee = *close_fee, .time_ms = 2};
+    LedgerResult closed = ApplyFill(open, inst, fill, Base());
+    ASSERT_EQ(closed.closed.size(), 1u) << what;
+    EXPECT_FALSE(closed.open.has_value()) << what;
+    const Big gross = RoundHalfEven((M - P) * Q * CV * dir, one * one);
+    EXPECT_EQ(ToBig(closed.closed[0].pnl->units()),
+              gross - ToBig(open.fees.units()) - ToBig(close_fee->units()))
+        << "realized pnl " << what;
+    EXPECT_EQ(ToBig(closed.balance_delta.units()), gross - ToBig(close_fee->units())) << what;
+
+    // Adding at the mark: the average (p q + m q2) / (q + q2), rounded once.
+    const Decimal more = rnd.Value(18);
+    LedgerFill add{.side = open.side == PositionSide::kLong ? Side::kBuy : Side::kSell,
+                   .price = mark, .quantity = more, .fee = Decimal(), .time_ms = 3};
+    LedgerResult added = ApplyFill(open, inst, add, Base());
+    ASSERT_TRUE(added.open.has_value()) << what;
+    const Big Q2 = ToBig(more.units());
+    EXPECT_EQ(ToBig(added.open->open_price.units()), RoundHalfEven(P * Q + M * Q2, Q + Q2))
+        << "average price " << what << " + " << more;
+  }
+  // Both kinds of cases were drawn.
+  EXPECT_GT(refused, 50);
+  EXPECT_LT(refused, cases);
 }
 
 }  // namespace

@@ -365,6 +365,113 @@ TEST_P(PaperExchangeTest, RestingReduceOnlyOrderIsCancelledWhenItsPositionIsGone
   EXPECT_TRUE(exchange_->Positions()->empty());
 }
 
+// The order that was FILLED while Notional saturated near 9.22e9: 922,337,203
+// BTC contracts on a 100,000 USDT account at 100x. Refused, and nothing of it
+// stored, whether the instrument caps the size or not.
+TEST_P(PaperExchangeTest, TheHostileOrderIsRefusedAndNothingIsStored) {
+  StrategyRecord s{.id = "hostile", .name = "Hostile", .type = "aibot", .pairs = {"BTC-USDT"},
+                   .starting_balance = D("100000")};
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.strategies().Insert(s); }).ok());
+  Instrument uncapped = instruments_.Get("BTC-USDT").value();
+  uncapped.max_market_size.reset();
+  uncapped.max_limit_size.reset();
+  InstrumentCatalog uncapped_catalog({uncapped});
+  auto nothing_stored = [&] {
+    ASSERT_TRUE(store_->Read([&](Tx& tx) -> absl::Status {
+      auto orders = tx.orders().List({.strategy_id = "hostile"}, {});
+      if (!orders.ok()) return orders.status();
+      EXPECT_TRUE(orders->empty());
+      auto positions = tx.positions().List({.strategy_id = "hostile"}, {});
+      if (!positions.ok()) return positions.status();
+      EXPECT_TRUE(positions->empty());
+      auto account = tx.accounts().Get("hostile");
+      if (!account.ok()) return account.status();
+      EXPECT_EQ((*account)->balance, D("100000"));
+      EXPECT_EQ((*account)->margin_used, D("0"));
+      return absl::OkStatus();
+    }).ok());
+  };
+  for (InstrumentCatalog* catalog : {&instruments_, &uncapped_catalog}) {
+    auto ex = PaperExchange::Open(
+        {.strategy_id = "hostile", .starting_balance = D("100000"), .leverage = D("100")},
+        {.store = store_.get(), .prices = &prices_, .instruments = catalog, .clock = &clock_});
+    ASSERT_TRUE(ex.ok()) << ex.status();
+    const bool capped = catalog == &instruments_;
+    OrderRequest hostile = Market(Side::kBuy, "922337203");
+    hostile.strategy_id = "hostile";
+    auto refused = (*ex)->PlaceOrder(hostile);
+    ASSERT_FALSE(refused.ok());
+    if (capped) {
+      EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(refused.status().message(),
+                  HasSubstr("above BTC-USDT's maximum market order size of 1000000"));
+    } else {
+      // 922337203 x 64000.5 x 0.001 = 59030042160.6015 USDT of notional
+      // (it saturated at 9223372036.854775807 with int64 units): margin at
+      // 100x 590300421.606015, taker fee 35418025.2963609.
+      EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+      EXPECT_THAT(refused.status().message(),
+                  HasSubstr("insufficient margin: the order needs 625718446.9023759 USDT "
+                            "(initial margin 590300421.606015 at 100x leverage + fee "
+                            "35418025.2963609), available 100000 USDT"));
+    }
+    OrderRequest limit = Limit(Side::kBuy, "64000", "922337203");
+    limit.strategy_id = "hostile";
+    auto limit_refused = (*ex)->PlaceOrder(limit);
+    ASSERT_FALSE(limit_refused.ok());
+    EXPECT_EQ(limit_refused.status().code(), capped ? absl::StatusCode::kInvalidArgument
+                                                    : absl::StatusCode::kFailedPrecondition);
+    nothing_stored();
+  }
+}
+
+TEST_P(PaperExchangeTest, AnOrderWhoseNumbersCannotBeCountedIsRefusedBeforeAnythingIsStored) {
+  Instrument uncapped = instruments_.Get("BTC-USDT").value();
+  uncapped.max_market_size.reset();
+  uncapped.max_limit_size.reset();
+  InstrumentCatalog catalog({uncapped});
+  Reopen();
+  auto ex = PaperExchange::Open(
+      {.strategy_id = "s1", .leverage = D("100")},
+      {.store = store_.get(), .prices = &prices_, .instruments = &catalog, .clock = &clock_});
+  ASSERT_TRUE(ex.ok()) << ex.status();
+  // A limit order: its notional is checked with the order.
+  auto limit = (*ex)->PlaceOrder(
+      Limit(Side::kBuy, "10000000000000000000000000000", "10000000000000"));
+  EXPECT_EQ(limit.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(limit.status().message(), HasSubstr("the order's notional"));
+  // A market order: at its fill price.
+  prices_.Set("BTC-USDT", "10000000000000000000000000000", "10000000000000000000000000000",
+              "10000000000000000000000000000");
+  auto market = (*ex)->PlaceOrder(Market(Side::kBuy, "10000000000000"));
+  EXPECT_EQ(market.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(market.status().message(), HasSubstr("the order's notional (price "
+                                                   "10000000000000000000000000000 x quantity "
+                                                   "10000000000000"));
+  // A reduce-only market order skips the margin check, not the notional.
+  OrderRequest reduce = Market(Side::kSell, "10000000000000");
+  reduce.reduce_only = true;
+  EXPECT_EQ((*ex)->PlaceOrder(reduce).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(StoredOrders().empty());
+  EXPECT_TRUE(StoredPositions(std::nullopt).empty());
+  EXPECT_EQ((*ex)->Balance()->balance, D("10000"));
+}
+
+TEST_P(PaperExchangeTest, MaximumOrderSizesAndSuspensionApplyToPaperToo) {
+  auto too_big = exchange_->PlaceOrder(Market(Side::kBuy, "1000000.1"));
+  EXPECT_EQ(too_big.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(too_big.status().message(), HasSubstr("maxMarketSize"));
+  auto limit_too_big = exchange_->PlaceOrder(Limit(Side::kBuy, "1", "100000000.1"));
+  EXPECT_THAT(limit_too_big.status().message(), HasSubstr("maxLimitSize"));
+  Instrument suspended = instruments_.Get("BTC-USDT").value();
+  suspended.live = false;
+  instruments_.Put(suspended);
+  auto refused = exchange_->PlaceOrder(Market(Side::kBuy, "1"));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("BTC-USDT is suspended on BloFin"));
+  EXPECT_TRUE(StoredOrders().empty());
+}
+
 TEST_P(PaperExchangeTest, OpeningForAStrategyThatIsNotStoredFails) {
   auto ex = PaperExchange::Open(
       {.strategy_id = "ghost"},

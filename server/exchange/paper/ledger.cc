@@ -2,27 +2,83 @@
 
 #include <algorithm>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
 namespace xctl::paper {
 
+namespace {
+
+Decimal LeverageOrOne(Decimal leverage) {
+  return leverage.is_positive() ? leverage : Decimal::FromInt(1);
+}
+
+}  // namespace
+
 Decimal Notional(Decimal price, Decimal quantity, const Instrument& instrument) {
-  return Decimal::Mul(Decimal::Mul(price, quantity), instrument.contract_value);
+  return Decimal::Mul(price, quantity, instrument.contract_value);
 }
 
 Decimal Fee(Decimal price, Decimal quantity, const Instrument& instrument, Decimal rate) {
-  // price x quantity x contract value is exact at 9 places for BloFin's tick,
-  // lot and contract sizes; only the product with the rate rounds (half-even).
-  return Decimal::Mul(Notional(price, quantity, instrument), rate);
+  return Decimal::Mul(price, quantity, instrument.contract_value, rate);
+}
+
+Decimal Margin(Decimal price, Decimal quantity, const Instrument& instrument, Decimal leverage) {
+  return Decimal::MulDiv(price, quantity, instrument.contract_value, LeverageOrOne(leverage));
 }
 
 Decimal InitialMargin(const Position& position, const Instrument& instrument,
                       Decimal leverage) {
-  if (!leverage.is_positive()) leverage = Decimal::FromInt(1);
-  return Decimal::Div(Notional(position.open_price, position.quantity, instrument), leverage);
+  return Margin(position.open_price, position.quantity, instrument, leverage);
 }
 
 Decimal UnrealizedPnl(const Position& position, const Instrument& instrument, Decimal mark) {
   Decimal gross = Notional(mark - position.open_price, position.quantity, instrument);
   return Direction(position.side) > 0 ? gross : -gross;
+}
+
+absl::StatusOr<Decimal> CheckedFee(Decimal price, Decimal quantity, const Instrument& instrument,
+                                   Decimal rate) {
+  absl::StatusOr<Decimal> fee =
+      Decimal::CheckedMul(price, quantity, instrument.contract_value, rate);
+  if (!fee.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the fee of ", quantity.ToString(), " ", instrument.symbol, " contracts at ",
+        price.ToString(), " (rate ", rate.ToString(),
+        ") is beyond the largest amount xctl counts (", Decimal::Max().ToString(), ")"));
+  }
+  return fee;
+}
+
+absl::StatusOr<Decimal> CheckedMargin(Decimal price, Decimal quantity,
+                                      const Instrument& instrument, Decimal leverage) {
+  leverage = LeverageOrOne(leverage);
+  absl::StatusOr<Decimal> margin =
+      Decimal::CheckedMulDiv(price, quantity, instrument.contract_value, leverage);
+  if (!margin.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the initial margin of ", quantity.ToString(), " ", instrument.symbol,
+        " contracts at ", price.ToString(), " and ", leverage.ToString(),
+        "x leverage is beyond the largest amount xctl counts (", Decimal::Max().ToString(),
+        ")"));
+  }
+  return margin;
+}
+
+absl::StatusOr<Decimal> CheckedUnrealizedPnl(const Position& position,
+                                             const Instrument& instrument, Decimal mark) {
+  absl::StatusOr<Decimal> move = Decimal::CheckedSub(mark, position.open_price);
+  absl::StatusOr<Decimal> gross =
+      move.ok() ? Decimal::CheckedMul(*move, position.quantity, instrument.contract_value)
+                : move;
+  if (!gross.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the unrealized pnl of the ", ToString(position.side), " position of ",
+        position.quantity.ToString(), " ", position.symbol, " contracts opened at ",
+        position.open_price.ToString(), " is beyond the largest amount xctl counts at mark ",
+        mark.ToString()));
+  }
+  return Direction(position.side) > 0 ? *gross : -*gross;
 }
 
 Decimal IncreasingQuantity(const std::optional<Position>& open, Side side, Decimal quantity) {
@@ -57,12 +113,11 @@ LedgerResult ApplyFill(const std::optional<Position>& open, const Instrument& in
       return r;
     }
     Position p = *open;
-    Decimal total = p.quantity + fill.quantity;
-    // Quantity-weighted average: (p0 q0 + p q) / (q0 + q), one rounding.
-    Decimal weighted_units = Decimal::Mul(p.open_price, p.quantity) +
-                             Decimal::Mul(fill.price, fill.quantity);
-    p.open_price = Decimal::Div(weighted_units, total);
-    p.quantity = total;
+    // Quantity-weighted average: (p0 q0 + p q) / (q0 + q), one rounding
+    // (between p0 and p, so never beyond the range).
+    p.open_price =
+        Decimal::WeightedAverage(p.open_price, p.quantity, fill.price, fill.quantity);
+    p.quantity = p.quantity + fill.quantity;
     p.fees += fill.fee;
     r.open = p;
     return r;

@@ -6,8 +6,10 @@
 // knows nothing of orders or the store; the PaperExchange persists what it
 // returns in one transaction.
 //
-// Formulas (docs/exchanges.md):
+// Formulas (docs/exchanges.md), each computed exactly and rounded once
+// (half-even, 9 places):
 //   notional   = price x quantity x contract value
+//   margin     = notional / leverage
 //   fee        = notional x fee rate                      (charged on every fill)
 //   add        : open price = (p0 x q0 + p x q) / (q0 + q); fees += fee
 //   close part : opening fee share = open fees x closed / q0
@@ -22,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "server/exchange/instruments.h"
 #include "server/exchange/types.h"
 
 namespace xctl::paper {
@@ -48,18 +52,40 @@ struct LedgerResult {
   Decimal balance_delta;
 };
 
-// fee = price x quantity x contract value x rate, half-even to 9 places.
+// The plain functions saturate at Decimal's range (docs/decimal.md,
+// "Overflow"), which the order checks keep every accepted order far from;
+// they are for rows already stored and for display. An order is checked with
+// the Checked* functions below before anything is stored.
+
+// fee = price x quantity x contract value x rate, one rounding.
 Decimal Fee(Decimal price, Decimal quantity, const Instrument& instrument, Decimal rate);
 
-// price x quantity x contract value.
+// price x quantity x contract value, one rounding.
 Decimal Notional(Decimal price, Decimal quantity, const Instrument& instrument);
 
-// Initial margin of an open row: notional at its open price / leverage.
+// Initial margin of `quantity` at `price`: notional / leverage, one rounding
+// (leverage <= 0 counts as 1).
+Decimal Margin(Decimal price, Decimal quantity, const Instrument& instrument, Decimal leverage);
+
+// Initial margin of an open row: Margin at its open price.
 Decimal InitialMargin(const Position& position, const Instrument& instrument,
                       Decimal leverage);
 
-// Unrealized pnl of an open row at `mark` (gross, before fees).
+// Unrealized pnl of an open row at `mark` (gross, before fees):
+// (mark - open price) x quantity x contract value x direction, one rounding.
 Decimal UnrealizedPnl(const Position& position, const Instrument& instrument, Decimal mark);
+
+// The same with Decimal's checked arithmetic: INVALID_ARGUMENT naming the
+// order's numbers when a result is beyond Decimal's range. (The notional:
+// CheckedNotional in server/exchange/instruments.h.)
+[[nodiscard]] absl::StatusOr<Decimal> CheckedFee(Decimal price, Decimal quantity,
+                                                 const Instrument& instrument, Decimal rate);
+[[nodiscard]] absl::StatusOr<Decimal> CheckedMargin(Decimal price, Decimal quantity,
+                                                    const Instrument& instrument,
+                                                    Decimal leverage);
+[[nodiscard]] absl::StatusOr<Decimal> CheckedUnrealizedPnl(const Position& position,
+                                                           const Instrument& instrument,
+                                                           Decimal mark);
 
 // Applies `fill` to `open` (the strategy's open row in the symbol, if any).
 // `base` supplies strategy_id, symbol, mode and exchange for new rows.

@@ -95,8 +95,7 @@ absl::StatusOr<Decimal> PaperExchange::MarginInUse(Tx& tx, const std::vector<Ord
     }
     Decimal increasing =
         paper::IncreasingQuantity(in_symbol, o.side, o.quantity - o.filled_quantity);
-    total = total + Decimal::Div(paper::Notional(*o.price, increasing, InstrumentOf(o.symbol)),
-                                 config_.leverage);
+    total = total + paper::Margin(*o.price, increasing, InstrumentOf(o.symbol), config_.leverage);
   }
   return total;
 }
@@ -134,25 +133,41 @@ absl::Status PaperExchange::CheckMargin(const Instrument& instrument, Side side,
   if (!account) {
     return absl::InternalError(absl::StrCat("paper account of ", config_.strategy_id, " is missing"));
   }
+  // Checked arithmetic throughout: an order whose margin or fee cannot be
+  // computed is refused here, before anything is stored.
+  auto refuse = [](const absl::Status& why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("order refused: its margin cannot be checked: ", why.message()));
+  };
   Decimal unrealized;
   std::optional<Position> in_symbol;
   for (const Position& p : open) {
     if (p.symbol == instrument.symbol) in_symbol = p;
     if (TickPtr tick = deps_.prices->Latest(p.symbol)) {
-      unrealized = unrealized + paper::UnrealizedPnl(p, InstrumentOf(p.symbol), tick->last);
+      absl::StatusOr<Decimal> pnl =
+          paper::CheckedUnrealizedPnl(p, InstrumentOf(p.symbol), tick->last);
+      if (pnl.ok()) pnl = Decimal::CheckedAdd(unrealized, *pnl);
+      if (!pnl.ok()) return refuse(pnl.status());
+      unrealized = *pnl;
     }
   }
   Decimal increasing = paper::IncreasingQuantity(in_symbol, side, quantity);
-  Decimal margin =
-      Decimal::Div(paper::Notional(price, increasing, instrument), config_.leverage);
-  Decimal fee = paper::Fee(price, quantity, instrument, fee_rate);
-  Decimal needed = margin + fee;
-  Decimal available = account->balance + unrealized - account->margin_used;
+  absl::StatusOr<Decimal> margin =
+      paper::CheckedMargin(price, increasing, instrument, config_.leverage);
+  if (!margin.ok()) return margin.status();
+  absl::StatusOr<Decimal> fee = paper::CheckedFee(price, quantity, instrument, fee_rate);
+  if (!fee.ok()) return fee.status();
+  absl::StatusOr<Decimal> needed_or = Decimal::CheckedAdd(*margin, *fee);
+  if (!needed_or.ok()) return refuse(needed_or.status());
+  absl::StatusOr<Decimal> available_or = Decimal::CheckedAdd(account->balance, unrealized);
+  if (available_or.ok()) available_or = Decimal::CheckedSub(*available_or, account->margin_used);
+  if (!available_or.ok()) return refuse(available_or.status());
+  const Decimal needed = *needed_or, available = *available_or;
   if (needed > available) {
     return absl::FailedPreconditionError(absl::StrCat(
         "insufficient margin: the order needs ", needed.ToString(), " USDT (initial margin ",
-        margin.ToString(), " at ", config_.leverage.ToString(), "x leverage + fee ",
-        fee.ToString(), "), available ", available.ToString(), " USDT (balance ",
+        margin->ToString(), " at ", config_.leverage.ToString(), "x leverage + fee ",
+        fee->ToString(), "), available ", available.ToString(), " USDT (balance ",
         account->balance.ToString(), ", unrealized pnl ", unrealized.ToString(),
         ", margin in use ", account->margin_used.ToString(), ")"));
   }
@@ -190,8 +205,11 @@ absl::StatusOr<OrderResult> PaperExchange::Fill(Order order, const Instrument& i
       }
       quantity = std::min(quantity, open->quantity);
     }
-    const Decimal fee = paper::Fee(
-        price, quantity, instrument, maker ? config_.maker_fee_rate : config_.taker_fee_rate);
+    // Checked: an error here aborts the transaction, so nothing is stored.
+    XCTL_ASSIGN_OR_RETURN(
+        const Decimal fee,
+        paper::CheckedFee(price, quantity, instrument,
+                          maker ? config_.maker_fee_rate : config_.taker_fee_rate));
     xctl::Fill fill{.price = price, .quantity = quantity, .fee = fee, .maker = maker,
                     .time_ms = now};
     o.status = OrderStatus::kFilled;
@@ -254,6 +272,8 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& reque
   if (request.type == OrderType::kMarket) {
     XCTL_ASSIGN_OR_RETURN(TickPtr tick, FreshTick(request.symbol));
     const Decimal price = tick->FillPrice(buy);
+    // A market order's notional is checked at its fill price.
+    XCTL_RETURN_IF_ERROR(CheckedNotional(instrument, price, request.quantity).status());
     if (!request.reduce_only) {
       XCTL_RETURN_IF_ERROR(
           CheckMargin(instrument, request.side, price, request.quantity, config_.taker_fee_rate));
@@ -265,6 +285,7 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& reque
   if (tick && !tick->stale && Crosses(*tick, request.side, *request.price)) {
     // Marketable limit order: trades at once at the book, as a taker.
     const Decimal price = tick->FillPrice(buy);
+    XCTL_RETURN_IF_ERROR(CheckedNotional(instrument, price, request.quantity).status());
     if (!request.reduce_only) {
       XCTL_RETURN_IF_ERROR(
           CheckMargin(instrument, request.side, price, request.quantity, config_.taker_fee_rate));

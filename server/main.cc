@@ -3,6 +3,8 @@
 // cleanly on SIGINT/SIGTERM. Errors at start print one line and exit non-zero:
 // 2 for a bad config or flag, 1 for a failure to start (database, port).
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <fstream>
@@ -36,6 +38,9 @@ ABSL_FLAG(std::optional<int>, price_interval_ms, std::nullopt,
           "price poll interval in ms (minimum 50)");
 ABSL_FLAG(std::optional<std::string>, blofin_url, std::nullopt,
           "BloFin REST base URL for prices");
+ABSL_FLAG(std::optional<int>, blofin_requests_per_minute, std::nullopt,
+          "requests a minute to BloFin's host from this xctld, prices and live strategies "
+          "together (default 400; BloFin allows 500 per IP)");
 ABSL_FLAG(std::optional<std::string>, replay_file, std::nullopt,
           "CSV file of ticks for the replay price source");
 ABSL_FLAG(std::optional<std::string>, cluster, std::nullopt,
@@ -46,8 +51,26 @@ ABSL_FLAG(std::optional<std::string>, node_id, std::nullopt,
 ABSL_FLAG(std::string, port_file, "",
           "write the bound gRPC port to this file once serving");
 ABSL_FLAG(bool, check_config, false, "validate the configuration and exit");
+ABSL_FLAG(bool, forget_credentials, false,
+          "clear every strategy's stored BloFin credentials at start (they switch to paper): "
+          "the recovery from a lost master key (docs/operations.md)");
+ABSL_FLAG(bool, allow_core_dumps, false,
+          "keep core dumps possible; by default xctld turns them off (no core file, not "
+          "dumpable, no ptrace by the same user) because its memory holds credentials");
 
 namespace {
+
+// Credentials, tokens and the master key are in this process's memory: no
+// core file (RLIMIT_CORE 0, visible in /proc/PID/limits) and not dumpable
+// (no core through a core_pattern pipe either, and no ptrace or
+// /proc/PID/mem by other processes of the same user).
+void DisableCoreDumps() {
+  struct rlimit none = {0, 0};
+  if (setrlimit(RLIMIT_CORE, &none) != 0) {
+    std::perror("xctld: setrlimit(RLIMIT_CORE)");
+  }
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) std::perror("xctld: prctl(PR_SET_DUMPABLE)");
+}
 
 int Fail(int code, absl::string_view message) {
   std::fprintf(stderr, "xctld: %.*s\n", static_cast<int>(message.size()),
@@ -68,6 +91,9 @@ void ApplyFlags(xctl::ServerConfig& c) {
   }
   if (auto v = absl::GetFlag(FLAGS_price_interval_ms)) c.price.interval_ms = *v;
   if (auto v = absl::GetFlag(FLAGS_blofin_url)) c.price.blofin_url = *v;
+  if (auto v = absl::GetFlag(FLAGS_blofin_requests_per_minute)) {
+    c.blofin.requests_per_minute = *v;
+  }
   if (auto v = absl::GetFlag(FLAGS_replay_file)) c.price.replay_file = *v;
   if (auto v = absl::GetFlag(FLAGS_cluster)) c.cluster.nats_url = *v;
   if (auto v = absl::GetFlag(FLAGS_node_id)) c.cluster.node_id = *v;
@@ -92,6 +118,8 @@ int main(int argc, char** argv) {
     return Fail(2, std::string("unexpected argument \"") + rest[1] +
                        "\" (flags are --name=value; see --help)");
   }
+  const bool core_dumps = absl::GetFlag(FLAGS_allow_core_dumps);
+  if (!core_dumps) DisableCoreDumps();
 
   xctl::ServerConfig config;
   if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
@@ -100,6 +128,7 @@ int main(int argc, char** argv) {
     config = *std::move(loaded);
   }
   ApplyFlags(config);
+  config.forget_credentials = absl::GetFlag(FLAGS_forget_credentials);
   if (absl::Status ok = xctl::ValidateConfig(config); !ok.ok()) {
     return Fail(2, ok.message());
   }
@@ -108,6 +137,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   xctl::InitLogging(config.log_level);
+  if (core_dumps) {
+    spdlog::warn("event=core_dumps_allowed note={}",
+                 xctl::LogQuote("--allow-core-dumps: a core file may hold credentials"));
+  } else {
+    spdlog::info("event=core_dumps_disabled");
+  }
 
   // Block the stop signals in every thread; the main thread waits for them.
   // A peer that closed its socket (a NATS server, PostgreSQL, BloFin) is an

@@ -274,7 +274,7 @@ struct RunResult {
 };
 
 std::string Config(const Options& o, int pairs, int per_pair, const std::string& upstream) {
-  std::string y = InstrumentsYaml(PairNames(pairs)) + "log_level: info\nprice:\n  source: blofin\n  blofin_url: " + upstream +
+  std::string y = InstrumentsYaml(PairNames(pairs)) + "log_level: info\nblofin:\n  requests_per_minute: 1000000\nprice:\n  source: blofin\n  blofin_url: " + upstream +
                   "\n  interval_ms: " + std::to_string(o.interval_ms) +
                   "\n  pairs: [" + Join(PairNames(pairs), ", ") + "]\nstrategies:\n";
   auto names = PairNames(pairs);

@@ -28,7 +28,6 @@ ABSL_FLAG(std::string, order_id, "", "xctl order id");
 ABSL_FLAG(bool, reduce_only, false, "the order may only reduce a position");
 ABSL_FLAG(std::string, status, "open", "positions: open, closed or all; orders: open, filled, ..., all");
 ABSL_FLAG(std::string, action, "", "signal: buy, sell or close");
-ABSL_FLAG(std::string, secret, "", "signal secret of the strategy");
 ABSL_FLAG(std::string, comment, "", "signal comment (kept in the log)");
 ABSL_FLAG(std::string, name, "", "strategy name");
 ABSL_FLAG(std::string, pairs, "", "comma-separated instruments");
@@ -58,16 +57,20 @@ Usage: xctl [--server HOST:PORT] [--json] COMMAND ...
   order cancel --strategy ID (--order-id N | --client-order-id C)
   close --strategy ID --symbol SYM [--quantity Q]
   signal --strategy ID --action buy|sell|close --symbol SYM [--quantity Q] [--price P]
-         [--secret S] [--client-order-id C]
+         [--client-order-id C]      (the signal secret: $XCTL_SIGNAL_SECRET or --secret-stdin)
   strategies list [--type TYPE]
   strategies get|start|stop|delete ID
   strategies create --strategy ID --type TYPE --pairs A,B [--params k=v,...]
                     [--starting-balance N] [--leverage N] [--start]
+                    (a signal secret for it: $XCTL_SIGNAL_SECRET or --secret-stdin)
   strategies set-credentials ID   (reads XCTL_API_KEY, XCTL_API_SECRET, XCTL_PASSPHRASE)
   strategies clear-credentials ID
 
 Global flags: --server (default 127.0.0.1:50051, or $XCTL_SERVER), --json, --watch, --timeout.
-The token for servers with auth comes from $XCTL_TOKEN (never a flag: command lines are public).
+Secrets never go on the command line (every user can read it in ps or /proc/PID/cmdline):
+the token for servers with auth comes from $XCTL_TOKEN or --token-stdin, the signal secret from
+$XCTL_SIGNAL_SECRET or --secret-stdin (the first line of standard input); --token and --secret
+are refused.
 Exit codes: 0 ok, 1 the server refused or failed, 2 bad command line.
 )";
 
@@ -478,7 +481,7 @@ int Signal(Context& ctx) {
   req.set_symbol(Need(absl::GetFlag(FLAGS_symbol), "symbol"));
   req.set_quantity(absl::GetFlag(FLAGS_quantity));
   req.set_price(absl::GetFlag(FLAGS_price));
-  req.set_secret(absl::GetFlag(FLAGS_secret));
+  req.set_secret(ctx.signal_secret);
   req.set_client_order_id(absl::GetFlag(FLAGS_client_order_id));
   req.set_comment(absl::GetFlag(FLAGS_comment));
   v1::SubmitSignalResponse resp;
@@ -558,7 +561,7 @@ int Strategies(const std::vector<std::string>& words, Context& ctx) {
     }
     if (auto v = absl::GetFlag(FLAGS_leverage); !v.empty()) s->mutable_leverage()->set_value(v);
     req.set_start(absl::GetFlag(FLAGS_start));
-    req.set_signal_secret(absl::GetFlag(FLAGS_secret));
+    req.set_signal_secret(ctx.signal_secret);
     v1::CreateStrategyResponse resp;
     grpc::Status st = stub->CreateStrategy(&c, req, &resp);
     return st.ok() ? PrintStrategy(resp.strategy(), ctx) : Fail(st, ctx);

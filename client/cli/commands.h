@@ -19,8 +19,12 @@ struct Context {
   bool json = false;
   bool watch = false;
   absl::Duration timeout = absl::Seconds(10);
-  // Sent as "authorization: Bearer <token>" when not empty.
+  // Sent as "authorization: Bearer <token>" when not empty ($XCTL_TOKEN or
+  // --token-stdin, never a flag).
   std::string token;
+  // The signal secret of `signal` and `strategies create` ($XCTL_SIGNAL_SECRET
+  // or --secret-stdin, never a flag).
+  std::string signal_secret;
   std::FILE* out = stdout;
   std::FILE* err = stderr;
 };

@@ -1,11 +1,15 @@
 // xctl: the command-line client of xctld (docs/cli.md).
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <iterator>
+#include <optional>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/string_view.h"
 #include "client/cli/commands.h"
 #include "server/common/flag_names.h"
 
@@ -15,10 +19,62 @@ ABSL_FLAG(bool, watch, false, "prices, kpis: keep streaming updates");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "deadline of each call");
 ABSL_FLAG(std::string, ca, "", "TLS: PEM file of the CA (or self-signed certificate) to trust; "
                                "default $XCTL_CA; empty: plaintext");
+ABSL_FLAG(bool, token_stdin, false,
+          "read the token from the first line of standard input (else $XCTL_TOKEN)");
+ABSL_FLAG(bool, secret_stdin, false,
+          "signal, strategies create: read the signal secret from the first line of standard "
+          "input (else $XCTL_SIGNAL_SECRET)");
+
+namespace {
+
+// A secret given as a flag is in the command line, which every user of the
+// machine can read (ps, /proc/PID/cmdline): refused before anything runs.
+// The flag names are normalized ("--name[=value]", '_' for '-').
+std::optional<std::string> SecretOnTheCommandLine(const std::vector<std::string>& args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    absl::string_view a = args[i];
+    if (a == "--") break;
+    if (a.size() < 2 || a[0] != '-') continue;
+    a.remove_prefix(a[1] == '-' ? 2 : 1);
+    a = a.substr(0, a.find('='));
+    if (a == "secret" || a == "signal_secret") {
+      return "--secret is refused: a command line is visible to every user of this machine "
+             "(ps, /proc/PID/cmdline). Pass the signal secret in the environment "
+             "(XCTL_SIGNAL_SECRET=... xctl ...) or on standard input (... | xctl ... "
+             "--secret-stdin)";
+    }
+    if (a == "token") {
+      return "--token is refused: a command line is visible to every user of this machine "
+             "(ps, /proc/PID/cmdline). Pass the token in the environment (XCTL_TOKEN=... xctl "
+             "...) or on standard input (... | xctl ... --token-stdin)";
+    }
+  }
+  return std::nullopt;
+}
+
+// The first line of standard input without its line end; nullopt when empty.
+std::optional<std::string> FirstLineOfStdin() {
+  std::string line;
+  if (!std::getline(std::cin, line)) return std::nullopt;
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) return std::nullopt;
+  return line;
+}
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(xctl::cli::Usage());
   std::vector<std::string> args = xctl::NormalizeFlagNames(argc, argv);
+  if (auto refused = SecretOnTheCommandLine(args)) {
+    std::fprintf(stderr, "xctl: %s\n", refused->c_str());
+    return xctl::cli::kUsage;
+  }
   std::vector<char*> ptrs;
   for (auto& a : args) ptrs.push_back(a.data());
   std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(ptrs.size()), ptrs.data());
@@ -50,6 +106,24 @@ int main(int argc, char** argv) {
   ctx.json = absl::GetFlag(FLAGS_json);
   ctx.watch = absl::GetFlag(FLAGS_watch);
   ctx.timeout = absl::GetFlag(FLAGS_timeout);
-  if (const char* token = std::getenv("XCTL_TOKEN"); token && *token) ctx.token = token;
+  ctx.token = Env("XCTL_TOKEN");
+  ctx.signal_secret = Env("XCTL_SIGNAL_SECRET");
+  const bool token_stdin = absl::GetFlag(FLAGS_token_stdin);
+  const bool secret_stdin = absl::GetFlag(FLAGS_secret_stdin);
+  if (token_stdin && secret_stdin) {
+    std::fprintf(stderr, "xctl: give --token-stdin or --secret-stdin, not both; put the other "
+                         "in the environment (XCTL_TOKEN, XCTL_SIGNAL_SECRET)\n");
+    return xctl::cli::kUsage;
+  }
+  if (token_stdin || secret_stdin) {
+    auto line = FirstLineOfStdin();
+    if (!line) {
+      std::fprintf(stderr, "xctl: %s: standard input is empty; pipe the %s into it\n",
+                   token_stdin ? "--token-stdin" : "--secret-stdin",
+                   token_stdin ? "token" : "signal secret");
+      return xctl::cli::kUsage;
+    }
+    (token_stdin ? ctx.token : ctx.signal_secret) = *std::move(line);
+  }
   return xctl::cli::Run(words, ctx);
 }

@@ -241,7 +241,9 @@ grpc::Status ExchangeControlService::ListPositions(grpc::ServerContext* ctx,
   auto query = ParseQuery(req->strategy_id(), req->strategy_type(), req->symbol(),
                           req->page_size(), req->page_token());
   if (!query.ok()) return ToGrpcStatus(query.status());
-  query->position_status = PositionStatusFilter(req->status());
+  auto status = PositionStatusFilter(req->status(), "status");
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  query->position_status = *status;
   auto rows = control_.ListPositions(*query);
   if (!rows.ok()) return ToGrpcStatus(rows.status());
   for (const PositionView& v : *rows) ToProto(v, resp->add_positions());
@@ -260,7 +262,9 @@ grpc::Status ExchangeControlService::ListOrders(grpc::ServerContext* ctx,
   auto query = ParseQuery(req->strategy_id(), req->strategy_type(), req->symbol(),
                           req->page_size(), req->page_token());
   if (!query.ok()) return ToGrpcStatus(query.status());
-  query->order_status = OrderStatusFilter(req->status());
+  auto status = OrderStatusFilter(req->status(), "status");
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  query->order_status = *status;
   auto rows = control_.ListOrders(*query);
   if (!rows.ok()) return ToGrpcStatus(rows.status());
   for (const Order& o : *rows) ToProto(o, resp->add_orders());
@@ -395,8 +399,7 @@ grpc::ServerWriteReactor<v1::StreamKpisResponse>* ExchangeControlService::Stream
 absl::Status ExchangeControlService::Authorize(const grpc::ServerContextBase* ctx,
                                                Authorizer::Access access,
                                                absl::string_view strategy_id) const {
-  return options_.auth ? options_.auth->Check(ctx->client_metadata(), access, strategy_id)
-                       : absl::OkStatus();
+  return options_.auth ? options_.auth->Check(*ctx, access, strategy_id) : absl::OkStatus();
 }
 
 }  // namespace xctl::api

@@ -148,8 +148,7 @@ PriceFeedService::PriceFeedService(PriceModule& prices, Options options)
     : prices_(prices), auth_(options.auth), hub_(options.heartbeat_interval) {}
 
 absl::Status PriceFeedService::Authorize(const grpc::CallbackServerContext* ctx) const {
-  return auth_ ? auth_->Check(ctx->client_metadata(), Authorizer::Access::kRead,
-                              Authorizer::kMarketData)
+  return auth_ ? auth_->Check(*ctx, Authorizer::Access::kRead, Authorizer::kMarketData)
                : absl::OkStatus();
 }
 

@@ -7,11 +7,13 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
 #include "server/api/auth.h"
 #include "server/api/exchange_control_service.h"
 #include "server/api/strategy_manager_service.h"
@@ -29,6 +31,7 @@
 #include "server/price/price_module.h"
 #include "server/store/store.h"
 #include "server/strategy/credentials_cipher.h"
+#include "server/strategy/master_key.h"
 #include "server/strategy/registry.h"
 #include "server/strategy/strategy_manager.h"
 
@@ -52,6 +55,7 @@ class ServerAppImpl final : public ServerApp {
     }
     store_ = *std::move(store);
 
+    config_.price.blofin_requests_per_minute = config_.blofin.requests_per_minute;
     auto source = MakePriceSource(config_.price);
     if (!source.ok()) {
       return absl::Status(source.status().code(),
@@ -94,8 +98,10 @@ class ServerAppImpl final : public ServerApp {
     blofin::RestOptions rest;
     rest.base_url = config_.blofin.url;
     rest.timeout_ms = config_.blofin.timeout_ms;
+    rest.limits.per_minute = config_.blofin.requests_per_minute;
     factory_ = std::make_unique<DefaultExchangeFactory>(
-        DefaultExchangeFactory::Deps{store_.get(), prices_.get(), &instruments_, &SystemClock()},
+        DefaultExchangeFactory::Deps{store_.get(), prices_.get(), &instruments_, &SystemClock(),
+                                     /*live_catalog=*/&instruments_},
         rest);
     control_ = std::make_unique<ExchangeControl>(ExchangeControl::Deps{
         store_.get(), prices_.get(), &instruments_, factory_.get(), &SystemClock()});
@@ -135,15 +141,16 @@ class ServerAppImpl final : public ServerApp {
                                                                 std::move(control_options));
 
     XCTL_RETURN_IF_ERROR(RegisterBuiltinStrategies(registry_));
-    const std::string key_file = KeyFile();
-    auto cipher = CredentialsCipher::Load(key_file);
-    if (cipher.ok()) {
-      cipher_ = *std::move(cipher);
-    } else {
-      // Paper strategies need no key; live ones are refused with the reason.
-      spdlog::warn("event=credentials_key_unavailable key_file={} error={}", LogQuote(key_file),
-                   LogQuote(cipher.status().message()));
+    // The master key (server/strategy/master_key.h): never silently replaced
+    // while stored credentials need it; a key file open to others refused.
+    MasterKeyOptions key_options{.key_file = KeyFile(),
+                                 .forget_credentials = config_.forget_credentials};
+    for (const StrategyConfig& c : config_.strategies) {
+      if (c.credentials_env) key_options.resupplied.push_back(c.id);
     }
+    auto cipher = LoadMasterKey(*store_, key_options, SystemClock());
+    if (!cipher.ok()) return cipher.status();
+    cipher_ = *std::move(cipher);
     strategies_ = std::make_unique<StrategyManager>(store_.get(), control_.get(), prices_.get(),
                                                     &registry_, cipher_.get(), &SystemClock());
     // ---- cluster mode: strategy sharding (docs/cluster.md) -------------
@@ -166,6 +173,13 @@ class ServerAppImpl final : public ServerApp {
       return absl::Status(started.code(), absl::StrCat("strategies: ", started.message()));
     }
     if (strategy_shards_) XCTL_RETURN_IF_ERROR(strategy_shards_->Run());  // strategy sharding
+    // Strategies FAILED for a passing cause (BloFin unreachable at start) are
+    // tried again with back-off (StrategyManager::RetryFailed).
+    retry_thread_ = std::thread([this] {
+      while (!retry_stop_.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+        strategies_->RetryFailed();
+      }
+    });
     strategy_service_ = std::make_unique<StrategyManagerService>(*strategies_, &auth_);
 
     grpc::EnableDefaultHealthCheckService(true);
@@ -218,6 +232,8 @@ class ServerAppImpl final : public ServerApp {
     // Strategy sharding: stop the strategies here and release their leases
     // (others take them over within one round).
     if (strategy_shards_) strategy_shards_->Stop();
+    retry_stop_.Notify();
+    if (retry_thread_.joinable()) retry_thread_.join();
     if (strategies_) strategies_->Shutdown();
     if (control_) control_->Stop();
     if (prices_) prices_->Stop();
@@ -236,7 +252,8 @@ class ServerAppImpl final : public ServerApp {
 
  private:
   // The configured key file; by default beside the SQLite database, or
-  // ./data/xctl.key for PostgreSQL.
+  // kDefaultKeyFile for PostgreSQL (an absolute path: the key must not
+  // depend on the folder xctld happens to start in).
   std::string KeyFile() const {
     if (!config_.key_file.empty()) return config_.key_file;
     absl::string_view db = config_.database;
@@ -245,20 +262,28 @@ class ServerAppImpl final : public ServerApp {
       return absl::StrCat(slash == absl::string_view::npos ? "." : db.substr(0, slash),
                           "/xctl.key");
     }
-    return "./data/xctl.key";
+    return kDefaultKeyFile;
   }
+  static constexpr char kDefaultKeyFile[] = "/var/lib/xctl/xctl.key";
 
   // Built-in BloFin specifications, then the config's, then (when asked)
   // BloFin's own list.
   void LoadInstruments() {
     for (const Instrument& i : DefaultInstruments()) instruments_.Put(i);
     for (const InstrumentConfig& c : config_.instruments) {
+      // Validated by the config (ValidateConfig): the sizes parse, or are "".
+      auto size = [](const std::string& text) -> std::optional<Decimal> {
+        if (text.empty()) return std::nullopt;
+        return *Decimal::Parse(text);
+      };
       instruments_.Put(Instrument{.symbol = c.symbol,
                                   .contract_value = *Decimal::Parse(c.contract_value),
                                   .lot_size = *Decimal::Parse(c.lot_size),
                                   .min_size = *Decimal::Parse(c.min_size),
                                   .tick_size = *Decimal::Parse(c.tick_size),
-                                  .max_leverage = *Decimal::Parse(c.max_leverage)});
+                                  .max_leverage = *Decimal::Parse(c.max_leverage),
+                                  .max_market_size = size(c.max_market_size),
+                                  .max_limit_size = size(c.max_limit_size)});
     }
     if (!config_.blofin.load_instruments) return;
     HttpClient http({.timeout_ms = config_.blofin.timeout_ms});
@@ -315,6 +340,8 @@ class ServerAppImpl final : public ServerApp {
   // ---- end cluster mode streams ----
   std::unique_ptr<PriceFeedService> price_feed_;
   std::unique_ptr<grpc::Server> server_;
+  absl::Notification retry_stop_;
+  std::thread retry_thread_;
   int port_ = 0;
   bool stopped_ = false;
 };

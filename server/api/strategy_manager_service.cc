@@ -33,7 +33,7 @@ absl::StatusOr<std::optional<StrategyStatus>> StatusFilter(v1::StrategyStatus st
     case v1::STRATEGY_STATUS_RUNNING: return std::optional(StrategyStatus::kRunning);
     case v1::STRATEGY_STATUS_FAILED: return std::optional(StrategyStatus::kFailed);
     default:
-      return absl::InvalidArgumentError(absl::StrCat("status: unknown value ", status));
+      return UnknownEnumValue(v1::StrategyStatus_descriptor(), status, "status");
   }
 }
 
@@ -156,9 +156,9 @@ grpc::Status StrategyManagerService::ListStrategies(grpc::ServerContext* ctx,
   }
   auto status = StatusFilter(request->status());
   if (!status.ok()) return ToGrpcStatus(status.status());
-  StrategyFilter filter{.type = request->type(),
-                        .status = *status,
-                        .mode = TradingModeFilter(request->mode())};
+  auto mode = TradingModeFilter(request->mode(), "mode");
+  if (!mode.ok()) return ToGrpcStatus(mode.status());
+  StrategyFilter filter{.type = request->type(), .status = *status, .mode = *mode};
   for (const StrategyView& v : manager_.List(filter)) ToProto(v, response->add_strategies());
   return grpc::Status::OK;
 }
@@ -207,7 +207,13 @@ grpc::Status StrategyManagerService::SubmitSignal(grpc::ServerContext* ctx,
                                                   v1::SubmitSignalResponse* response) {
   // TradingView cannot send headers: a strategy with a signal secret is
   // authenticated by that secret (checked by the manager); without one, the
-  // caller needs a token that may trade the strategy.
+  // caller needs a token that may trade the strategy. Wrong secrets count
+  // against the caller's address like wrong tokens (Authorizer).
+  if (auth_) {
+    if (absl::Status blocked = auth_->CheckNotBlocked(*ctx); !blocked.ok()) {
+      return ToGrpcStatus(blocked);
+    }
+  }
   if (auth_ && auth_->enabled()) {
     auto view = manager_.Get(request->strategy_id());
     if (!view.ok() || !view->has_signal_secret) {
@@ -226,7 +232,13 @@ grpc::Status StrategyManagerService::SubmitSignal(grpc::ServerContext* ctx,
                        .client_order_id = request->client_order_id(),
                        .comment = request->comment()};
   auto result = manager_.SubmitSignal(signal);
-  if (!result.ok()) return ToGrpcStatus(result.status());
+  if (!result.ok()) {
+    // The manager's only PERMISSION_DENIED: the signal secret does not match.
+    if (auth_ && result.status().code() == absl::StatusCode::kPermissionDenied) {
+      auth_->RecordFailure(*ctx, "signal_secret");
+    }
+    return ToGrpcStatus(result.status());
+  }
   ToProto(*result, response);
   return grpc::Status::OK;
 }
@@ -234,7 +246,7 @@ grpc::Status StrategyManagerService::SubmitSignal(grpc::ServerContext* ctx,
 absl::Status StrategyManagerService::Authorize(const grpc::ServerContext* ctx,
                                                Authorizer::Access access,
                                                absl::string_view strategy_id) const {
-  return auth_ ? auth_->Check(ctx->client_metadata(), access, strategy_id) : absl::OkStatus();
+  return auth_ ? auth_->Check(*ctx, access, strategy_id) : absl::OkStatus();
 }
 
 }  // namespace xctl::api

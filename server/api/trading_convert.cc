@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/api/convert.h"
 
 namespace xctl::api {
@@ -48,27 +49,48 @@ absl::StatusOr<OrderType> OrderTypeFromProto(v1::OrderType v, absl::string_view 
       absl::StrCat(field, ": must be ORDER_TYPE_MARKET or ORDER_TYPE_LIMIT"));
 }
 
-std::optional<OrderStatus> OrderStatusFilter(v1::OrderStatus v) {
+absl::Status UnknownEnumValue(const google::protobuf::EnumDescriptor* d, int value,
+                              absl::string_view field) {
+  std::vector<std::string> names;
+  for (int i = 0; i < d->value_count(); ++i) {
+    const auto* v = d->value(i);
+    names.push_back(v->number() == 0 ? absl::StrCat(v->name(), " (all)") : std::string(v->name()));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(field, ": unknown value ", value, "; one of ",
+                                                 absl::StrJoin(names, ", ")));
+}
+
+absl::StatusOr<std::optional<OrderStatus>> OrderStatusFilter(v1::OrderStatus v,
+                                                             absl::string_view field) {
   switch (v) {
-    case v1::ORDER_STATUS_OPEN: return OrderStatus::kOpen;
-    case v1::ORDER_STATUS_PARTIALLY_FILLED: return OrderStatus::kPartiallyFilled;
-    case v1::ORDER_STATUS_FILLED: return OrderStatus::kFilled;
-    case v1::ORDER_STATUS_CANCELED: return OrderStatus::kCanceled;
-    case v1::ORDER_STATUS_REJECTED: return OrderStatus::kRejected;
-    default: return std::nullopt;
+    case v1::ORDER_STATUS_UNSPECIFIED: return std::optional<OrderStatus>();
+    case v1::ORDER_STATUS_OPEN: return std::optional(OrderStatus::kOpen);
+    case v1::ORDER_STATUS_PARTIALLY_FILLED: return std::optional(OrderStatus::kPartiallyFilled);
+    case v1::ORDER_STATUS_FILLED: return std::optional(OrderStatus::kFilled);
+    case v1::ORDER_STATUS_CANCELED: return std::optional(OrderStatus::kCanceled);
+    case v1::ORDER_STATUS_REJECTED: return std::optional(OrderStatus::kRejected);
+    default: return UnknownEnumValue(v1::OrderStatus_descriptor(), v, field);
   }
 }
 
-std::optional<PositionStatus> PositionStatusFilter(v1::PositionStatus v) {
-  if (v == v1::POSITION_STATUS_OPEN) return PositionStatus::kOpen;
-  if (v == v1::POSITION_STATUS_CLOSED) return PositionStatus::kClosed;
-  return std::nullopt;
+absl::StatusOr<std::optional<PositionStatus>> PositionStatusFilter(v1::PositionStatus v,
+                                                                   absl::string_view field) {
+  switch (v) {
+    case v1::POSITION_STATUS_UNSPECIFIED: return std::optional<PositionStatus>();
+    case v1::POSITION_STATUS_OPEN: return std::optional(PositionStatus::kOpen);
+    case v1::POSITION_STATUS_CLOSED: return std::optional(PositionStatus::kClosed);
+    default: return UnknownEnumValue(v1::PositionStatus_descriptor(), v, field);
+  }
 }
 
-std::optional<TradingMode> TradingModeFilter(v1::TradingMode v) {
-  if (v == v1::TRADING_MODE_PAPER) return TradingMode::kPaper;
-  if (v == v1::TRADING_MODE_LIVE) return TradingMode::kLive;
-  return std::nullopt;
+absl::StatusOr<std::optional<TradingMode>> TradingModeFilter(v1::TradingMode v,
+                                                             absl::string_view field) {
+  switch (v) {
+    case v1::TRADING_MODE_UNSPECIFIED: return std::optional<TradingMode>();
+    case v1::TRADING_MODE_PAPER: return std::optional(TradingMode::kPaper);
+    case v1::TRADING_MODE_LIVE: return std::optional(TradingMode::kLive);
+    default: return UnknownEnumValue(v1::TradingMode_descriptor(), v, field);
+  }
 }
 
 void ToProto(const Order& o, v1::Order* out) {

@@ -23,10 +23,19 @@ v1::TradingMode ToProto(TradingMode v);
 // INVALID_ARGUMENT "<field>: ..." for UNSPECIFIED or unknown values.
 absl::StatusOr<Side> SideFromProto(v1::Side v, absl::string_view field);
 absl::StatusOr<OrderType> OrderTypeFromProto(v1::OrderType v, absl::string_view field);
-// nullopt for UNSPECIFIED (a filter that matches everything).
-std::optional<OrderStatus> OrderStatusFilter(v1::OrderStatus v);
-std::optional<PositionStatus> PositionStatusFilter(v1::PositionStatus v);
-std::optional<TradingMode> TradingModeFilter(v1::TradingMode v);
+// List filters: nullopt for UNSPECIFIED (a filter that matches everything);
+// INVALID_ARGUMENT naming `field` and the accepted values for a number the
+// enum does not define ("status: unknown value 99; one of
+// ORDER_STATUS_UNSPECIFIED (all), ORDER_STATUS_OPEN, ...").
+absl::StatusOr<std::optional<OrderStatus>> OrderStatusFilter(v1::OrderStatus v,
+                                                             absl::string_view field);
+absl::StatusOr<std::optional<PositionStatus>> PositionStatusFilter(v1::PositionStatus v,
+                                                                   absl::string_view field);
+absl::StatusOr<std::optional<TradingMode>> TradingModeFilter(v1::TradingMode v,
+                                                             absl::string_view field);
+// The INVALID_ARGUMENT of an unknown enum number in a filter.
+absl::Status UnknownEnumValue(const google::protobuf::EnumDescriptor* d, int value,
+                              absl::string_view field);
 
 // Ids are sent as decimal strings. Positions get no mark, unrealized PnL or
 // strategy type here (exchange control adds them).

@@ -251,23 +251,28 @@ absl::Status ParseStrategy(const Section& s, StrategyConfig* st,
 
 absl::Status ParseBlofin(const Section& s, BlofinConfig* b) {
   XCTL_RETURN_IF_ERROR(s.CheckType());
-  XCTL_RETURN_IF_ERROR(s.CheckKeys({"url", "timeout_ms", "load_instruments"}));
+  XCTL_RETURN_IF_ERROR(
+      s.CheckKeys({"url", "timeout_ms", "load_instruments", "requests_per_minute"}));
   XCTL_RETURN_IF_ERROR(s.String("url", &b->url));
   XCTL_RETURN_IF_ERROR(s.Integer("timeout_ms", &b->timeout_ms));
   XCTL_RETURN_IF_ERROR(s.Bool("load_instruments", &b->load_instruments));
+  XCTL_RETURN_IF_ERROR(s.Integer("requests_per_minute", &b->requests_per_minute));
   return absl::OkStatus();
 }
 
 absl::Status ParseInstrument(const Section& s, InstrumentConfig* i) {
   XCTL_RETURN_IF_ERROR(s.CheckType());
   XCTL_RETURN_IF_ERROR(s.CheckKeys({"symbol", "contract_value", "lot_size", "min_size",
-                                    "tick_size", "max_leverage"}));
+                                    "tick_size", "max_leverage", "max_market_size",
+                                    "max_limit_size"}));
   XCTL_RETURN_IF_ERROR(s.String("symbol", &i->symbol));
   XCTL_RETURN_IF_ERROR(s.String("contract_value", &i->contract_value));
   XCTL_RETURN_IF_ERROR(s.String("lot_size", &i->lot_size));
   XCTL_RETURN_IF_ERROR(s.String("min_size", &i->min_size));
   XCTL_RETURN_IF_ERROR(s.String("tick_size", &i->tick_size));
   XCTL_RETURN_IF_ERROR(s.String("max_leverage", &i->max_leverage));
+  XCTL_RETURN_IF_ERROR(s.String("max_market_size", &i->max_market_size));
+  XCTL_RETURN_IF_ERROR(s.String("max_limit_size", &i->max_limit_size));
   return absl::OkStatus();
 }
 
@@ -420,7 +425,12 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   if (config.shutdown_grace_ms < 0) {
     return absl::InvalidArgumentError("shutdown_grace_ms: must be >= 0");
   }
-  XCTL_RETURN_IF_ERROR(ValidatePriceConfig(config.price));
+  if (config.blofin.requests_per_minute < 1) {
+    return absl::InvalidArgumentError("blofin.requests_per_minute: must be at least 1");
+  }
+  PriceConfig price = config.price;
+  price.blofin_requests_per_minute = config.blofin.requests_per_minute;
+  XCTL_RETURN_IF_ERROR(ValidatePriceConfig(price));
   XCTL_RETURN_IF_ERROR(ValidateCluster(config));
   std::set<std::string> token_names;
   for (const TokenConfig& t : config.auth.tokens) {
@@ -469,6 +479,16 @@ absl::Status ValidateConfig(const ServerConfig& config) {
       if (!d.ok() || !d->is_positive()) {
         return absl::InvalidArgumentError(absl::StrCat(
             "instruments: ", i.symbol, ".", name, " must be a number > 0, got \"", value, "\""));
+      }
+    }
+    for (const auto& [name, value] : {std::pair{"max_market_size", i.max_market_size},
+                                      {"max_limit_size", i.max_limit_size}}) {
+      if (value.empty()) continue;  // no limit
+      auto d = Decimal::Parse(value);
+      if (!d.ok() || !d->is_positive()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "instruments: ", i.symbol, ".", name,
+            " must be a number > 0 (contracts) or absent for no limit, got \"", value, "\""));
       }
     }
   }

@@ -51,6 +51,11 @@ struct BlofinConfig {
   // Fetch every instrument's contract value, lot, minimum and tick size from
   // BloFin at start (otherwise built-in defaults and `instruments`).
   bool load_instruments = false;
+  // Requests a minute this xctld sends to BloFin's host, every caller
+  // together (prices and every live strategy; server/common/request_budget.h).
+  // BloFin allows 500 per IP (index.md, "Rate Limits"); the default keeps a
+  // reserve. The BloFin price source may use at most half of it.
+  int requests_per_minute = 400;
 };
 
 // A contract specification for a pair BloFin's defaults do not cover
@@ -62,6 +67,9 @@ struct InstrumentConfig {
   std::string min_size = "1";
   std::string tick_size = "0.000000001";
   std::string max_leverage = "100";
+  // Largest quantity (contracts) of one market / limit order; "" is no limit.
+  std::string max_market_size;
+  std::string max_limit_size;
 };
 
 // A bearer token that may call the API. The config holds its SHA-256, or
@@ -133,9 +141,12 @@ struct ServerConfig {
   std::vector<InstrumentConfig> instruments;
   // File holding the key that encrypts stored credentials (created 0600 when
   // missing); the XCTL_MASTER_KEY environment variable takes precedence.
-  // Empty: xctl.key beside the SQLite database (./data/xctl.key for
-  // PostgreSQL).
+  // Empty: xctl.key beside the SQLite database (/var/lib/xctl/xctl.key for
+  // PostgreSQL). A key file open to group or others is refused at start.
   std::string key_file;
+  // xctld --forget-credentials: clear the stored credentials at start (the
+  // recovery from a lost master key; those strategies switch to paper).
+  bool forget_credentials = false;
   AuthConfig auth;
   TlsConfig tls;
   std::vector<StrategyConfig> strategies;

@@ -336,7 +336,10 @@ void ExchangeControl::IndexEntryLocked(Entry& e, bool add) {
   }
 }
 
-absl::Status ExchangeControl::UpsertStrategy(const StrategyInfo& info) {
+absl::Status ExchangeControl::UpsertStrategy(const StrategyInfo& configured) {
+  // A live strategy's KPIs start from its account's real balance (the first
+  // one read from BloFin), not from the configured paper balance.
+  StrategyInfo info = configured;
   std::shared_ptr<Exchange> current, previous;
   bool rebuild_exchange = true;
   {
@@ -344,6 +347,9 @@ absl::Status ExchangeControl::UpsertStrategy(const StrategyInfo& info) {
     auto it = entries_.find(info.id);
     if (it != entries_.end()) {
       const StrategyInfo& old = it->second->info;
+      if (info.mode() == TradingMode::kLive && old.mode() == TradingMode::kLive) {
+        info.starting_balance = old.starting_balance;
+      }
       rebuild_exchange = old.credentials != info.credentials || old.leverage != info.leverage ||
                          old.starting_balance != info.starting_balance ||
                          old.taker_fee() != info.taker_fee() ||
@@ -367,6 +373,11 @@ absl::Status ExchangeControl::UpsertStrategy(const StrategyInfo& info) {
       for (const std::string& change : report->changes) {
         spdlog::info("event=reconcile strategy={} change={}", info.id, LogQuote(change));
       }
+      XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
+        XCTL_ASSIGN_OR_RETURN(std::optional<Account> account, tx.accounts().Get(info.id));
+        if (account) info.starting_balance = account->starting_balance;
+        return absl::OkStatus();
+      }));
     }
     current = std::move(made);
   }

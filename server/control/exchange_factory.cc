@@ -2,6 +2,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/log.h"
+#include "server/common/status_macros.h"
 #include "server/exchange/blofin/blofin_exchange.h"
 #include "server/exchange/paper/paper_exchange.h"
 
@@ -21,6 +23,7 @@ absl::StatusOr<std::unique_ptr<Exchange>> DefaultExchangeFactory::Make(const Str
     if (!paper.ok()) return paper.status();
     return std::unique_ptr<Exchange>(std::move(*paper));
   }
+  XCTL_RETURN_IF_ERROR(LoadLiveInstruments());
   if (!info.credentials) {
     return absl::FailedPreconditionError(
         absl::StrCat("strategy ", info.id, " has no BloFin credentials for live trading"));
@@ -29,11 +32,28 @@ absl::StatusOr<std::unique_ptr<Exchange>> DefaultExchangeFactory::Make(const Str
       BlofinExchangeConfig{.strategy_id = info.id,
                            .credentials = *info.credentials,
                            .rest = blofin_,
-                           .leverage = info.leverage,
-                           .starting_balance = info.starting_balance},
+                           .leverage = info.leverage},
       {.store = deps_.store, .instruments = deps_.instruments, .clock = deps_.clock});
   if (!live.ok()) return live.status();
   return std::unique_ptr<Exchange>(std::move(*live));
+}
+
+absl::Status DefaultExchangeFactory::LoadLiveInstruments() {
+  if (deps_.live_catalog == nullptr) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  if (live_instruments_loaded_) return absl::OkStatus();
+  HttpClient http({.connect_timeout_ms = blofin_.connect_timeout_ms,
+                   .timeout_ms = blofin_.timeout_ms});
+  auto listed = blofin::FetchInstruments(http, blofin_.base_url);
+  if (!listed.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "BloFin's instruments could not be read, so no live strategy starts yet (it is retried): ",
+        listed.status().message()));
+  }
+  for (const Instrument& i : *listed) deps_.live_catalog->Put(i);
+  live_instruments_loaded_ = true;
+  spdlog::info("event=live_instruments_loaded count={}", listed->size());
+  return absl::OkStatus();
 }
 
 }  // namespace xctl

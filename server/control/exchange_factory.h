@@ -6,7 +6,9 @@
 
 #include <memory>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "server/common/clock.h"
 #include "server/control/strategy_info.h"
 #include "server/exchange/blofin/rest_client.h"
@@ -33,6 +35,13 @@ class DefaultExchangeFactory final : public ExchangeFactory {
     const PriceView* prices = nullptr;
     const InstrumentCatalog* instruments = nullptr;
     const Clock* clock = nullptr;
+    // When set (the same catalog as `instruments`), the first live exchange
+    // loads BloFin's instruments into it (index.md "GET Instruments": lot,
+    // tick and maximum sizes, live or suspend), so live orders are checked
+    // against BloFin's own specifications, never only the built-in table.
+    // Until that succeeds no live exchange is made (UNAVAILABLE: the
+    // strategy's start is retried).
+    InstrumentCatalog* live_catalog = nullptr;
   };
   // `blofin` gives the base URL and limits of live exchanges.
   DefaultExchangeFactory(const Deps& deps, blofin::RestOptions blofin)
@@ -42,8 +51,12 @@ class DefaultExchangeFactory final : public ExchangeFactory {
                                                  TradingMode mode) override;
 
  private:
+  absl::Status LoadLiveInstruments();
+
   const Deps deps_;
   const blofin::RestOptions blofin_;
+  absl::Mutex mu_;
+  bool live_instruments_loaded_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace xctl

@@ -1,5 +1,7 @@
 #include "server/price/blofin_source.h"
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
@@ -79,22 +81,35 @@ absl::StatusOr<std::vector<Tick>> ParseBlofinTickers(
   return out;
 }
 
-BlofinRestSource::BlofinRestSource(std::string base_url, int timeout_ms, Clock& clock)
+BlofinRestSource::BlofinRestSource(std::string base_url, int timeout_ms, Clock& clock,
+                                   const RequestLimits& limits,
+                                   std::shared_ptr<RequestBudget> budget)
     : base_url_(absl::StripSuffix(base_url, "/")),
       clock_(clock),
       http_(HttpClient::Options{.connect_timeout_ms = std::min(timeout_ms, 3000),
-                                .timeout_ms = timeout_ms}) {}
+                                .timeout_ms = timeout_ms}),
+      budget_(budget ? std::move(budget) : RequestBudget::ForHost(base_url_, limits, &clock_)) {}
 
 absl::StatusOr<std::vector<Tick>> BlofinRestSource::Fetch(
     const std::vector<std::string>& pairs) {
   retry_after_ms_ = 0;
+  if (absl::Status slot = budget_->Acquire(RequestBudget::Kind::kPublic); !slot.ok()) {
+    return absl::ResourceExhaustedError(absl::StrCat("blofin tickers: ", slot.message()));
+  }
   auto response = http_.Send("GET", base_url_ + "/api/v1/market/tickers",
                              {"Accept: application/json"});
   if (!response.ok()) {
     return absl::UnavailableError(absl::StrCat("blofin tickers: ", response.status().message()));
   }
+  if (response->status == 403) {
+    // index.md, "Risk Control Restrictions": a five-minute firewall ban.
+    budget_->BackOff(absl::Minutes(5), "HTTP 403");
+    return absl::ResourceExhaustedError(
+        "blofin tickers: HTTP 403 (BloFin's firewall ban); nothing is sent to it for 5 minutes");
+  }
   if (response->status == 429) {
     retry_after_ms_ = response->retry_after_seconds > 0 ? response->retry_after_seconds * 1000 : 0;
+    budget_->BackOff(absl::Milliseconds(std::max(retry_after_ms_, 1000)), "HTTP 429");
     return absl::ResourceExhaustedError(absl::StrCat(
         "blofin tickers: rate limited (HTTP 429)",
         response->retry_after_seconds > 0

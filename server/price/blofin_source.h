@@ -2,7 +2,9 @@
 // `GET /api/v1/market/tickers` per Fetch returns the tickers of every
 // instrument; the configured pairs are picked from it (never one request per
 // pair or per consumer). The connection is kept alive between polls. Needs no
-// credentials.
+// credentials. Every request counts against the host's RequestBudget, shared
+// with the live strategies' clients (index.md, "Rate Limits": 500 requests a
+// minute per IP), and a 429 or 403 pauses all of them.
 #pragma once
 
 #include <memory>
@@ -11,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "server/common/clock.h"
 #include "server/common/http_client.h"
+#include "server/common/request_budget.h"
 #include "server/price/price_source.h"
 
 namespace xctl {
@@ -18,7 +21,10 @@ namespace xctl {
 class BlofinRestSource : public PriceSource {
  public:
   // `base_url` such as https://openapi.blofin.com (no trailing slash needed).
-  BlofinRestSource(std::string base_url, int timeout_ms, Clock& clock = SystemClock());
+  // `budget` set: that budget instead of the host's shared one (tests).
+  BlofinRestSource(std::string base_url, int timeout_ms, Clock& clock = SystemClock(),
+                   const RequestLimits& limits = {},
+                   std::shared_ptr<RequestBudget> budget = nullptr);
 
   absl::string_view name() const override { return "blofin"; }
   absl::StatusOr<std::vector<Tick>> Fetch(const std::vector<std::string>& pairs) override;
@@ -30,6 +36,7 @@ class BlofinRestSource : public PriceSource {
   std::string base_url_;
   Clock& clock_;
   HttpClient http_;
+  std::shared_ptr<RequestBudget> budget_;
   int retry_after_ms_ = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "server/price/price_config.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include "absl/container/flat_hash_set.h"
@@ -45,6 +46,21 @@ absl::Status ValidatePriceConfig(const PriceConfig& c) {
     return absl::InvalidArgumentError(absl::StrCat(
         "blofin url \"", c.blofin_url, "\" must start with https:// (or http:// for a local test server)"));
   }
+  if (c.source == "blofin") {
+    if (c.blofin_requests_per_minute < 1) {
+      return absl::InvalidArgumentError("blofin requests_per_minute must be at least 1");
+    }
+    // The poll may use half of the budget; orders and their reads need the rest.
+    const int64_t per_minute = 60'000 / std::max(c.interval_ms, 1);
+    if (per_minute * 2 > c.blofin_requests_per_minute) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "price interval_ms ", c.interval_ms, " polls BloFin ", per_minute,
+          " times a minute, more than half of blofin.requests_per_minute (",
+          c.blofin_requests_per_minute, "; BloFin allows 500 requests a minute per IP, then "
+          "bans it for 5 minutes): use interval_ms of at least ",
+          (120'000 + c.blofin_requests_per_minute - 1) / c.blofin_requests_per_minute));
+    }
+  }
   if (c.source == "replay") {
     if (c.replay_file.empty()) {
       return absl::InvalidArgumentError("the replay price source needs a replay file (--replay-file)");
@@ -62,7 +78,9 @@ absl::Status ValidatePriceConfig(const PriceConfig& c) {
 absl::StatusOr<std::unique_ptr<PriceSource>> MakePriceSource(const PriceConfig& c) {
   if (c.source == "simulated") return std::make_unique<SimulatedSource>(c.seed);
   if (c.source == "blofin") {
-    return std::make_unique<BlofinRestSource>(c.blofin_url, c.http_timeout_ms);
+    return std::make_unique<BlofinRestSource>(
+        c.blofin_url, c.http_timeout_ms, SystemClock(),
+        RequestLimits{.per_minute = c.blofin_requests_per_minute});
   }
   if (c.source == "replay") {
     auto replay = ReplaySource::Open(c.replay_file, c.replay_speed);

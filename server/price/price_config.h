@@ -31,6 +31,9 @@ struct PriceConfig {
   uint64_t seed = 42;
   // HTTP timeout of the blofin source.
   int http_timeout_ms = 5000;
+  // The request budget toward BloFin's host that the blofin source shares
+  // with the live strategies (ServerConfig's blofin.requests_per_minute).
+  int blofin_requests_per_minute = 400;
 };
 
 // Checks the settings without touching the network: known source, interval

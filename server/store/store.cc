@@ -4,13 +4,19 @@
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "server/common/log.h"
@@ -61,6 +67,53 @@ void ReconnectQuietly(soci::session& sql) {
 void MaybeReconnect(soci::session& sql, const absl::Status& status) {
   if (status.code() != absl::StatusCode::kUnavailable) return;
   ReconnectQuietly(sql);
+}
+
+// The SQLite file's folder: the missing folders of its path are created
+// 0700 (existing ones are left as they are). The database holds every
+// strategy's orders and, encrypted, its credentials: nobody else's business.
+absl::Status MakePrivateFolders(const std::filesystem::path& folder) {
+  if (folder.empty()) return absl::OkStatus();
+  std::error_code ec;
+  if (std::filesystem::exists(folder, ec)) return absl::OkStatus();
+  XCTL_RETURN_IF_ERROR(MakePrivateFolders(folder.parent_path()));
+  if (mkdir(folder.c_str(), 0700) != 0 && errno != EEXIST) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot create the folder \"",
+                                                      folder.string(), "\" for the database: ",
+                                                      std::strerror(errno)));
+  }
+  spdlog::info("event=database_folder_created path={} mode=0700", LogQuote(folder.string()));
+  return absl::OkStatus();
+}
+
+// A new SQLite file is created here, 0600, before SQLite opens it: SQLite
+// would make it 0644 (umask 022), and it gives the -wal and -shm files the
+// mode of the database file. An existing file keeps its mode; a mode open to
+// group or others is logged.
+absl::Status MakePrivateDatabaseFile(const std::string& path) {
+  if (path.empty() || path[0] == ':' || absl::StartsWith(path, "file:")) return absl::OkStatus();
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    const bool ok = fchmod(fd, 0600) == 0;  // whatever the umask
+    close(fd);
+    if (!ok) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot make the database file \"", path, "\" private (0600): ",
+                       std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+  if (errno != EEXIST) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create the database file \"", path, "\": ", std::strerror(errno)));
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+    spdlog::warn("event=database_file_permissions path={} mode={:o} advice={}", LogQuote(path),
+                 st.st_mode & 0777,
+                 LogQuote(absl::StrCat("chmod 600 ", path, " (and its -wal and -shm files)")));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -133,15 +186,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   const Dialect dialect = target.dialect;
   const std::string& connect = target.connect;
   if (dialect == Dialect::kSqlite) {
-    std::filesystem::path parent = std::filesystem::path(target.sqlite_path).parent_path();
-    if (!parent.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(parent, ec);
-      if (ec) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "cannot create the folder \"", parent.string(), "\" for the database: ", ec.message()));
-      }
-    }
+    XCTL_RETURN_IF_ERROR(
+        MakePrivateFolders(std::filesystem::path(target.sqlite_path).parent_path()));
+    XCTL_RETURN_IF_ERROR(MakePrivateDatabaseFile(target.sqlite_path));
   }
 
   auto pool = std::make_unique<soci::connection_pool>(size);
@@ -158,8 +205,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
         s.open(soci::postgresql, connect);
       }
     } catch (const soci::soci_error& e) {
-      std::string msg(absl::StripAsciiWhitespace(e.get_error_message()));
-      // libpq's message names host and port, never the password.
+      // One line; libpq's message names host and port (useful at start, to
+      // the operator), never the password.
+      std::string msg = absl::StrJoin(
+          absl::StrSplit(absl::StripAsciiWhitespace(e.get_error_message()),
+                         absl::ByAnyChar("\n\t"), absl::SkipWhitespace()),
+          " ");
       return absl::UnavailableError(absl::StrCat(
           "cannot open database ", RedactUrl(url), ": ", msg));
     }

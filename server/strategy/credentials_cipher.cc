@@ -14,6 +14,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -102,8 +106,14 @@ absl::StatusOr<std::unique_ptr<SecureBytes>> ReadKeyFile(const std::string& path
         absl::StrCat("master key file ", path, " is not a regular file"));
   }
   if ((st.st_mode & 077) != 0) {
-    spdlog::warn("event=master_key_file_permissions path={} mode={:o} advice=\"chmod 600\"", path,
-                 st.st_mode & 0777);
+    // Whoever can read it can decrypt every stored credential.
+    spdlog::error("event=master_key_file_permissions path={} mode={:o} advice={}", path,
+                  st.st_mode & 0777, LogQuote(absl::StrCat("chmod 600 ", path)));
+    return absl::PermissionDeniedError(absl::StrCat(
+        "master key file ", path, " is open to group or others (mode ",
+        absl::StrFormat("%04o", st.st_mode & 0777),
+        "): whoever can read it can decrypt the stored credentials; run `chmod 600 ", path,
+        "` (and check who may have copied it)"));
   }
   auto key = std::make_unique<SecureBytes>(CredentialsCipher::kKeySize + 1);
   size_t got = 0;
@@ -172,7 +182,8 @@ absl::Status CreateKeyFile(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<SecureBytes>> LoadKeyFile(const std::string& path) {
+absl::StatusOr<std::unique_ptr<SecureBytes>> LoadKeyFile(const std::string& path,
+                                                         bool create_if_missing) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -183,6 +194,9 @@ absl::StatusOr<std::unique_ptr<SecureBytes>> LoadKeyFile(const std::string& path
     if (errno != ENOENT) {
       return absl::FailedPreconditionError(
           absl::StrCat("cannot open master key file ", path, ": ", std::strerror(errno)));
+    }
+    if (!create_if_missing) {
+      return absl::NotFoundError(absl::StrCat("master key file ", path, " does not exist"));
     }
     if (attempt == 0) {
       if (absl::Status s = CreateKeyFile(path); !s.ok()) return s;
@@ -213,7 +227,7 @@ absl::StatusOr<std::unique_ptr<CredentialsCipher>> CredentialsCipher::FromBase64
 }
 
 absl::StatusOr<std::unique_ptr<CredentialsCipher>> CredentialsCipher::Load(
-    const std::string& key_file) {
+    const std::string& key_file, bool create_if_missing) {
   const char* env = std::getenv(kMasterKeyEnv);
   if (env != nullptr && *env != '\0') {
     auto cipher = FromBase64Key(env);
@@ -229,7 +243,7 @@ absl::StatusOr<std::unique_ptr<CredentialsCipher>> CredentialsCipher::Load(
     return absl::InvalidArgumentError(absl::StrCat(
         "no master key: set ", kMasterKeyEnv, " or give a key file path"));
   }
-  auto key = LoadKeyFile(key_file);
+  auto key = LoadKeyFile(key_file, create_if_missing);
   if (!key.ok()) return key.status();
   return std::unique_ptr<CredentialsCipher>(new CredentialsCipher((*key)->data(), key_file));
 }
@@ -317,29 +331,98 @@ absl::StatusOr<BlofinCredentials> CredentialsCipher::Decrypt(absl::string_view c
   return out;
 }
 
-std::string HashSignalSecret(absl::string_view secret) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(secret.data(), secret.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
-    // Never compares equal to a stored hash (those are 64 hex digits).
-    return "sha256-failed";
-  }
+namespace {
+
+constexpr char kPbkdf2Prefix[] = "pbkdf2-sha256:";
+constexpr size_t kSaltSize = 16;
+constexpr size_t kDigestSize = 32;
+
+std::string Hex(const unsigned char* data, size_t size) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   hex.reserve(size * 2);
-  for (unsigned int i = 0; i < size; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xf];
+  for (size_t i = 0; i < size; ++i) {
+    hex += kHex[data[i] >> 4];
+    hex += kHex[data[i] & 0xf];
   }
   return hex;
 }
 
+bool FromHex(absl::string_view hex, std::string* out) {
+  if (hex.size() % 2 != 0) return false;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  out->clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return true;
+}
+
+// The legacy form: lowercase hex SHA-256 of the secret, unsalted.
+std::string Sha256Hex(absl::string_view secret) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(secret.data(), secret.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
+    return "sha256-failed";  // never equal to a stored hash
+  }
+  return Hex(digest, size);
+}
+
+bool Pbkdf2(absl::string_view secret, absl::string_view salt, int iterations,
+            unsigned char* out) {
+  return PKCS5_PBKDF2_HMAC(secret.data(), static_cast<int>(secret.size()),
+                           reinterpret_cast<const unsigned char*>(salt.data()),
+                           static_cast<int>(salt.size()), iterations, EVP_sha256(), kDigestSize,
+                           out) == 1;
+}
+
+}  // namespace
+
+std::string HashSignalSecret(absl::string_view secret) {
+  unsigned char salt[kSaltSize];
+  unsigned char digest[kDigestSize];
+  if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+      !Pbkdf2(secret, absl::string_view(reinterpret_cast<const char*>(salt), sizeof(salt)),
+              kSignalSecretIterations, digest)) {
+    return "hash-failed";  // matches no secret: the strategy refuses every signal
+  }
+  return absl::StrCat(kPbkdf2Prefix, kSignalSecretIterations, ":", Hex(salt, sizeof(salt)), ":",
+                      Hex(digest, sizeof(digest)));
+}
+
+bool IsLegacySignalSecretHash(absl::string_view stored_hash) {
+  return !absl::StartsWith(stored_hash, kPbkdf2Prefix);
+}
+
 bool SignalSecretMatches(absl::string_view secret, absl::string_view stored_hash) {
-  const std::string hash = HashSignalSecret(secret);
-  // The length of a SHA-256 hex digest is public; only the content is
-  // compared in constant time.
-  return hash.size() == stored_hash.size() &&
-         CRYPTO_memcmp(hash.data(), stored_hash.data(), hash.size()) == 0;
+  absl::string_view rest = stored_hash;
+  if (!absl::ConsumePrefix(&rest, kPbkdf2Prefix)) {
+    // The legacy unsalted SHA-256 (hex): still accepted; replaced by the
+    // salted form the next time the secret is set.
+    const std::string hash = Sha256Hex(secret);
+    // The length of a SHA-256 hex digest is public; only the content is
+    // compared in constant time.
+    return hash.size() == stored_hash.size() &&
+           CRYPTO_memcmp(hash.data(), stored_hash.data(), hash.size()) == 0;
+  }
+  // pbkdf2-sha256:ITERATIONS:SALT_HEX:DIGEST_HEX
+  std::vector<absl::string_view> parts = absl::StrSplit(rest, ':');
+  int iterations = 0;
+  std::string salt, expected;
+  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &iterations) || iterations < 1 ||
+      iterations > 10'000'000 || !FromHex(parts[1], &salt) || salt.empty() ||
+      !FromHex(parts[2], &expected) || expected.size() != kDigestSize) {
+    return false;
+  }
+  unsigned char digest[kDigestSize];
+  if (!Pbkdf2(secret, salt, iterations, digest)) return false;
+  return CRYPTO_memcmp(digest, expected.data(), kDigestSize) == 0;
 }
 
 }  // namespace xctl

@@ -7,11 +7,14 @@
 //
 // The 32-byte master key comes from the environment variable XCTL_MASTER_KEY
 // (Base64 of 32 bytes) or, when that is unset, from a key file of 32 raw
-// bytes, created with mode 0600 from RAND_bytes when missing. Losing the key
-// loses the stored credentials (they must be entered again); nothing else.
+// bytes, created with mode 0600 from RAND_bytes when missing (Load), refused
+// when open to group or others. Losing the key loses the stored credentials
+// (they must be entered again; xctld refuses to start until the key is
+// restored or they are given up: master_key.h); nothing else.
 //
-// Signal secrets are not encrypted but hashed (SHA-256, hex): a signal only
-// needs to be compared with them, in constant time.
+// Signal secrets are not encrypted but hashed, salted and slow (PBKDF2-HMAC-
+// SHA256, docs/security.md): a signal only needs to be compared with them,
+// in constant time.
 #pragma once
 
 #include <array>
@@ -32,10 +35,12 @@ class CredentialsCipher {
 
   // The key from XCTL_MASTER_KEY when set (INVALID_ARGUMENT when it is not
   // the Base64 of 32 bytes), else from `key_file`, created (mode 0600, 32
-  // random bytes) when missing. FAILED_PRECONDITION when the file cannot be
-  // read or created or does not hold 32 bytes, naming the path.
+  // random bytes) when missing and `create_if_missing` (else NOT_FOUND).
+  // PERMISSION_DENIED when the file is open to group or others (the message
+  // says `chmod 600 PATH`); FAILED_PRECONDITION when it cannot be read or
+  // created or does not hold 32 bytes, naming the path.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<CredentialsCipher>> Load(
-      const std::string& key_file);
+      const std::string& key_file, bool create_if_missing = true);
 
   // A cipher with a Base64 key of 32 bytes (tests, tools).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<CredentialsCipher>> FromBase64Key(
@@ -67,12 +72,25 @@ class CredentialsCipher {
   const std::string key_source_;
 };
 
-// Lowercase hex SHA-256 of a signal secret, the form stored in
-// strategies.signal_secret_hash.
+// PBKDF2 iterations of a new signal secret hash: about 5 ms of one core, so
+// a dump of the database gives an offline guesser a few hundred tries a
+// second per core instead of millions, and a signal costs one such check
+// (failed checks are rate limited per caller, server/api/auth.h).
+inline constexpr int kSignalSecretIterations = 20'000;
+
+// The form stored in strategies.signal_secret_hash, self-describing:
+// "pbkdf2-sha256:ITERATIONS:SALT:DIGEST" (hex; a fresh 16-byte random salt,
+// a 32-byte PBKDF2-HMAC-SHA256 digest). Not deterministic: compare with
+// SignalSecretMatches.
 std::string HashSignalSecret(absl::string_view secret);
 
-// True when `secret` hashes to `stored_hash`; compared in constant time
+// True when `secret` matches `stored_hash`, in either form: the current one
+// above, or the legacy lowercase hex SHA-256 (unsalted) of older xctl, kept
+// working until the secret is set again. Compared in constant time
 // (CRYPTO_memcmp).
 bool SignalSecretMatches(absl::string_view secret, absl::string_view stored_hash);
+
+// True for a stored hash of the legacy form (rewritten on the next set).
+bool IsLegacySignalSecretHash(absl::string_view stored_hash);
 
 }  // namespace xctl

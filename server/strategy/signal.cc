@@ -1,7 +1,10 @@
 #include "server/strategy/signal.h"
 
+#include <openssl/sha.h>
+
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
 #include "server/common/symbol.h"
@@ -62,6 +65,27 @@ absl::StatusOr<Signal> ParseSignal(const SignalRequest& request) {
   signal.client_order_id = request.client_order_id;
   signal.comment = request.comment;
   return signal;
+}
+
+std::string DerivedSignalOrderId(absl::string_view strategy_id, const Signal& signal,
+                                 int64_t minute) {
+  // Length-prefixed fields: no two different signals serialize alike.
+  std::string text = "xctl.signal.v1";
+  auto add = [&text](absl::string_view field) {
+    absl::StrAppend(&text, "|", field.size(), ":", field);
+  };
+  add(strategy_id);
+  add(ToString(signal.action));
+  add(signal.symbol);
+  add(signal.quantity ? signal.quantity->ToString() : "");
+  add(signal.price ? signal.price->ToString() : "");
+  add(signal.comment);
+  add(absl::StrCat(minute));
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  const std::string hex =
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 15));
+  return absl::StrCat("tv", hex);
 }
 
 }  // namespace xctl

@@ -3,6 +3,7 @@
 // the field, and yields the Signal a strategy acts on (strategy.h).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -31,5 +32,16 @@ struct SignalRequest {
 // quantity and price (plain decimals > 0). INVALID_ARGUMENT naming the field
 // ("quantity: must be greater than 0, got \"-1\"").
 [[nodiscard]] absl::StatusOr<Signal> ParseSignal(const SignalRequest& request);
+
+// Replays. A signal without a client order id gets one derived from what it
+// says and when (docs/strategies.md, "Replayed alerts"): "tv" and 30 hex
+// digits of the SHA-256 of the strategy id, action, symbol, quantity, price
+// (canonical decimals), comment and `minute` (UTC ms / 60000), so the same
+// alert sent again within the window is answered from the store (`replayed`)
+// and trades nothing. Alerts that differ (a {{timenow}} in the comment) get
+// different ids.
+inline constexpr int64_t kSignalReplayWindowMs = 60'000;
+std::string DerivedSignalOrderId(absl::string_view strategy_id, const Signal& signal,
+                                 int64_t minute);
 
 }  // namespace xctl

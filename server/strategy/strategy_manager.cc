@@ -38,6 +38,10 @@ struct StrategyManager::Entry {
   // Cluster mode: this instance holds the strategy's lease (between
   // TakeOwnership and DropOwnership). Always false without an ownership.
   bool owned ABSL_GUARDED_BY(mu) = false;
+  // FAILED for a passing cause (exchange unreachable, rate limited): when
+  // RetryFailed tries it again, and the delay before that (doubled per try).
+  absl::Time retry_at ABSL_GUARDED_BY(mu) = absl::InfiniteFuture();
+  absl::Duration retry_delay ABSL_GUARDED_BY(mu) = absl::ZeroDuration();
 
   // Declared last so it goes first: its callback uses the members above.
   std::unique_ptr<Subscription> subscription ABSL_GUARDED_BY(op_mu);
@@ -46,6 +50,9 @@ struct StrategyManager::Entry {
 namespace {
 
 constexpr size_t kMaxNameBytes = 200;
+// Back-off of RetryFailed: 1 s, 2 s, 4 s, ... at most 5 minutes.
+constexpr absl::Duration kFirstRetryDelay = absl::Seconds(1);
+constexpr absl::Duration kMaxRetryDelay = absl::Minutes(5);
 // The status message of a strategy another cluster instance runs.
 constexpr char kNotOwnedMessage[] =
     "cluster mode: runs on the instance holding its lease, not on this one";
@@ -321,6 +328,8 @@ absl::Status StrategyManager::Apply(Entry& e, const StrategyRecord& record, bool
     e.record = record;
     e.status = run ? StrategyStatus::kRunning : StrategyStatus::kStopped;
     e.message.clear();
+    e.retry_at = absl::InfiniteFuture();
+    e.retry_delay = absl::ZeroDuration();
     e.price_driven = price_driven;
     e.signal_driven = signal_driven;
   }
@@ -341,6 +350,8 @@ void StrategyManager::MarkFailed(Entry& e, absl::string_view reason) {
     absl::MutexLock lock(&e.mu);
     e.status = StrategyStatus::kFailed;
     e.message = std::string(reason);
+    e.retry_at = absl::InfiniteFuture();
+    e.retry_delay = absl::ZeroDuration();
     id = e.record.id;
   }
   spdlog::error("event=strategy_failed id={} reason={}", id, LogQuote(reason));
@@ -348,6 +359,42 @@ void StrategyManager::MarkFailed(Entry& e, absl::string_view reason) {
   if (absl::Status s = trading_->SetRunning(id, false); !s.ok() && !absl::IsNotFound(s)) {
     spdlog::warn("event=strategy_stop_not_confirmed id={} error={}", id, LogQuote(s.message()));
   }
+}
+
+void StrategyManager::MarkFailedOrRetry(Entry& e, const absl::Status& cause) {
+  const bool passing = cause.code() == absl::StatusCode::kUnavailable ||
+                       cause.code() == absl::StatusCode::kResourceExhausted;
+  if (!passing) return MarkFailed(e, cause.message());
+  absl::Duration delay;
+  {
+    absl::MutexLock lock(&e.mu);
+    delay = std::clamp(e.retry_delay * 2, kFirstRetryDelay, kMaxRetryDelay);
+  }
+  MarkFailed(e, absl::StrCat(cause.message(), " (tried again in ", absl::FormatDuration(delay),
+                             ")"));
+  absl::MutexLock lock(&e.mu);
+  e.retry_delay = delay;
+  e.retry_at = clock_->Now() + delay;
+}
+
+int StrategyManager::RetryFailed() {
+  int tried = 0;
+  const absl::Time now = clock_->Now();
+  for (const auto& e : Snapshot()) {
+    auto due = [&]() {
+      absl::MutexLock lock(&e->mu);
+      return e->status == StrategyStatus::kFailed && !e->removed && e->record.running &&
+             e->retry_at <= now && (ownership_ == nullptr || e->owned);
+    };
+    if (!due()) continue;
+    absl::MutexLock op(&e->op_mu);
+    if (!due()) continue;  // changed while op_mu was awaited
+    ++tried;
+    auto started = StartLocked(*e);
+    spdlog::info("event=strategy_retry id={} ok={} error={}", e->record.id, started.ok(),
+                 LogQuote(started.ok() ? "" : started.status().message()));
+  }
+  return tried;
 }
 
 // ---- ticks ---------------------------------------------------------------
@@ -457,7 +504,10 @@ absl::StatusOr<StrategyRecord> StrategyManager::RecordFromConfig(
   if (!c.signal_secret_env.empty()) {
     XCTL_ASSIGN_OR_RETURN(std::string secret,
                           RequiredEnv(c.signal_secret_env, "signal_secret_env"));
-    if (!r.signal_secret_hash || !SignalSecretMatches(secret, *r.signal_secret_hash)) {
+    // The same secret keeps its stored hash (a fresh salt would make every
+    // start an update), unless that hash is of the legacy unsalted form.
+    if (!r.signal_secret_hash || IsLegacySignalSecretHash(*r.signal_secret_hash) ||
+        !SignalSecretMatches(secret, *r.signal_secret_hash)) {
       r.signal_secret_hash = HashSignalSecret(secret);
     }
   }
@@ -562,7 +612,7 @@ void StrategyManager::BringUp(const std::map<std::string, StrategyRecord>& recor
     }
     bool reached_control = false;
     if (absl::Status s = Apply(*e, record, record.running, &reached_control); !s.ok()) {
-      MarkFailed(*e, s.message());
+      MarkFailedOrRetry(*e, s);
       e->subscription.reset();
       ++failed;
       // Its instance could not be made (type, params, unpriced pair): exchange
@@ -885,7 +935,7 @@ absl::StatusOr<StrategyView> StrategyManager::StartLocked(Entry& e) {
   next.running = true;
   if (!old.running) next.updated_at_ms = clock_->NowMillis();
   if (absl::Status s = Apply(e, next, true); !s.ok()) {
-    MarkFailed(e, s.message());
+    MarkFailedOrRetry(e, s);
     e.subscription.reset();
     return s;
   }
@@ -1115,6 +1165,21 @@ absl::StatusOr<OrderResult> StrategyManager::SubmitSignal(const SignalRequest& r
   if (std::find(pairs.begin(), pairs.end(), signal.symbol) == pairs.end()) {
     return Invalid("symbol", absl::StrCat(signal.symbol, " is not one of strategy ", id,
                                           "'s pairs (", absl::StrJoin(pairs, ", "), ")"));
+  }
+  if (signal.client_order_id.empty()) {
+    // A replayed alert (the same body again) must not trade again: derive the
+    // id from its content and the minute. The previous minute's id, when it
+    // was used, is taken instead, so a replay just after a minute boundary is
+    // caught as well (a window of 1-2 minutes).
+    const int64_t minute = clock_->NowMillis() / kSignalReplayWindowMs;
+    signal.client_order_id = DerivedSignalOrderId(id, signal, minute);
+    const std::string previous = DerivedSignalOrderId(id, signal, minute - 1);
+    std::optional<Order> seen;
+    XCTL_RETURN_IF_ERROR(store_->Read([&](Tx& tx) -> absl::Status {
+      XCTL_ASSIGN_OR_RETURN(seen, tx.orders().GetByClientOrderId(id, previous));
+      return absl::OkStatus();
+    }));
+    if (seen) signal.client_order_id = previous;
   }
   spdlog::info(
       "event=signal_received strategy={} action={} symbol={} quantity={} price={} "

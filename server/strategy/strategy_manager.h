@@ -16,7 +16,10 @@
 // whose reconciliation failed), or OnTick / OnSignal threw. A FAILED
 // strategy gets no ticks or signals and exchange control refuses its trades.
 // FAILED is not stored: a restart, an Update of a running-desired strategy
-// and StartStrategy try again; StopStrategy makes the stop lasting.
+// and StartStrategy try again; StopStrategy makes the stop lasting. A
+// strategy FAILED for a passing cause (UNAVAILABLE, RESOURCE_EXHAUSTED: a
+// live strategy whose exchange is unreachable at start) is also tried again
+// by RetryFailed, with back-off.
 //
 // Prices. Each running price-driven strategy has its own callback
 // subscription on the PriceModule for its pairs (so one slow strategy only
@@ -226,8 +229,11 @@ class StrategyManager {
   // signal another, FAILED_PRECONDITION when it is not running or its type
   // takes no signals, INVALID_ARGUMENT naming the field for a bad action,
   // symbol, quantity or price, or a symbol outside the strategy's pairs.
-  // Nothing is traded unless every check passes. Then the strategy's
-  // OnSignal result (exchange control's errors as they are).
+  // Nothing is traded unless every check passes. A signal without a client
+  // order id gets one derived from its content and the minute
+  // (DerivedSignalOrderId; the previous minute's when that one was used), so
+  // a replayed alert is answered `replayed` and trades nothing. Then the
+  // strategy's OnSignal result (exchange control's errors as they are).
   [[nodiscard]] absl::StatusOr<OrderResult> SubmitSignal(const SignalRequest& request);
 
   // Gives ticks to every running price-driven strategy trading their pairs,
@@ -265,6 +271,14 @@ class StrategyManager {
   // returns the ids of every stored strategy: the lease candidates.
   [[nodiscard]] absl::StatusOr<std::vector<std::string>> RefreshFromStore();
 
+  // Tries again every strategy that is FAILED for a passing cause (exchange
+  // control answered UNAVAILABLE or RESOURCE_EXHAUSTED: BloFin unreachable
+  // at start, rate limited) and whose back-off has run out (1 s, doubled per
+  // try up to 5 minutes, on the manager's clock); its desired status must
+  // still be running. Returns how many were tried. The server calls it every
+  // second; tests advance a manual clock and call it.
+  int RetryFailed();
+
   // Waits until the orders that price-driven strategies decided on so far
   // are placed (they run on per-strategy trading lanes, trade_lanes.h).
   void DrainTrading();
@@ -293,6 +307,8 @@ class StrategyManager {
   absl::Status Apply(Entry& entry, const StrategyRecord& record, bool run,
                      bool* reached_control = nullptr);
   void MarkFailed(Entry& entry, absl::string_view reason);
+  // MarkFailed, with a retry by RetryFailed when `cause` is passing.
+  void MarkFailedOrRetry(Entry& entry, const absl::Status& cause);
   absl::StatusOr<StrategyView> StartLocked(Entry& entry);
   // Cluster mode: OK when this instance runs the strategy (or no ownership
   // is set), else the ownership's UNAVAILABLE.

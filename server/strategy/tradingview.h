@@ -4,7 +4,8 @@
 //                  at `price` when the signal has one;
 //   close       -> ClosePosition of `quantity` contracts, or of the whole
 //                  position when the signal has no quantity.
-// The signal's client_order_id makes a repeated alert trade once.
+// The signal's client_order_id makes a repeated alert trade once (the
+// manager derives one for a signal without it: DerivedSignalOrderId).
 // Params: none. It receives no ticks.
 #pragma once
 

@@ -74,7 +74,7 @@ TEST(BlofinJson, RefusesEmptyIdsNegativeAmountsAndImpossibleLimits) {
   EXPECT_FALSE(ParseFill(Json(R"({"orderId":"1","tradeId":"t","instId":"BTC-USDT","side":"buy",
       "fillPrice":"-5","fillSize":"1","fee":"0"})")).ok());
   EXPECT_TRUE(ParsePosition(Json(R"({"instId":"BTC-USDT","positions":"-2","averagePrice":"5"})"))
-                  ->side == PositionSide::kShort);
+                  ->position.side == PositionSide::kShort);
   EXPECT_FALSE(ParsePosition(Json(R"({"instId":"BTC-USDT","positions":"-2","averagePrice":"-5"})")).ok());
   EXPECT_FALSE(ParseInstrument(Json(R"({"instId":"X-USDT","contractValue":"1","lotSize":"1",
       "minSize":"-1","tickSize":"0.1","maxLeverage":"10"})")).ok());

@@ -49,7 +49,6 @@ class Venue {
     BlofinExchangeConfig c{.strategy_id = id,
                            .credentials = {Secret("key"), Secret("secret"), Secret("pass")},
                            .leverage = D("3"),
-                           .starting_balance = D("10000"),
                            .order_sync_interval = absl::ZeroDuration()};
     c.rest.base_url = fake_.base_url();
     return BlofinExchange::Open(c, {store_.get(), &instruments_, &SystemClock()}).value();

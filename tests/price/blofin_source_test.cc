@@ -75,15 +75,25 @@ TEST_F(BlofinSourceTest, FetchesTickersOverHttp) {
 }
 
 TEST_F(BlofinSourceTest, EveryFaultIsAClearStatus) {
-  BlofinRestSource source(server_.base_url(), 500);
+  FakeClock clock(absl::Now());  // the budget's: back-offs pass when it is moved
+  BlofinRestSource source(server_.base_url(), 500, clock, {},
+                          std::make_shared<RequestBudget>(server_.base_url(), RequestLimits{},
+                                                          &clock));
   ASSERT_TRUE(server_.Fault(kTickers, "http_500"));
   EXPECT_THAT(source.Fetch({"BTC-USDT"}).status().message(), HasSubstr("HTTP 500"));
-  ASSERT_TRUE(server_.Fault(kTickers, "http_403"));
-  EXPECT_THAT(source.Fetch({"BTC-USDT"}).status().message(), HasSubstr("HTTP 403"));
   ASSERT_TRUE(server_.Fault(kTickers, "http_429", 1, R"("retry_after":3)"));
   auto limited = source.Fetch({"BTC-USDT"});
   EXPECT_EQ(limited.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(source.RetryAfterMs(), 3000);
+  clock.Advance(absl::Seconds(3));
+  // index.md "Risk Control Restrictions": a 403 is a five-minute ban; the
+  // budget sends nothing to the host before it passes.
+  ASSERT_TRUE(server_.Fault(kTickers, "http_403"));
+  EXPECT_THAT(source.Fetch({"BTC-USDT"}).status().message(), HasSubstr("HTTP 403"));
+  const int sent = server_.Requests("GET /api/v1/market/tickers");
+  EXPECT_THAT(source.Fetch({"BTC-USDT"}).status().message(), HasSubstr("back off (HTTP 403)"));
+  EXPECT_EQ(server_.Requests("GET /api/v1/market/tickers"), sent);
+  clock.Advance(absl::Minutes(5));
   ASSERT_TRUE(server_.Fault(kTickers, "malformed"));
   EXPECT_THAT(source.Fetch({"BTC-USDT"}).status().message(), HasSubstr("malformed"));
   ASSERT_TRUE(server_.Fault(kTickers, "partial"));

@@ -19,6 +19,20 @@ TEST(ParseConfig, EmptyFileKeepsTheEmbeddedDefaults) {
   EXPECT_TRUE(ValidateConfig(*c).ok());
 }
 
+// index.md "Rate Limits": 500 requests a minute per IP, then a 5-minute ban.
+TEST(ParseConfig, ABlofinPollThatWouldSpendMoreThanHalfTheBudgetIsRefused) {
+  auto c = ParseConfig("price: {source: blofin, interval_ms: 250}\n", "x.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  absl::Status s = ValidateConfig(*c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("polls BloFin 240 times a minute"));
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("use interval_ms of at least 300"));
+  c->blofin.requests_per_minute = 480;
+  EXPECT_TRUE(ValidateConfig(*c).ok());
+  c->blofin.requests_per_minute = 0;
+  EXPECT_FALSE(ValidateConfig(*c).ok());
+}
+
 TEST(ParseConfig, ReadsEverySection) {
   auto c = ParseConfig(R"(
 listen: 0.0.0.0:6000
@@ -30,6 +44,8 @@ price:
   interval_ms: 250
   stale_after_intervals: 3
   blofin_url: http://127.0.0.1:9999
+blofin:
+  requests_per_minute: 480
 strategies:
   - id: sma-btc
     type: sma_cross
@@ -49,6 +65,7 @@ strategies:
   EXPECT_THAT(c->price.pairs, ::testing::ElementsAre("BTC-USDT", "SOL-USDT"));
   EXPECT_EQ(c->price.interval_ms, 250);
   EXPECT_EQ(c->price.stale_after_intervals, 3);
+  EXPECT_EQ(c->blofin.requests_per_minute, 480);
   ASSERT_EQ(c->strategies.size(), 2u);
   EXPECT_EQ(c->strategies[0].name, "sma-btc");  // defaults to the id
   EXPECT_THAT(c->strategies[0].pairs, ::testing::ElementsAre("BTC-USDT"));

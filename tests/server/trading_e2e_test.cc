@@ -49,7 +49,9 @@ class TradingE2e : public ::testing::Test {
     std::string path = dir_ + "/xctl.yaml";
     std::ofstream(path) << top << "price:\n  source: blofin\n  blofin_url: " << fake_.base_url()
                         << "\n  pairs: [BTC-USDT]\n  interval_ms: 100\nblofin:\n  url: "
-                        << fake_.base_url() << "\nstrategies:\n"
+                        << fake_.base_url()
+                        // Polls faster than BloFin's 500 a minute allows: a local fake.
+                        << "\n  requests_per_minute: 100000\nstrategies:\n"
                         << strategies;
     return path;
   }
@@ -214,6 +216,8 @@ TEST_F(TradingE2e, AStrategySwitchesFromPaperToLiveAndBackOverTheApi) {
 // searched for the secret values.
 TEST_F(TradingE2e, SecretsAppearNowhereInLogsTheDatabaseOrResponses) {
   ASSERT_TRUE(fake_.AddAccount("api-key-7f3a", "api-secret-9c1e", "pass-phrase-4d2b"));
+  // A second account: one BloFin account per live strategy.
+  ASSERT_TRUE(fake_.AddAccount("api-key-8b4c", "api-secret-2d7e", "pass-phrase-6a1f"));
   auto server = Start(Config(kThree, "log_level: debug\n"), {"LIVE_KEY=api-key-7f3a", "LIVE_SECRET=api-secret-9c1e",
                                        "LIVE_PASS=pass-phrase-4d2b"});
   ASSERT_TRUE(server->ok());
@@ -224,9 +228,9 @@ TEST_F(TradingE2e, SecretsAppearNowhereInLogsTheDatabaseOrResponses) {
   Deadline(c);
   v1::UpdateStrategyRequest req;
   req.mutable_strategy()->set_id("p1");
-  req.mutable_credentials()->set_api_key("api-key-7f3a");
-  req.mutable_credentials()->set_api_secret("api-secret-9c1e");
-  req.mutable_credentials()->set_passphrase("pass-phrase-4d2b");
+  req.mutable_credentials()->set_api_key("api-key-8b4c");
+  req.mutable_credentials()->set_api_secret("api-secret-2d7e");
+  req.mutable_credentials()->set_passphrase("pass-phrase-6a1f");
   v1::UpdateStrategyResponse updated;
   auto manager = v1::StrategyManager::NewStub(server->channel());
   ASSERT_TRUE(manager->UpdateStrategy(&c, req, &updated).ok());
@@ -236,7 +240,7 @@ TEST_F(TradingE2e, SecretsAppearNowhereInLogsTheDatabaseOrResponses) {
   v1::ListStrategiesResponse list;
   ASSERT_TRUE(manager->ListStrategies(&c2, {}, &list).ok());
   // A wrong secret makes BloFin refuse: the error must not echo it either.
-  ASSERT_TRUE(fake_.AddAccount("api-key-7f3a", "other-secret", "pass-phrase-4d2b"));
+  ASSERT_TRUE(fake_.AddAccount("api-key-8b4c", "other-secret", "pass-phrase-6a1f"));
   ASSERT_FALSE(Buy(*server, "p1", "1", &order).ok());
   ASSERT_EQ(server->Stop(), 0);
 
@@ -247,7 +251,8 @@ TEST_F(TradingE2e, SecretsAppearNowhereInLogsTheDatabaseOrResponses) {
     everything += xctl::testing::ReadFile(dir_ + wal);
   }
   EXPECT_GT(everything.size(), 10000u);  // the database was read
-  for (const char* secret : {"api-key-7f3a", "api-secret-9c1e", "pass-phrase-4d2b"}) {
+  for (const char* secret : {"api-key-7f3a", "api-secret-9c1e", "pass-phrase-4d2b", "api-key-8b4c",
+                             "api-secret-2d7e", "pass-phrase-6a1f"}) {
     EXPECT_EQ(everything.find(secret), std::string::npos) << secret << " leaked";
   }
   // The signal secret is stored hashed, not as text.

@@ -158,10 +158,33 @@ TEST(CredentialsCipherTest, ShortKeyFileIsRefusedNamingThePath) {
   MasterKeyEnv env;
   std::string path = testing::MakeTempDir("cipher") + "/short.key";
   std::ofstream(path) << "only-31-bytes-of-key-material!!";
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0);
   auto c = CredentialsCipher::Load(path);
   EXPECT_EQ(c.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(c.status().message(), HasSubstr(path));
   EXPECT_THAT(c.status().message(), HasSubstr("holds 31 bytes, expected exactly 32"));
+}
+
+TEST(CredentialsCipherTest, KeyFileOpenToOthersIsRefusedSayingChmod600) {
+  MasterKeyEnv env;
+  std::string path = testing::MakeTempDir("cipher") + "/master.key";
+  ASSERT_TRUE(CredentialsCipher::Load(path).ok());
+  for (mode_t mode : {0644, 0640, 0604, 0660}) {
+    ASSERT_EQ(chmod(path.c_str(), mode), 0);
+    auto c = CredentialsCipher::Load(path);
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kPermissionDenied) << mode;
+    EXPECT_THAT(c.status().message(), HasSubstr("chmod 600 " + path));
+  }
+  ASSERT_EQ(chmod(path.c_str(), 0400), 0);
+  EXPECT_TRUE(CredentialsCipher::Load(path).ok());
+}
+
+TEST(CredentialsCipherTest, AMissingKeyFileIsNotCreatedWhenNotAsked) {
+  MasterKeyEnv env;
+  std::string path = testing::MakeTempDir("cipher") + "/master.key";
+  auto c = CredentialsCipher::Load(path, /*create_if_missing=*/false);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(path));
 }
 
 TEST(CredentialsCipherTest, MissingFolderIsRefusedNamingIt) {
@@ -191,15 +214,34 @@ TEST(CredentialsCipherTest, EnvironmentKeyWinsOverTheFile) {
   EXPECT_THAT(bad.status().message(), Not(HasSubstr("c2hvcnQ")));
 }
 
-TEST(SignalSecretTest, HashIsSha256HexAndComparedExactly) {
-  EXPECT_EQ(HashSignalSecret("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+TEST(SignalSecretTest, HashIsSaltedSlowAndComparedExactly) {
   std::string stored = HashSignalSecret("tv-secret");
+  EXPECT_THAT(stored, ::testing::StartsWith("pbkdf2-sha256:20000:"));
+  EXPECT_FALSE(IsLegacySignalSecretHash(stored));
+  EXPECT_THAT(stored, Not(HasSubstr("tv-secret")));
+  // Salted: the same secret never hashes alike (no precomputed tables, no
+  // telling which strategies share a secret).
+  EXPECT_NE(HashSignalSecret("tv-secret"), stored);
   EXPECT_TRUE(SignalSecretMatches("tv-secret", stored));
   EXPECT_FALSE(SignalSecretMatches("tv-secreT", stored));
   EXPECT_FALSE(SignalSecretMatches("", stored));
-  EXPECT_FALSE(SignalSecretMatches("tv-secret", stored.substr(0, 63)));
+  EXPECT_FALSE(SignalSecretMatches("tv-secret", stored.substr(0, stored.size() - 1)));
   EXPECT_FALSE(SignalSecretMatches("tv-secret", "tv-secret"));
+  EXPECT_FALSE(SignalSecretMatches("tv-secret", "pbkdf2-sha256:0:00:00"));
+  EXPECT_FALSE(SignalSecretMatches("tv-secret", "pbkdf2-sha256:x:y:z"));
+  // A changed salt or digest does not match.
+  std::string tampered = stored;
+  tampered[std::string("pbkdf2-sha256:20000:").size()] ^= 1;
+  EXPECT_FALSE(SignalSecretMatches("tv-secret", tampered));
+}
+
+TEST(SignalSecretTest, LegacyUnsaltedSha256HashesStillMatch) {
+  // What older xctl stored: the hex SHA-256 of the secret.
+  const std::string legacy = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  EXPECT_TRUE(IsLegacySignalSecretHash(legacy));
+  EXPECT_TRUE(SignalSecretMatches("abc", legacy));
+  EXPECT_FALSE(SignalSecretMatches("abd", legacy));
+  EXPECT_FALSE(SignalSecretMatches("abc", legacy.substr(0, 63)));
 }
 
 }  // namespace

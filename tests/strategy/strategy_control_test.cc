@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/common/status_macros.h"
 #include "server/control/exchange_control.h"
 #include "server/strategy/strategy_manager.h"
 #include "tests/support/fixed_prices.h"
@@ -101,6 +102,109 @@ TEST_P(StrategyControlTest, SignalsFillOnPaperAndDeleteWaitsForTheClose) {
   ASSERT_TRUE(manager_->StopStrategy("tv").ok());
   ASSERT_TRUE(manager_->Delete("tv").ok());
   EXPECT_FALSE(control_->Info("tv").has_value());
+}
+
+// Replays (docs/strategies.md, "Replayed alerts"): an alert without a client
+// order id gets one derived from its content and the minute, so the same
+// alert posted again trades nothing, within the window and just past a
+// minute boundary; a distinct alert (another {{timenow}} in the comment) and
+// the same alert minutes later trade.
+TEST_P(StrategyControlTest, ReplayedSignalsWithoutAClientOrderIdTradeOnce) {
+  ASSERT_TRUE(manager_
+                  ->Create({.spec = {.id = "tv", .type = "tradingview", .pairs = {"BTC-USDT"}},
+                            .signal_secret = "s3",
+                            .start = true})
+                  .ok());
+  const SignalRequest alert{.strategy_id = "tv", .action = "buy", .symbol = "BTC-USDT",
+                            .quantity = "0.2", .secret = "s3",
+                            .comment = "2024-05-01T10:00:00Z"};
+  auto first = manager_->SubmitSignal(alert);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->replayed);
+  const std::string id = first->order.client_order_id;
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(id.substr(0, 2), "tv");
+
+  SignalRequest same = alert;
+  same.action = "BUY";      // the same alert, spelled otherwise
+  same.quantity = "0.20";
+  auto replayed = manager_->SubmitSignal(same);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_TRUE(replayed->replayed);
+  EXPECT_EQ(replayed->order.client_order_id, id);
+  EXPECT_EQ(StoredOrders("tv").size(), 1u);
+
+  // Past the next minute boundary: still the same alert.
+  clock_.Advance(absl::Seconds(45));
+  auto later = manager_->SubmitSignal(alert);
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_TRUE(later->replayed);
+  EXPECT_EQ(StoredOrders("tv").size(), 1u);
+
+  // A distinct alert in the same minute trades.
+  SignalRequest distinct = alert;
+  distinct.comment = "2024-05-01T10:00:30Z";
+  auto other = manager_->SubmitSignal(distinct);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_FALSE(other->replayed);
+  EXPECT_NE(other->order.client_order_id, id);
+  EXPECT_EQ(StoredOrders("tv").size(), 2u);
+
+  // A close replayed closes once.
+  const SignalRequest close{.strategy_id = "tv", .action = "close", .symbol = "BTC-USDT",
+                            .secret = "s3"};
+  auto closed = manager_->SubmitSignal(close);
+  ASSERT_TRUE(closed.ok()) << closed.status();
+  EXPECT_EQ(closed->order.quantity, D("0.4"));
+  auto closed_again = manager_->SubmitSignal(close);
+  ASSERT_TRUE(closed_again.ok()) << closed_again.status();
+  EXPECT_TRUE(closed_again->replayed);
+  EXPECT_EQ(StoredOrders("tv").size(), 3u);
+
+  // Two minutes on, the window is over: the alert is a new trade.
+  clock_.Advance(absl::Minutes(2));
+  auto fresh = manager_->SubmitSignal(alert);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_FALSE(fresh->replayed);
+  EXPECT_EQ(StoredOrders("tv").size(), 4u);
+}
+
+// A signal secret stored by older xctl (unsalted SHA-256 hex) keeps working;
+// setting a secret again stores the salted form (docs/security.md).
+TEST_P(StrategyControlTest, LegacySignalSecretHashesWorkUntilTheSecretIsSetAgain) {
+  ASSERT_TRUE(store_->Transact([](Tx& tx) {
+    return tx.strategies().Insert(StrategyRecord{
+        .id = "old", .name = "old", .type = "tradingview", .pairs = {"BTC-USDT"},
+        .starting_balance = Decimal::FromInt(10000), .running = true,
+        // SHA-256 of "abc", as xctl stored it before.
+        .signal_secret_hash =
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"});
+  }).ok());
+  manager_ = std::make_unique<StrategyManager>(store_.get(), control_.get(), nullptr, &registry_,
+                                               nullptr, &clock_);
+  ASSERT_TRUE(manager_->Start({}).ok());
+  const SignalRequest buy{.strategy_id = "old", .action = "buy", .symbol = "BTC-USDT",
+                          .quantity = "0.1", .secret = "abc", .client_order_id = "a1"};
+  auto ok = manager_->SubmitSignal(buy);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  SignalRequest wrong = buy;
+  wrong.secret = "abd";
+  EXPECT_EQ(manager_->SubmitSignal(wrong).status().code(), absl::StatusCode::kPermissionDenied);
+
+  ASSERT_TRUE(manager_->Update({.id = "old", .signal_secret = "a-new-long-secret"}).ok());
+  std::optional<std::string> stored;
+  ASSERT_TRUE(store_->Read([&](Tx& tx) -> absl::Status {
+    XCTL_ASSIGN_OR_RETURN(StrategyRecord r, tx.strategies().Get("old"));
+    stored = r.signal_secret_hash;
+    return absl::OkStatus();
+  }).ok());
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_THAT(*stored, ::testing::StartsWith("pbkdf2-sha256:"));
+  EXPECT_EQ(manager_->SubmitSignal(buy).status().code(), absl::StatusCode::kPermissionDenied);
+  SignalRequest fresh = buy;
+  fresh.secret = "a-new-long-secret";
+  fresh.client_order_id = "a2";
+  EXPECT_TRUE(manager_->SubmitSignal(fresh).ok());
 }
 
 TEST_P(StrategyControlTest, SmaCrossTicksBecomeStoredOrders) {

@@ -4,6 +4,7 @@
 // also holds a callback-API service, as xctld does (PriceFeed), to show that
 // sync and callback services serve side by side.
 #include "server/api/strategy_manager_service.h"
+#include "server/api/auth.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -158,7 +159,9 @@ TEST_F(StrategyManagerServiceTest, InputErrorsNameTheField) {
   v1::ListStrategiesResponse list;
   s = stub_->ListStrategies(&list_ctx, list_req, &list);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(s.error_message(), "status: unknown value 42");
+  EXPECT_EQ(s.error_message(),
+            "status: unknown value 42; one of STRATEGY_STATUS_UNSPECIFIED (all), "
+            "STRATEGY_STATUS_STOPPED, STRATEGY_STATUS_RUNNING, STRATEGY_STATUS_FAILED");
   EXPECT_TRUE(trading_.upserts().empty());
 }
 
@@ -293,6 +296,136 @@ TEST_F(StrategyManagerServiceTest, CallbackServiceServesBesideTheSyncOne) {
   grpc::ClientContext list_ctx;
   v1::ListStrategiesResponse list;
   EXPECT_TRUE(stub_->ListStrategies(&list_ctx, {}, &list).ok());
+}
+
+// Guessing tokens and signal secrets over loopback (docs/security.md): after
+// kMaxAuthFailures failures in kAuthFailureWindow from one address, every
+// call from it is RESOURCE_EXHAUSTED, the right secret included, until the
+// window has passed (the FakeClock is moved, nothing sleeps).
+class AuthLimitTest : public StrategyManagerServiceTest {
+ protected:
+  void SetUp() override {
+    StrategyManagerServiceTest::SetUp();
+    AuthConfig config;
+    config.tokens.push_back({.name = "admin", .scope = "admin",
+                             .sha256 = api::Sha256Hex("admin-token-5f")});
+    auth_ = std::make_unique<api::Authorizer>(api::Authorizer::Create(config, &clock_).value());
+    authed_ = std::make_unique<api::StrategyManagerService>(*manager_, auth_.get());
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &authed_port_);
+    builder.RegisterService(authed_.get());
+    authed_server_ = builder.BuildAndStart();
+    ASSERT_NE(authed_server_, nullptr);
+    authed_stub_ = v1::StrategyManager::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(authed_port_), grpc::InsecureChannelCredentials()));
+    v1::CreateStrategyRequest create = TradingViewRequest();
+    create.clear_credentials();
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer admin-token-5f");
+    v1::CreateStrategyResponse resp;
+    ASSERT_TRUE(authed_stub_->CreateStrategy(&ctx, create, &resp).ok());
+  }
+  void TearDown() override {
+    if (authed_server_) {
+      authed_server_->Shutdown();
+      authed_server_->Wait();
+    }
+    StrategyManagerServiceTest::TearDown();
+  }
+
+  grpc::Status Signal(const std::string& secret, const std::string& forwarded_for = "") {
+    v1::SubmitSignalRequest req;
+    req.set_strategy_id("tv");
+    req.set_action("buy");
+    req.set_symbol("BTC-USDT");
+    req.set_quantity("1");
+    req.set_secret(secret);
+    grpc::ClientContext ctx;
+    if (!forwarded_for.empty()) ctx.AddMetadata("x-forwarded-for", forwarded_for);
+    v1::SubmitSignalResponse resp;
+    return authed_stub_->SubmitSignal(&ctx, req, &resp);
+  }
+
+  grpc::Status List(const std::string& token, const std::string& forwarded_for = "") {
+    grpc::ClientContext ctx;
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    if (!forwarded_for.empty()) ctx.AddMetadata("x-forwarded-for", forwarded_for);
+    v1::ListStrategiesResponse resp;
+    return authed_stub_->ListStrategies(&ctx, {}, &resp);
+  }
+
+  std::unique_ptr<api::Authorizer> auth_;
+  std::unique_ptr<api::StrategyManagerService> authed_;
+  int authed_port_ = 0;
+  std::unique_ptr<grpc::Server> authed_server_;
+  std::unique_ptr<v1::StrategyManager::Stub> authed_stub_;
+};
+
+TEST_F(AuthLimitTest, GuessedSignalSecretsAreCutOffPerAddressUntilTheWindowPasses) {
+  for (int i = 0; i < api::kMaxAuthFailures; ++i) {
+    EXPECT_EQ(Signal("guess" + std::to_string(i)).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // Blocked: even the right secret (the guesser learns nothing more).
+  grpc::Status blocked = Signal("s3");
+  EXPECT_EQ(blocked.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(blocked.error_message(),
+              HasSubstr("too many failed authentications from this address (10 within 60 s)"));
+  EXPECT_THAT(blocked.error_message(), HasSubstr("wait 60 s"));
+  EXPECT_TRUE(trading_.orders().empty());
+  clock_.Advance(absl::Seconds(30));
+  EXPECT_THAT(Signal("s3").error_message(), HasSubstr("wait 30 s"));
+  clock_.Advance(absl::Seconds(30));
+  grpc::Status ok = Signal("s3");
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+  // One more failure blocks again only with nine others in the window.
+  EXPECT_EQ(Signal("guess").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(List("admin-token-5f").error_code(), grpc::StatusCode::OK);
+}
+
+TEST_F(AuthLimitTest, GuessedTokensAreCutOffButMissingOnesDoNotCount) {
+  for (int i = 0; i < 3 * api::kMaxAuthFailures; ++i) {
+    EXPECT_EQ(List("").error_code(), grpc::StatusCode::UNAUTHENTICATED);  // no token: no guess
+  }
+  EXPECT_EQ(List("admin-token-5f").error_code(), grpc::StatusCode::OK);
+  for (int i = 0; i < api::kMaxAuthFailures; ++i) {
+    EXPECT_EQ(List("wrong-" + std::to_string(i)).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  grpc::Status blocked = List("admin-token-5f");
+  EXPECT_EQ(blocked.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(blocked.error_message(), HasSubstr("too many failed authentications"));
+  EXPECT_EQ(Signal("s3").error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  clock_.Advance(api::kAuthFailureWindow);
+  EXPECT_EQ(List("admin-token-5f").error_code(), grpc::StatusCode::OK);
+}
+
+TEST_F(AuthLimitTest, BehindTheGatewayTheForwardedAddressIsCountedNotTheGateway) {
+  // The gateway on loopback adds the client's address last to X-Forwarded-For.
+  for (int i = 0; i < api::kMaxAuthFailures; ++i) {
+    EXPECT_EQ(Signal("guess", "203.0.113.7").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  EXPECT_EQ(Signal("s3", "203.0.113.7").error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // What the client put before it is not trusted: still the same address.
+  EXPECT_EQ(Signal("s3", "198.51.100.1, 203.0.113.7").error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  {  // A client-sent x-forwarded-for comes first; the gateway's own is last.
+    v1::SubmitSignalRequest req;
+    req.set_strategy_id("tv");
+    req.set_action("buy");
+    req.set_symbol("BTC-USDT");
+    req.set_quantity("1");
+    req.set_secret("s3");
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("x-forwarded-for", "52.89.214.238");
+    ctx.AddMetadata("x-forwarded-for", "203.0.113.7");
+    v1::SubmitSignalResponse resp;
+    EXPECT_EQ(authed_stub_->SubmitSignal(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+  // TradingView's alerts, from elsewhere, still go through the same gateway.
+  grpc::Status other = Signal("s3", "52.89.214.238");
+  EXPECT_TRUE(other.ok()) << other.error_message();
+  EXPECT_EQ(List("admin-token-5f").error_code(), grpc::StatusCode::OK);
 }
 
 }  // namespace

@@ -426,7 +426,8 @@ TEST_P(StrategyManagerTest, CredentialsSwitchPaperToLiveToPaperWithoutRestartAnd
   CreateTradingView();
   EXPECT_EQ(manager_->Get("tv")->mode, TradingMode::kPaper);
   EXPECT_THAT(RawRow("tv"), Not(HasSubstr("|s3|")));
-  EXPECT_THAT(RawRow("tv"), HasSubstr(HashSignalSecret("s3")));
+  EXPECT_THAT(RawRow("tv"), HasSubstr("|pbkdf2-sha256:"));
+  EXPECT_TRUE(SignalSecretMatches("s3", *Stored("tv").signal_secret_hash));
 
   auto live = manager_->Update({.id = "tv", .credentials = Creds()});
   ASSERT_TRUE(live.ok()) << live.status();
@@ -500,7 +501,7 @@ TEST_P(StrategyManagerTest, AChangeExchangeControlHalfAppliedIsUndone) {
 TEST_P(StrategyManagerTest, SignalSecretCanBeReplacedAndCleared) {
   CreateTradingView();
   ASSERT_TRUE(manager_->Update({.id = "tv", .signal_secret = "new-secret"}).ok());
-  EXPECT_EQ(Stored("tv").signal_secret_hash, HashSignalSecret("new-secret"));
+  EXPECT_TRUE(SignalSecretMatches("new-secret", *Stored("tv").signal_secret_hash));
   auto cleared = manager_->Update({.id = "tv", .clear_signal_secret = true});
   ASSERT_TRUE(cleared.ok());
   EXPECT_FALSE(cleared->has_signal_secret);
@@ -648,7 +649,7 @@ TEST_P(StrategyManagerTest, ConfigStrategiesAreCreatedThenUpdatedKeepingTheStore
     EXPECT_EQ(v.starting_balance, D("10000"));
     EXPECT_TRUE(v.has_signal_secret);
     EXPECT_EQ(*control.upserts_of("cfg").at(0).credentials, Creds());
-    EXPECT_EQ(Stored("cfg").signal_secret_hash, HashSignalSecret("tv-signal-secret"));
+    EXPECT_TRUE(SignalSecretMatches("tv-signal-secret", *Stored("cfg").signal_secret_hash));
     ExpectNoPlaintextSecrets("cfg");
     EXPECT_THAT(RawRow("cfg"), Not(HasSubstr("tv-signal-secret")));
     ASSERT_TRUE(m->StopStrategy("cfg").ok());
@@ -725,7 +726,8 @@ TEST_P(StrategyManagerTest, AStrategyExchangeControlRefusesAtStartIsFailedAndOth
   StrategyView a = m->Get("a").value();
   EXPECT_EQ(a.status, StrategyStatus::kFailed);
   EXPECT_EQ(a.status_message,
-            "exchange control refused the strategy: BloFin reconciliation failed: timeout");
+            "exchange control refused the strategy: BloFin reconciliation failed: timeout "
+            "(tried again in 1s)");
   EXPECT_TRUE(a.desired_running);
   EXPECT_EQ(m->Get("b")->status, StrategyStatus::kRunning);
   m->DeliverTicks({T("BTC-USDT", "7")});
@@ -739,6 +741,46 @@ TEST_P(StrategyManagerTest, AStrategyExchangeControlRefusesAtStartIsFailedAndOth
   EXPECT_EQ(m->Get("a")->status_message, "");
   m->DeliverTicks({T("BTC-USDT", "8")});
   EXPECT_THAT(ticks_.Of("a"), ElementsAre("BTC-USDT:8"));
+}
+
+TEST_P(StrategyManagerTest, AStrategyFailedForAPassingCauseIsRetriedWithBackOff) {
+  Create({.spec = {.id = "a", .type = "recorder", .pairs = {"BTC-USDT"}}, .start = true});
+  manager_.reset();
+  FakeTrading control;
+  control.FailUpserts("a", absl::UnavailableError("BloFin GET /api/v1/account/balance failed"));
+  auto m = NewManager(&control);
+  ASSERT_TRUE(m->Start({}).ok());
+  ASSERT_EQ(m->Get("a")->status, StrategyStatus::kFailed);
+  EXPECT_EQ(m->RetryFailed(), 0);  // its first back-off (1 s) has not run out
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(m->RetryFailed(), 1);  // still unreachable: 2 s now
+  EXPECT_THAT(m->Get("a")->status_message, HasSubstr("(tried again in 2s)"));
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(m->RetryFailed(), 0);
+  clock_.Advance(absl::Seconds(1));
+  control.ClearUpsertErrors();  // BloFin is back
+  EXPECT_EQ(m->RetryFailed(), 1);
+  EXPECT_EQ(m->Get("a")->status, StrategyStatus::kRunning);
+  m->DeliverTicks({T("BTC-USDT", "9")});
+  EXPECT_THAT(ticks_.Of("a"), ElementsAre("BTC-USDT:9"));
+  clock_.Advance(absl::Minutes(10));
+  EXPECT_EQ(m->RetryFailed(), 0);  // running: nothing to retry
+}
+
+TEST_P(StrategyManagerTest, ADefiniteRefusalOrAStopIsNotRetried) {
+  Create({.spec = {.id = "a", .type = "recorder", .pairs = {"BTC-USDT"}}, .start = true});
+  Create({.spec = {.id = "b", .type = "recorder", .pairs = {"BTC-USDT"}}, .start = true});
+  manager_.reset();
+  FakeTrading control;
+  control.FailUpserts("a", absl::FailedPreconditionError("hedge mode"));
+  control.FailUpserts("b", absl::UnavailableError("unreachable"));
+  auto m = NewManager(&control);
+  ASSERT_TRUE(m->Start({}).ok());
+  ASSERT_TRUE(m->StopStrategy("b").ok());  // stopped by a person: stays stopped
+  clock_.Advance(absl::Minutes(10));
+  EXPECT_EQ(m->RetryFailed(), 0);
+  EXPECT_EQ(m->Get("a")->status, StrategyStatus::kFailed);
+  EXPECT_EQ(m->Get("b")->status, StrategyStatus::kStopped);
 }
 
 TEST_P(StrategyManagerTest, UndecryptableCredentialsFailOnlyThatStrategy) {

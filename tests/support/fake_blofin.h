@@ -10,6 +10,10 @@
 
 namespace xctl::testing {
 
+// The per-IP limit (index.md "Rate Limits": 500 requests a minute, then a
+// ban) is lifted at start and after every reset: test suites talk to the
+// fake far faster than to BloFin. Tests of that limit set it again with
+// Control("limits", ...).
 class FakeBlofin {
  public:
   FakeBlofin();
@@ -39,6 +43,8 @@ class FakeBlofin {
   int AuthFailures(const std::string& code);
 
  private:
+  bool LiftIpLimit();
+
   std::unique_ptr<Subprocess> process_;
   std::string base_url_;
   HttpClient http_{HttpClient::Options{.connect_timeout_ms = 2000, .timeout_ms = 10000}};

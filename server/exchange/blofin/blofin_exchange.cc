@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -16,8 +17,34 @@
 namespace xctl {
 namespace {
 
+// index.md, "Place Order", "Cancel Order", "GET Order Detail", "GET Trade
+// History", "Set Leverage", "GET Position Mode", "GET Margin Mode",
+// "Set Margin Mode".
 constexpr absl::string_view kOrderPath = "/api/v1/trade/order";
 constexpr absl::string_view kCancelPath = "/api/v1/trade/cancel-order";
+constexpr absl::string_view kOrderDetailPath = "/api/v1/trade/order-detail";
+constexpr absl::string_view kFillsPath = "/api/v1/trade/fills-history";
+constexpr absl::string_view kLeveragePath = "/api/v1/account/set-leverage";
+constexpr absl::string_view kPositionModePath = "/api/v1/account/position-mode";
+constexpr absl::string_view kMarginModePath = "/api/v1/account/margin-mode";
+constexpr absl::string_view kSetMarginModePath = "/api/v1/account/set-margin-mode";
+
+// BloFin's clientOrderId (index.md "Place Order"): "a combination of
+// case-sensitive alphanumerics ... of up to 32 characters". errors.md 152009
+// also names underscores; the stricter reading is kept.
+absl::Status CheckClientOrderId(absl::string_view id) {
+  if (id.size() > 32) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "BloFin client order ids have at most 32 characters, got ", id.size()));
+  }
+  for (char c : id) {
+    if (!absl::ascii_isalnum(c)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "BloFin client order ids hold only letters and digits, got ", LogQuote(id)));
+    }
+  }
+  return absl::OkStatus();
+}
 
 // A JSON object of string members, in the order given (the exact bytes that
 // are signed and sent).
@@ -39,9 +66,11 @@ Side Opposite(PositionSide side) { return side == PositionSide::kLong ? Side::kS
 
 }  // namespace
 
-BlofinExchange::BlofinExchange(BlofinExchangeConfig config, const Deps& deps)
+BlofinExchange::BlofinExchange(BlofinExchangeConfig config, const Deps& deps,
+                               blofin::AccountClaim claim)
     : config_(std::move(config)),
       deps_(deps),
+      claim_(std::move(claim)),
       rest_(config_.rest, config_.credentials, deps.clock) {}
 
 absl::StatusOr<std::unique_ptr<BlofinExchange>> BlofinExchange::Open(BlofinExchangeConfig config,
@@ -66,11 +95,47 @@ absl::StatusOr<std::unique_ptr<BlofinExchange>> BlofinExchange::Open(BlofinExcha
   XCTL_RETURN_IF_ERROR(deps.store->Read([&](Tx& tx) -> absl::Status {
     return tx.strategies().Get(config.strategy_id).status();
   }));
-  return std::unique_ptr<BlofinExchange>(new BlofinExchange(std::move(config), deps));
+  XCTL_ASSIGN_OR_RETURN(blofin::AccountClaim claim,
+                        blofin::AccountClaim::Make(config.credentials.api_key.value(),
+                                                   config.strategy_id));
+  return std::unique_ptr<BlofinExchange>(
+      new BlofinExchange(std::move(config), deps, std::move(claim)));
 }
 
 absl::StatusOr<Instrument> BlofinExchange::GetInstrument(absl::string_view symbol) {
   return deps_.instruments->Get(symbol);
+}
+
+absl::Status BlofinExchange::EnsureAccount() {
+  if (account_checked_) return absl::OkStatus();
+  XCTL_ASSIGN_OR_RETURN(rapidjson::Document mode_doc, rest_.Get(kPositionModePath));
+  XCTL_ASSIGN_OR_RETURN(std::string position_mode, blofin::ParsePositionMode(Data(mode_doc)));
+  if (position_mode != "net_mode") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "strategy ", config_.strategy_id, ": the BloFin account is in long/short (hedge) "
+        "position mode; xctl trades one-way (net) mode. Switch the account to one-way mode on "
+        "BloFin (futures settings, position mode) or with POST ", "/api/v1/account/",
+        "set-position-mode {\"positionMode\":\"net_mode\"} while it has no open orders or "
+        "positions, then start the strategy again"));
+  }
+  XCTL_ASSIGN_OR_RETURN(rapidjson::Document margin_doc, rest_.Get(kMarginModePath));
+  XCTL_ASSIGN_OR_RETURN(std::string margin_mode, blofin::ParseMarginMode(Data(margin_doc)));
+  if (margin_mode != config_.margin_mode) {
+    absl::Status set = rest_.Post(kSetMarginModePath,
+                                  JsonObject({{"marginMode", config_.margin_mode}}), false)
+                           .status();
+    if (!set.ok()) {
+      return absl::Status(set.code(), absl::StrCat("strategy ", config_.strategy_id,
+                                                   " trades in ", config_.margin_mode,
+                                                   " margin mode but the BloFin account is in ",
+                                                   margin_mode, " and could not be switched: ",
+                                                   set.message()));
+    }
+    spdlog::info("event=blofin_margin_mode_set strategy={} from={} to={}", config_.strategy_id,
+                 margin_mode, config_.margin_mode);
+  }
+  account_checked_ = true;
+  return absl::OkStatus();
 }
 
 absl::Status BlofinExchange::EnsureLeverage(absl::string_view symbol) {
@@ -78,38 +143,57 @@ absl::Status BlofinExchange::EnsureLeverage(absl::string_view symbol) {
   const std::string body = JsonObject({{"instId", std::string(symbol)},
                                        {"leverage", config_.leverage.ToString()},
                                        {"marginMode", config_.margin_mode}});
-  XCTL_RETURN_IF_ERROR(rest_.Post("/api/v1/account/set-leverage", body, false).status());
+  XCTL_RETURN_IF_ERROR(rest_.Post(kLeveragePath, body, false).status());
   leverage_set_[symbol] = true;
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<Order>> BlofinExchange::FetchOrder(absl::string_view key,
-                                                                absl::string_view value) {
-  for (absl::string_view path : {"/api/v1/trade/orders-pending", "/api/v1/trade/orders-history"}) {
-    XCTL_ASSIGN_OR_RETURN(rapidjson::Document doc,
-                          rest_.Get(path, {{std::string(key), std::string(value)}}));
-    const rapidjson::Value& data = Data(doc);
-    if (data.IsArray() && !data.Empty()) {
-      XCTL_ASSIGN_OR_RETURN(Order order, blofin::ParseOrder(data[0]));
-      order.strategy_id = config_.strategy_id;
-      return order;
-    }
+absl::StatusOr<std::optional<Order>> BlofinExchange::FetchOrder(const OrderKey& key,
+                                                                bool background) {
+  blofin::Query query = {{"instId", key.symbol}};
+  if (!key.order_id.empty()) {
+    query.push_back({"orderId", key.order_id});
+  } else {
+    query.push_back({"clientOrderId", key.client_order_id});
   }
-  return std::nullopt;
+  auto doc = rest_.Get(kOrderDetailPath, query, background);
+  // errors.md "404 not found": BloFin has no such order.
+  if (!doc.ok() && blofin::BlofinCode(doc.status()) == "404") return std::nullopt;
+  if (!doc.ok()) return doc.status();
+  std::vector<const rapidjson::Value*> items = blofin::Items(Data(*doc));
+  if (items.empty()) return std::nullopt;
+  XCTL_ASSIGN_OR_RETURN(Order order, blofin::ParseOrder(*items[0]));
+  const bool same = order.symbol == key.symbol &&
+                    (!key.order_id.empty() ? order.exchange_order_id == key.order_id
+                                           : order.client_order_id == key.client_order_id);
+  if (!same) {
+    return absl::UnavailableError(absl::StrCat(
+        "BloFin answered a lookup of order ",
+        key.order_id.empty() ? absl::StrCat("with client order id ", key.client_order_id)
+                             : key.order_id,
+        " in ", key.symbol, " with order ", order.exchange_order_id, " (client order id ",
+        LogQuote(order.client_order_id), ", ", order.symbol, "); nothing was recorded"));
+  }
+  order.strategy_id = config_.strategy_id;
+  return order;
 }
 
 absl::StatusOr<OrderResult> BlofinExchange::Sync(const Order& remote,
                                                  const Instrument& instrument) {
   std::vector<blofin::RemoteFill> remote_fills;
-  {
-    XCTL_ASSIGN_OR_RETURN(rapidjson::Document doc,
-                          rest_.Get("/api/v1/trade/fills-history",
-                                    {{"instId", remote.symbol},
-                                     {"orderId", remote.exchange_order_id}}));
-    if (Data(doc).IsArray()) {
-      for (const auto& v : Data(doc).GetArray()) {
+  if (remote.filled_quantity.is_positive()) {
+    XCTL_ASSIGN_OR_RETURN(std::vector<rapidjson::Document> pages,
+                          rest_.GetPages(kFillsPath,
+                                         {{"instId", remote.symbol},
+                                          {"orderId", remote.exchange_order_id}},
+                                         "tradeId"));
+    for (const rapidjson::Document& page : pages) {
+      if (!Data(page).IsArray()) continue;
+      for (const auto& v : Data(page).GetArray()) {
         XCTL_ASSIGN_OR_RETURN(blofin::RemoteFill f, blofin::ParseFill(v));
-        if (f.exchange_order_id == remote.exchange_order_id) remote_fills.push_back(f);
+        if (f.exchange_order_id == remote.exchange_order_id && f.fill.symbol == remote.symbol) {
+          remote_fills.push_back(f);
+        }
       }
     }
     std::sort(remote_fills.begin(), remote_fills.end(), [](const auto& a, const auto& b) {
@@ -178,32 +262,49 @@ absl::StatusOr<OrderResult> BlofinExchange::PlaceLocked(const OrderRequest& requ
   XCTL_ASSIGN_OR_RETURN(Instrument instrument,
                         CheckOrderFor(request, config_.strategy_id, "BloFin", *deps_.instruments));
   OrderRequest req = request;
-  if (req.client_order_id.empty()) {
-    req.client_order_id = NewClientOrderId();
-  } else if (req.client_order_id.size() > 32) {
-    return absl::InvalidArgumentError("BloFin client order ids have at most 32 characters");
-  }
+  if (req.client_order_id.empty()) req.client_order_id = NewClientOrderId();
+  XCTL_RETURN_IF_ERROR(CheckClientOrderId(req.client_order_id));
   std::optional<Order> stored;
   XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
     XCTL_ASSIGN_OR_RETURN(stored,
                           tx.orders().GetByClientOrderId(config_.strategy_id, req.client_order_id));
     return absl::OkStatus();
   }));
-  if (stored) {
-    if (!MatchesRequest(*stored, req)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "client order id ", LogQuote(req.client_order_id),
-          " was already used for a different order (", DescribeOrder(*stored), ")"));
-    }
-    std::optional<OrderResult> replayed;
-    XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
-      XCTL_ASSIGN_OR_RETURN(replayed, ReplayedResult(tx, *stored));
-      return absl::OkStatus();
-    }));
-    return *std::move(replayed);
-  }
+  if (stored) return Retry(*stored, req, instrument);
+  XCTL_RETURN_IF_ERROR(EnsureAccount());
   if (!req.reduce_only) XCTL_RETURN_IF_ERROR(EnsureLeverage(req.symbol));
   return Send(req, instrument);
+}
+
+absl::StatusOr<OrderResult> BlofinExchange::Retry(const Order& stored, const OrderRequest& req,
+                                                  const Instrument& instrument) {
+  if (!MatchesRequest(stored, req)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "client order id ", LogQuote(req.client_order_id),
+        " was already used for a different order (", DescribeOrder(stored), ")"));
+  }
+  const bool unresolved = stored.exchange_order_id.empty() && !IsTerminal(stored.status);
+  if (unresolved) {
+    // The first attempt got no answer: BloFin may have the order. Look it up
+    // before anything is sent again.
+    XCTL_ASSIGN_OR_RETURN(std::optional<Order> remote, FetchOrder(KeyOf(stored)));
+    if (remote) {
+      XCTL_ASSIGN_OR_RETURN(OrderResult synced, Sync(*remote, instrument));
+      synced.replayed = true;
+      spdlog::info("event=blofin_order_resolved strategy={} client_order_id={} on=retry",
+                   config_.strategy_id, req.client_order_id);
+      return synced;
+    }
+    XCTL_RETURN_IF_ERROR(EnsureAccount());
+    if (!req.reduce_only) XCTL_RETURN_IF_ERROR(EnsureLeverage(req.symbol));
+    return Send(req, instrument);  // BloFin does not know it: it was never placed
+  }
+  std::optional<OrderResult> replayed;
+  XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
+    XCTL_ASSIGN_OR_RETURN(replayed, ReplayedResult(tx, stored));
+    return absl::OkStatus();
+  }));
+  return *std::move(replayed);
 }
 
 absl::StatusOr<OrderResult> BlofinExchange::Send(const OrderRequest& req,
@@ -220,44 +321,84 @@ absl::StatusOr<OrderResult> BlofinExchange::Send(const OrderRequest& req,
   if (req.price) members.insert(members.begin() + 5, {"price", req.price->ToString()});
   auto placed = rest_.Post(kOrderPath, JsonObject(members), /*trade=*/true);
 
+  absl::Status error = placed.status();
+  std::string order_id;
   if (placed.ok()) {
-    std::string order_id;
-    const rapidjson::Value& data = Data(*placed);
-    if (data.IsArray() && !data.Empty() && data[0].IsObject() && data[0].HasMember("orderId") &&
-        data[0]["orderId"].IsString()) {
-      order_id = data[0]["orderId"].GetString();
+    std::vector<const rapidjson::Value*> items = blofin::Items(Data(*placed));
+    if (items.empty()) {
+      error = absl::UnavailableError("BloFin POST /api/v1/trade/order answered without a result");
+    } else {
+      error = blofin::ItemStatus(*items[0]);
+      const rapidjson::Value& item = *items[0];
+      if (error.ok()) {
+        if (item.HasMember("orderId") && item["orderId"].IsString()) {
+          order_id = item["orderId"].GetString();
+        }
+        const std::string echoed = item.HasMember("clientOrderId") &&
+                                           item["clientOrderId"].IsString()
+                                       ? item["clientOrderId"].GetString()
+                                       : "";
+        if (order_id.empty() || (!echoed.empty() && echoed != req.client_order_id)) {
+          error = absl::UnavailableError(absl::StrCat(
+              "BloFin accepted order ", req.client_order_id, " but answered order ",
+              LogQuote(order_id), " with client order id ", LogQuote(echoed)));
+        }
+      }
     }
-    auto remote = order_id.empty() ? FetchOrder("clientOrderId", req.client_order_id)
-                                   : FetchOrder("orderId", order_id);
-    if (remote.ok() && *remote) return Sync(**remote, instrument);
-    // Accepted but not readable yet: store what was sent; OnTick syncs it.
-    Order o{.strategy_id = config_.strategy_id, .client_order_id = req.client_order_id,
-            .exchange_order_id = order_id, .symbol = req.symbol, .side = req.side,
-            .type = req.type, .price = req.price, .quantity = req.quantity,
-            .status = OrderStatus::kOpen, .reduce_only = req.reduce_only,
-            .mode = TradingMode::kLive};
-    o.create_time_ms = o.update_time_ms = deps_.clock->NowMillis();
-    XCTL_RETURN_IF_ERROR(
-        deps_.store->Transact([&](Tx& tx) { return tx.orders().Insert(&o); }));
-    return OrderResult{.order = o};
   }
+  if (!error.ok()) {
+    const bool duplicate = error.code() == absl::StatusCode::kAlreadyExists;
+    if (!duplicate && !blofin::IsUncertain(error)) return error;  // refused: nothing placed
+    return ResolveUncertain(req, instrument, error);
+  }
+  auto remote = FetchOrder({req.symbol, order_id, req.client_order_id});
+  if (remote.ok() && *remote) return Sync(**remote, instrument);
+  // Accepted but not readable yet: store what was sent; OnTick syncs it.
+  Order o{.strategy_id = config_.strategy_id, .client_order_id = req.client_order_id,
+          .exchange_order_id = order_id, .symbol = req.symbol, .side = req.side,
+          .type = req.type, .price = req.price, .quantity = req.quantity,
+          .status = OrderStatus::kOpen, .reduce_only = req.reduce_only,
+          .mode = TradingMode::kLive};
+  o.create_time_ms = o.update_time_ms = deps_.clock->NowMillis();
+  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
+    XCTL_ASSIGN_OR_RETURN(std::optional<Order> row, tx.orders().GetByClientOrderId(
+                                                        config_.strategy_id, o.client_order_id));
+    if (!row) return tx.orders().Insert(&o);
+    o.id = row->id;
+    o.create_time_ms = row->create_time_ms;
+    return tx.orders().Update(o);
+  }));
+  return OrderResult{.order = o};
+}
 
-  const absl::Status& error = placed.status();
-  const bool in_doubt = error.code() == absl::StatusCode::kUnavailable;
-  const bool duplicate = error.code() == absl::StatusCode::kAlreadyExists;
-  if (!in_doubt && !duplicate) return error;  // BloFin refused: nothing was placed
-  // The order may have reached BloFin (no answer) or an earlier attempt placed
-  // it (duplicate id): look it up by its client order id.
-  auto found = FetchOrder("clientOrderId", req.client_order_id);
+absl::StatusOr<OrderResult> BlofinExchange::ResolveUncertain(const OrderRequest& req,
+                                                             const Instrument& instrument,
+                                                             const absl::Status& error) {
+  auto found = FetchOrder({req.symbol, "", req.client_order_id});
   if (found.ok() && *found) {
     spdlog::info("event=blofin_order_resolved strategy={} client_order_id={} after={}",
                  config_.strategy_id, req.client_order_id, LogQuote(error.message()));
     return Sync(**found, instrument);
   }
+  // Unknown outcome: keep an unresolved row so nothing sends the order again
+  // before it has been looked up.
+  const int64_t now = deps_.clock->NowMillis();
+  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
+    XCTL_ASSIGN_OR_RETURN(std::optional<Order> row, tx.orders().GetByClientOrderId(
+                                                        config_.strategy_id, req.client_order_id));
+    if (row) return absl::OkStatus();
+    Order o{.strategy_id = config_.strategy_id, .client_order_id = req.client_order_id,
+            .symbol = req.symbol, .side = req.side, .type = req.type, .price = req.price,
+            .quantity = req.quantity, .status = OrderStatus::kOpen,
+            .reduce_only = req.reduce_only, .mode = TradingMode::kLive,
+            .create_time_ms = now, .update_time_ms = now};
+    return tx.orders().Insert(&o);
+  }));
   return absl::UnavailableError(absl::StrCat(
       error.message(), "; BloFin does not list order ", req.client_order_id,
-      found.ok() ? "" : absl::StrCat(" (lookup failed: ", found.status().message(), ")"),
-      ". Retrying with the same client order id is safe: BloFin refuses a second order with it"));
+      found.ok() ? " (yet)" : absl::StrCat(" (lookup failed: ", found.status().message(), ")"),
+      ". Its outcome is unknown: retry with the same client order id, and xctl looks it up "
+      "again before it sends it (it is never sent twice)"));
 }
 
 absl::StatusOr<std::optional<Order>> BlofinExchange::StoredOrder(const CancelRequest& request) {
@@ -267,6 +408,14 @@ absl::StatusOr<std::optional<Order>> BlofinExchange::StoredOrder(const CancelReq
     return absl::OkStatus();
   }));
   return stored;
+}
+
+absl::StatusOr<Order> BlofinExchange::CloseLocally(Order order, absl::string_view reason) {
+  order.status = OrderStatus::kCanceled;
+  order.reject_reason = std::string(reason);
+  order.update_time_ms = deps_.clock->NowMillis();
+  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) { return tx.orders().Update(order); }));
+  return order;
 }
 
 absl::StatusOr<Order> BlofinExchange::CancelOrder(const CancelRequest& request) {
@@ -281,28 +430,43 @@ absl::StatusOr<Order> BlofinExchange::CancelOrder(const CancelRequest& request) 
     return absl::FailedPreconditionError(
         absl::StrCat(which, " cannot be cancelled: it is already ", ToString(stored->status)));
   }
-  const std::string body =
-      stored->exchange_order_id.empty()
-          ? JsonObject({{"instId", stored->symbol}, {"clientOrderId", stored->client_order_id}})
-          : JsonObject({{"instId", stored->symbol}, {"orderId", stored->exchange_order_id}});
-  auto cancelled = rest_.Post(kCancelPath, body, /*trade=*/true);
-  const bool gone = !cancelled.ok() && blofin::BlofinCode(cancelled.status()) == "102041";
-  if (!cancelled.ok() && !gone) return cancelled.status();
-  // Read BloFin's final state (the order may have filled before the cancel).
-  XCTL_ASSIGN_OR_RETURN(std::optional<Order> remote,
-                        FetchOrder("clientOrderId", stored->client_order_id));
-  auto instrument = deps_.instruments->Get(stored->symbol);
-  if (!remote || !instrument.ok()) {
-    Order o = *stored;
-    o.status = OrderStatus::kCanceled;
-    o.update_time_ms = deps_.clock->NowMillis();
-    XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) { return tx.orders().Update(o); }));
-    return o;
+  const Instrument instrument = InstrumentOrGeneric(stored->symbol);
+  if (stored->exchange_order_id.empty()) {
+    // Sent without an answer: find out whether BloFin has it at all.
+    XCTL_ASSIGN_OR_RETURN(std::optional<Order> remote, FetchOrder(KeyOf(*stored)));
+    if (!remote) return CloseLocally(*stored, "cancelled before BloFin ever listed it");
+    XCTL_ASSIGN_OR_RETURN(OrderResult synced, Sync(*remote, instrument));
+    stored = synced.order;
+    if (IsTerminal(stored->status)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(which, " cannot be cancelled: it is already ", ToString(stored->status)));
+    }
   }
-  XCTL_ASSIGN_OR_RETURN(OrderResult synced, Sync(*remote, *instrument));
-  if (gone && synced.order.status != OrderStatus::kCanceled) {
+  // index.md "Cancel Order": orderId is the required field; instId narrows it.
+  const std::string body =
+      JsonObject({{"instId", stored->symbol}, {"orderId", stored->exchange_order_id}});
+  auto cancelled = rest_.Post(kCancelPath, body, /*trade=*/true);
+  absl::Status outcome = cancelled.status();
+  if (cancelled.ok()) {
+    std::vector<const rapidjson::Value*> items = blofin::Items(Data(*cancelled));
+    if (!items.empty()) outcome = blofin::ItemStatus(*items[0]);
+  }
+  // errors.md 102068: "Cancel failed as the order has been filled,
+  // triggered, canceled or does not exist": its final state says which.
+  const bool gone = blofin::BlofinCode(outcome) == "102068";
+  if (!outcome.ok() && !gone && !blofin::IsUncertain(outcome)) return outcome;
+  // Read BloFin's state (the order may have filled before the cancel).
+  XCTL_ASSIGN_OR_RETURN(std::optional<Order> remote, FetchOrder(KeyOf(*stored)));
+  if (!remote) {
+    if (!outcome.ok() && !gone) return outcome;
+    return CloseLocally(*stored, "BloFin no longer lists it");
+  }
+  XCTL_ASSIGN_OR_RETURN(OrderResult synced, Sync(*remote, instrument));
+  if (!outcome.ok() && !gone && !IsTerminal(synced.order.status)) return outcome;
+  if (synced.order.status != OrderStatus::kCanceled && IsTerminal(synced.order.status)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        which, " cannot be cancelled: it is already ", ToString(synced.order.status)));
+        which, " cannot be cancelled: it is already ", ToString(synced.order.status),
+        " (its fills are recorded)"));
   }
   return synced.order;
 }
@@ -323,258 +487,22 @@ absl::StatusOr<OrderResult> BlofinExchange::ClosePosition(const CloseRequest& re
       return PlaceLocked(order);
     }
   }
-  XCTL_ASSIGN_OR_RETURN(rapidjson::Document doc,
-                        rest_.Get("/api/v1/account/positions", {{"instId", request.symbol}}));
-  std::optional<Position> open;
-  if (Data(doc).IsArray()) {
-    for (const auto& v : Data(doc).GetArray()) {
-      XCTL_ASSIGN_OR_RETURN(Position p, blofin::ParsePosition(v));
-      if (p.symbol == request.symbol && p.quantity.is_positive()) open = p;
-    }
+  XCTL_ASSIGN_OR_RETURN(std::vector<Position> positions, RemotePositions(request.symbol));
+  if (positions.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("no open ", config_.margin_mode,
+                                                      " position in ", request.symbol,
+                                                      " on BloFin to close"));
   }
-  if (!open) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("no open position in ", request.symbol, " on BloFin to close"));
-  }
-  const Decimal quantity = request.quantity.value_or(open->quantity);
-  if (quantity > open->quantity) {
+  const Position& open = positions.front();
+  const Decimal quantity = request.quantity.value_or(open.quantity);
+  if (quantity > open.quantity) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "cannot close ", quantity.ToString(), " contracts: the open ", ToString(open->side),
-        " position in ", request.symbol, " is ", open->quantity.ToString()));
+        "cannot close ", quantity.ToString(), " contracts: the open ", ToString(open.side),
+        " position in ", request.symbol, " is ", open.quantity.ToString()));
   }
-  order.side = Opposite(open->side);
+  order.side = Opposite(open.side);
   order.quantity = quantity;
   return PlaceLocked(order);
-}
-
-absl::StatusOr<std::vector<Order>> BlofinExchange::OpenOrders() {
-  absl::MutexLock lock(&mu_);
-  XCTL_ASSIGN_OR_RETURN(rapidjson::Document doc, rest_.Get("/api/v1/trade/orders-pending"));
-  std::vector<Order> out;
-  if (Data(doc).IsArray()) {
-    for (const auto& v : Data(doc).GetArray()) {
-      XCTL_ASSIGN_OR_RETURN(Order o, blofin::ParseOrder(v));
-      o.strategy_id = config_.strategy_id;
-      out.push_back(std::move(o));
-    }
-  }
-  XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
-    for (Order& o : out) {
-      if (o.client_order_id.empty()) continue;
-      XCTL_ASSIGN_OR_RETURN(std::optional<Order> local,
-                            tx.orders().GetByClientOrderId(config_.strategy_id, o.client_order_id));
-      if (local) o.id = local->id;
-    }
-    return absl::OkStatus();
-  }));
-  return out;
-}
-
-absl::StatusOr<std::vector<Position>> BlofinExchange::Positions() {
-  absl::MutexLock lock(&mu_);
-  XCTL_ASSIGN_OR_RETURN(rapidjson::Document doc, rest_.Get("/api/v1/account/positions"));
-  std::vector<Position> out;
-  if (Data(doc).IsArray()) {
-    for (const auto& v : Data(doc).GetArray()) {
-      XCTL_ASSIGN_OR_RETURN(Position p, blofin::ParsePosition(v));
-      if (!p.quantity.is_positive()) continue;
-      p.strategy_id = config_.strategy_id;
-      out.push_back(std::move(p));
-    }
-  }
-  // Ids, fees and open times of the rows xctl keeps for them.
-  XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
-    for (Position& p : out) {
-      XCTL_ASSIGN_OR_RETURN(std::optional<Position> local,
-                            tx.positions().GetOpen(config_.strategy_id, p.symbol));
-      if (local && local->side == p.side) {
-        p.id = local->id;
-        p.fees = local->fees;
-        if (p.open_time_ms == 0) p.open_time_ms = local->open_time_ms;
-      }
-    }
-    return absl::OkStatus();
-  }));
-  return out;
-}
-
-absl::StatusOr<Account> BlofinExchange::Balance() {
-  absl::MutexLock lock(&mu_);
-  XCTL_ASSIGN_OR_RETURN(rapidjson::Document doc, rest_.Get("/api/v1/account/balance"));
-  XCTL_ASSIGN_OR_RETURN(Account account, blofin::ParseBalance(Data(doc)));
-  account.strategy_id = config_.strategy_id;
-  account.leverage = config_.leverage;
-  account.update_time_ms = deps_.clock->NowMillis();
-  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
-    XCTL_ASSIGN_OR_RETURN(std::optional<Account> stored, tx.accounts().Get(config_.strategy_id));
-    // The first balance read is the starting point of the strategy's return.
-    account.starting_balance = stored ? stored->starting_balance
-                               : config_.starting_balance.is_positive() ? config_.starting_balance
-                                                                         : account.balance;
-    return tx.accounts().Upsert(account);
-  }));
-  return account;
-}
-
-std::vector<OrderResult> BlofinExchange::OnTick(const Tick& tick) {
-  std::vector<OrderResult> results;
-  absl::MutexLock lock(&mu_);
-  const absl::Time now = deps_.clock->Now();
-  auto last = last_sync_.find(tick.pair);
-  if (last != last_sync_.end() && now - last->second < config_.order_sync_interval) return results;
-  last_sync_[tick.pair] = now;
-  std::vector<Order> resting;
-  absl::Status read = deps_.store->Read([&](Tx& tx) -> absl::Status {
-    XCTL_ASSIGN_OR_RETURN(resting, tx.orders().ListResting(config_.strategy_id));
-    return absl::OkStatus();
-  });
-  if (!read.ok()) {
-    spdlog::warn("event=blofin_sync_failed strategy={} error={}", config_.strategy_id,
-                 LogQuote(read.ToString()));
-    return results;
-  }
-  for (const Order& local : resting) {
-    if (local.symbol != tick.pair) continue;
-    auto remote = FetchOrder("clientOrderId", local.client_order_id);
-    auto instrument = deps_.instruments->Get(local.symbol);
-    if (!remote.ok() || !instrument.ok()) {
-      spdlog::warn("event=blofin_sync_failed strategy={} order={} error={}", config_.strategy_id,
-                   local.id,
-                   LogQuote(!remote.ok() ? remote.status().ToString()
-                                         : instrument.status().ToString()));
-      continue;
-    }
-    if (!*remote) continue;
-    const Order& r = **remote;
-    if (r.status == local.status && r.filled_quantity == local.filled_quantity) continue;
-    auto synced = Sync(r, *instrument);
-    if (!synced.ok()) {
-      spdlog::warn("event=blofin_sync_failed strategy={} order={} error={}", config_.strategy_id,
-                   local.id, LogQuote(synced.status().ToString()));
-      continue;
-    }
-    results.push_back(*std::move(synced));
-  }
-  return results;
-}
-
-absl::StatusOr<ReconcileReport> BlofinExchange::Reconcile() {
-  absl::MutexLock lock(&mu_);
-  ReconcileReport report;
-  const int64_t now = deps_.clock->NowMillis();
-
-  // Orders.
-  XCTL_ASSIGN_OR_RETURN(rapidjson::Document pending_doc,
-                        rest_.Get("/api/v1/trade/orders-pending"));
-  std::vector<Order> pending;
-  if (Data(pending_doc).IsArray()) {
-    for (const auto& v : Data(pending_doc).GetArray()) {
-      XCTL_ASSIGN_OR_RETURN(Order o, blofin::ParseOrder(v));
-      o.strategy_id = config_.strategy_id;
-      pending.push_back(std::move(o));
-    }
-  }
-  std::vector<Order> resting;
-  absl::flat_hash_set<std::string> known;
-  XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
-    XCTL_ASSIGN_OR_RETURN(resting, tx.orders().ListResting(config_.strategy_id));
-    for (const Order& o : pending) {
-      XCTL_ASSIGN_OR_RETURN(std::optional<Order> local,
-                            tx.orders().GetByClientOrderId(config_.strategy_id,
-                                                           o.client_order_id));
-      if (local) known.insert(o.client_order_id);
-    }
-    return absl::OkStatus();
-  }));
-  for (const Order& o : pending) {
-    if (known.contains(o.client_order_id)) continue;
-    Order adopt = o;
-    if (adopt.client_order_id.empty()) adopt.client_order_id = "bf" + o.exchange_order_id;
-    auto instrument = deps_.instruments->Get(o.symbol);
-    if (!instrument.ok()) return instrument.status();
-    XCTL_RETURN_IF_ERROR(Sync(adopt, *instrument).status());
-    ++report.orders_adopted;
-    report.changes.push_back(absl::StrCat("adopted BloFin order ", o.exchange_order_id, " (",
-                                          ToString(o.side), " ", o.quantity.ToString(), " ",
-                                          o.symbol, ") that the store lacked"));
-  }
-  absl::flat_hash_set<std::string> pending_ids;
-  for (const Order& o : pending) pending_ids.insert(o.client_order_id);
-  for (const Order& local : resting) {
-    if (pending_ids.contains(local.client_order_id)) continue;
-    XCTL_ASSIGN_OR_RETURN(std::optional<Order> remote,
-                          FetchOrder("clientOrderId", local.client_order_id));
-    ++report.orders_closed;
-    if (remote) {
-      XCTL_ASSIGN_OR_RETURN(OrderResult synced, Sync(*remote, InstrumentOrGeneric(local.symbol)));
-      report.changes.push_back(absl::StrCat("order ", local.id, " is ",
-                                            ToString(synced.order.status), " on BloFin"));
-      continue;
-    }
-    Order o = local;
-    o.status = OrderStatus::kCanceled;
-    o.reject_reason = "not found on BloFin at reconciliation";
-    o.update_time_ms = now;
-    XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) { return tx.orders().Update(o); }));
-    report.changes.push_back(
-        absl::StrCat("order ", local.id, " is unknown to BloFin: marked cancelled"));
-  }
-
-  // Positions.
-  XCTL_ASSIGN_OR_RETURN(rapidjson::Document pos_doc, rest_.Get("/api/v1/account/positions"));
-  absl::flat_hash_map<std::string, Position> remote_positions;
-  if (Data(pos_doc).IsArray()) {
-    for (const auto& v : Data(pos_doc).GetArray()) {
-      XCTL_ASSIGN_OR_RETURN(Position p, blofin::ParsePosition(v));
-      if (p.quantity.is_positive()) remote_positions[p.symbol] = p;
-    }
-  }
-  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
-    XCTL_ASSIGN_OR_RETURN(std::vector<Position> open, tx.positions().ListOpen(config_.strategy_id));
-    absl::flat_hash_set<std::string> covered;
-    for (Position row : open) {
-      if (row.exchange != "blofin") {
-        covered.insert(row.symbol);  // a paper row from before a switch: left alone
-        continue;
-      }
-      auto it = remote_positions.find(row.symbol);
-      if (it == remote_positions.end() || it->second.side != row.side) {
-        row.status = PositionStatus::kClosed;
-        row.close_time_ms = now;
-        row.close_price = row.open_price;
-        row.pnl = Decimal();
-        XCTL_RETURN_IF_ERROR(tx.positions().Update(row));
-        ++report.positions_closed;
-        report.changes.push_back(absl::StrCat(
-            "position ", row.id, " (", ToString(row.side), " ", row.quantity.ToString(), " ",
-            row.symbol, ") is not open on BloFin: closed (closed outside xctl; pnl unknown, "
-            "recorded as 0)"));
-        continue;
-      }
-      covered.insert(row.symbol);
-      if (it->second.quantity != row.quantity) {
-        report.changes.push_back(absl::StrCat("position ", row.id, " quantity corrected from ",
-                                              row.quantity.ToString(), " to ",
-                                              it->second.quantity.ToString(), " (BloFin)"));
-        row.quantity = it->second.quantity;
-        row.open_price = it->second.open_price;
-        XCTL_RETURN_IF_ERROR(tx.positions().Update(row));
-      }
-    }
-    for (auto& [symbol, remote] : remote_positions) {
-      if (covered.contains(symbol)) continue;
-      Position row = remote;
-      row.strategy_id = config_.strategy_id;
-      if (row.open_time_ms == 0) row.open_time_ms = now;
-      XCTL_RETURN_IF_ERROR(tx.positions().Insert(&row));
-      ++report.positions_adopted;
-      report.changes.push_back(absl::StrCat("adopted BloFin position ", ToString(row.side), " ",
-                                            row.quantity.ToString(), " ", symbol, " at ",
-                                            row.open_price.ToString(), " as position ", row.id));
-    }
-    return absl::OkStatus();
-  }));
-  return report;
 }
 
 Instrument BlofinExchange::InstrumentOrGeneric(absl::string_view symbol) const {

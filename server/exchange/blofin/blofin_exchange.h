@@ -2,22 +2,40 @@
 // Trades USDT perpetuals in one-way (net) mode through BloFin's REST API v1
 // (rest_client.h), and mirrors what happens there into the store with the
 // same rows a paper strategy writes (exchange_store.h), so KPIs and positions
-// look the same for live and paper.
+// look the same for live and paper. Every endpoint, parameter, field, state
+// and code it uses is in BloFin's documentation (../shared/blofin/index.md,
+// errors.md); docs/exchanges.md has the endpoint-by-endpoint table.
 //
+//  - One strategy per BloFin account (account_claims.h). Before the first
+//    trade the account is checked: position mode must be one-way
+//    ("GET Position Mode": net_mode; a hedge-mode account is refused with how
+//    to switch) and the account's margin mode is set to the strategy's
+//    ("GET/Set Margin Mode"). Positions are keyed by instrument and margin
+//    mode: positions in the other margin mode are not this strategy's.
 //  - Orders are checked against the instrument first (same messages as
 //    paper), then sent with a client order id (xctl makes one when the caller
-//    gave none). After BloFin accepts, the order's state and fills are read
-//    back and committed in one transaction.
-//  - Exactly once: BloFin refuses a client order id it has seen (102050), and
-//    when a request fails without an answer (timeout, 5xx) the order is looked
-//    up by its client order id before anything else; retrying a call with
-//    the same client order id is always safe. A client order id already in
-//    the store returns the stored result (replayed).
-//  - Rejections by BloFin (margin, lot size, ...) store nothing and come back
-//    as INVALID_ARGUMENT / FAILED_PRECONDITION with BloFin's code and text.
-//  - Resting limit orders are refreshed from BloFin on price ticks at most
-//    once per `order_sync_interval` per symbol.
+//    gave none). The per-order result inside "data" is always read: a refusal
+//    there is a refusal even under an envelope code "0". After BloFin accepts,
+//    the order is read back by its id ("GET Order Detail"; the answer is
+//    checked to be that order) with its fills ("GET Trade History", paged),
+//    and committed in one transaction.
+//  - Exactly once across unknown outcomes: when an order request gets no
+//    definite answer (timeout, dropped connection, 5xx, BloFin's internal
+//    error), the order is looked up by its client order id before anything
+//    else. Found, it is recorded; not found, a row is kept without an
+//    exchange order id ("unresolved") and the call is UNAVAILABLE. Any later
+//    call with that client order id looks it up again before it ever sends
+//    the order again; a duplicate-id refusal (102002, 150003) resolves to the
+//    existing order. BloFin's docs do not say how long a client order id is
+//    refused as a duplicate, so the lookup, not the refusal, is what keeps an
+//    order from being sent twice. An unresolved order still unknown to BloFin
+//    a minute later is closed as never placed.
+//  - Resting orders are refreshed from BloFin on price ticks at most once per
+//    `order_sync_interval` per symbol, as background requests of the shared
+//    request budget (refused first when the budget runs low).
 //  - The strategy's leverage is set on each instrument before its first order.
+//  - KPIs start from the account's real balance: the first balance read from
+//    BloFin is the strategy's starting balance.
 //
 // Thread-safe: calls are serialized per exchange object.
 #pragma once
@@ -31,6 +49,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/common/clock.h"
+#include "server/exchange/blofin/account_claims.h"
 #include "server/exchange/blofin/rest_client.h"
 #include "server/exchange/exchange.h"
 #include "server/exchange/instruments.h"
@@ -46,9 +65,10 @@ struct BlofinExchangeConfig {
   std::string margin_mode = "cross";
   // Whole number from 1 to the instrument's maximum.
   Decimal leverage = Decimal::FromInt(1);
-  // Used for the account row until BloFin's balance is read.
-  Decimal starting_balance;
   absl::Duration order_sync_interval = absl::Seconds(2);
+  // How long an unresolved order (no answer when it was sent) may stay
+  // unknown to BloFin before it is closed as never placed.
+  absl::Duration unresolved_timeout = absl::Minutes(1);
 };
 
 class BlofinExchange final : public Exchange {
@@ -59,8 +79,9 @@ class BlofinExchange final : public Exchange {
     const Clock* clock = nullptr;
   };
 
-  // Checks the configuration (no network call). The strategy must exist in
-  // the store.
+  // Checks the configuration (no network call) and claims the API key for
+  // the strategy (FAILED_PRECONDITION when another live strategy holds it).
+  // The strategy must exist in the store.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<BlofinExchange>> Open(
       BlofinExchangeConfig config, const Deps& deps);
 
@@ -76,25 +97,62 @@ class BlofinExchange final : public Exchange {
   absl::StatusOr<Account> Balance() override;
   absl::StatusOr<Instrument> GetInstrument(absl::string_view symbol) override;
   std::vector<OrderResult> OnTick(const Tick& tick) override;
-  // Orders: BloFin's pending orders unknown to the store are adopted; the
+  // Checks the account (position and margin mode), then: orders: every page
+  // of BloFin's pending orders; those unknown to the store are adopted; the
   // store's resting orders BloFin no longer lists get their final state (and
-  // fills) from BloFin's history, or are cancelled when BloFin has no trace.
-  // Positions: BloFin's net position per symbol is the truth; rows it lacks
-  // are closed (pnl recorded as 0: the close happened outside xctl), missing
-  // rows are adopted, quantities corrected.
+  // fills) from order-detail, or are cancelled when BloFin has no trace.
+  // Positions (of the strategy's margin mode): BloFin's net position per
+  // symbol is the truth; rows it lacks are closed (pnl recorded as 0: the
+  // close happened outside xctl), missing rows are adopted, quantities
+  // corrected. Last, the balance is read (the first read sets the starting
+  // balance).
   absl::StatusOr<ReconcileReport> Reconcile() override;
 
  private:
-  BlofinExchange(BlofinExchangeConfig config, const Deps& deps);
+  // Which order to look up: BloFin's id, or else the client order id.
+  struct OrderKey {
+    std::string symbol;
+    std::string order_id;
+    std::string client_order_id;
+  };
+  static OrderKey KeyOf(const Order& order) {
+    return {order.symbol, order.exchange_order_id, order.client_order_id};
+  }
+
+  BlofinExchange(BlofinExchangeConfig config, const Deps& deps, blofin::AccountClaim claim);
 
   absl::StatusOr<OrderResult> PlaceLocked(const OrderRequest& request)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A retry of a stored order: replays it, or resolves an unresolved one
+  // (looks it up; sends it again only when BloFin does not know it).
+  absl::StatusOr<OrderResult> Retry(const Order& stored, const OrderRequest& request,
+                                    const Instrument& instrument)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<OrderResult> Send(const OrderRequest& request, const Instrument& instrument)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After a send without a definite answer: the order found by its client
+  // order id, or an unresolved row and UNAVAILABLE.
+  absl::StatusOr<OrderResult> ResolveUncertain(const OrderRequest& request,
+                                               const Instrument& instrument,
+                                               const absl::Status& error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Position mode net, margin mode the strategy's; once per exchange.
+  absl::Status EnsureAccount() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EnsureLeverage(absl::string_view symbol) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // BloFin's order by its id or client order id (pending first, then
-  // history); nullopt when BloFin does not know it.
-  absl::StatusOr<std::optional<Order>> FetchOrder(absl::string_view key, absl::string_view value)
+  // BloFin's order (index.md "GET Order Detail"); nullopt when BloFin does
+  // not know it. An answer that is not the order asked for is UNAVAILABLE.
+  absl::StatusOr<std::optional<Order>> FetchOrder(const OrderKey& key, bool background = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // BloFin's open positions of the strategy's margin mode, by symbol.
+  absl::StatusOr<std::vector<Position>> RemotePositions(absl::string_view symbol = "")
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Account> BalanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks a stored order cancelled with `reason`, in its own transaction.
+  absl::StatusOr<Order> CloseLocally(Order order, absl::string_view reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Brings one resting stored order up to date (OnTick, Reconcile); nullopt
+  // when nothing changed.
+  absl::StatusOr<std::optional<OrderResult>> Refresh(const Order& local, bool background)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Brings the stored copy of `remote` (matched by client order id; inserted
   // when missing) up to date: its state and the fills not yet recorded, in one
@@ -106,8 +164,10 @@ class BlofinExchange final : public Exchange {
 
   const BlofinExchangeConfig config_;
   const Deps deps_;
+  const blofin::AccountClaim claim_;
   blofin::RestClient rest_;
   absl::Mutex mu_;
+  bool account_checked_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<std::string, bool> leverage_set_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::Time> last_sync_ ABSL_GUARDED_BY(mu_);
 };

@@ -45,6 +45,23 @@ absl::StatusOr<Decimal> Dec(const rapidjson::Value& v, const char* field,
   return *d;
 }
 
+// A money value (balance, fee, average price, PnL): BloFin sends up to 18 or
+// more fraction digits ("61.338743775651804468"); rounded half to even to
+// Decimal's 9 places (docs/decimal.md, "Numbers from BloFin"). "" and null
+// are zero (index.md: "If none is filled, it will return \"\"").
+absl::StatusOr<Decimal> Money(const rapidjson::Value& v, const char* field,
+                              absl::string_view object) {
+  if (!v.IsObject()) return Bad(object, field);
+  auto it = v.FindMember(field);
+  if (it == v.MemberEnd() || it->value.IsNull()) return Decimal();
+  if (!it->value.IsString()) return Bad(object, field);
+  absl::string_view text(it->value.GetString(), it->value.GetStringLength());
+  if (text.empty()) return Decimal();
+  auto d = Decimal::ParseRounded(text);
+  if (!d.ok()) return Bad(object, field);
+  return *d;
+}
+
 // An amount that cannot be negative (sizes, prices).
 absl::StatusOr<Decimal> Amount(const rapidjson::Value& v, const char* field,
                                absl::string_view object) {
@@ -72,10 +89,11 @@ absl::StatusOr<Order> ParseOrder(const rapidjson::Value& v) {
   Order o;
   o.mode = TradingMode::kLive;
   XCTL_ASSIGN_OR_RETURN(o.exchange_order_id, Id(v, "orderId", kWhat));
-  o.client_order_id = StrOr(v, "clientOrderId", "");
+  o.client_order_id = StrOr(v, "clientOrderId", "");  // "" or null when none was given
   XCTL_ASSIGN_OR_RETURN(o.symbol, Id(v, "instId", kWhat));
   XCTL_ASSIGN_OR_RETURN(o.side, SideOf(v, kWhat));
   XCTL_ASSIGN_OR_RETURN(std::string type, Str(v, "orderType", kWhat));
+  // index.md, "Place Order": market, limit, post_only, fok, ioc.
   if (type == "market") {
     o.type = OrderType::kMarket;
   } else if (type == "limit" || type == "post_only" || type == "fok" || type == "ioc") {
@@ -85,16 +103,19 @@ absl::StatusOr<Order> ParseOrder(const rapidjson::Value& v) {
   }
   if (o.type == OrderType::kLimit) {
     XCTL_ASSIGN_OR_RETURN(o.price, Amount(v, "price", kWhat));
-  }
+  }  // a market order's "price" is "0.000000000000000000" (ccxt's recorded answers)
   XCTL_ASSIGN_OR_RETURN(o.quantity, Amount(v, "size", kWhat));
   XCTL_ASSIGN_OR_RETURN(std::string state, Str(v, "state", kWhat));
+  // index.md, "GET Active Orders" (live, partially_filled) and "GET Order
+  // History" (canceled, filled, partially_canceled: a final state whose
+  // filled part stays); order_failed from the algo/TPSL pages.
   if (state == "live") {
     o.status = OrderStatus::kOpen;
   } else if (state == "partially_filled") {
     o.status = OrderStatus::kPartiallyFilled;
   } else if (state == "filled") {
     o.status = OrderStatus::kFilled;
-  } else if (state == "canceled" || state == "cancelled") {
+  } else if (state == "canceled" || state == "partially_canceled") {
     o.status = OrderStatus::kCanceled;
   } else if (state == "order_failed") {
     o.status = OrderStatus::kRejected;
@@ -102,9 +123,11 @@ absl::StatusOr<Order> ParseOrder(const rapidjson::Value& v) {
     return Bad(kWhat, "state");
   }
   XCTL_ASSIGN_OR_RETURN(o.filled_quantity, Amount(v, "filledSize", kWhat));
-  o.average_price = Decimal::Parse(StrOr(v, "averagePrice", "0")).value_or(Decimal());
+  XCTL_ASSIGN_OR_RETURN(o.average_price, Money(v, "averagePrice", kWhat));
   if (o.average_price.is_negative()) return Bad(kWhat, "averagePrice");
-  o.fee = Decimal::Parse(StrOr(v, "fee", "0")).value_or(Decimal()).Abs();
+  // "Fee and rebate": a charge is positive, a maker rebate negative; kept as
+  // sent so rebates count in KPIs.
+  XCTL_ASSIGN_OR_RETURN(o.fee, Money(v, "fee", kWhat));
   o.reduce_only = StrOr(v, "reduceOnly", "false") == "true";
   o.create_time_ms = Millis(v, "createTime");
   o.update_time_ms = Millis(v, "updateTime");
@@ -120,25 +143,38 @@ absl::StatusOr<RemoteFill> ParseFill(const rapidjson::Value& v) {
   XCTL_ASSIGN_OR_RETURN(r.fill.side, SideOf(v, kWhat));
   XCTL_ASSIGN_OR_RETURN(r.fill.price, Amount(v, "fillPrice", kWhat));
   XCTL_ASSIGN_OR_RETURN(r.fill.quantity, Amount(v, "fillSize", kWhat));
-  XCTL_ASSIGN_OR_RETURN(Decimal fee, Dec(v, "fee", kWhat));
-  r.fill.fee = fee.Abs();
+  if (!r.fill.quantity.is_positive()) return Bad(kWhat, "fillSize");
+  XCTL_ASSIGN_OR_RETURN(r.fill.fee, Money(v, "fee", kWhat));  // a rebate is negative
   r.fill.time_ms = Millis(v, "ts");
   r.fill.mode = TradingMode::kLive;
   return r;
 }
 
-absl::StatusOr<Position> ParsePosition(const rapidjson::Value& v) {
+absl::StatusOr<RemotePosition> ParsePosition(const rapidjson::Value& v) {
   constexpr absl::string_view kWhat = "position";
-  Position p;
+  RemotePosition r;
+  Position& p = r.position;
   p.mode = TradingMode::kLive;
   p.exchange = "blofin";
   XCTL_ASSIGN_OR_RETURN(p.symbol, Id(v, "instId", kWhat));
+  r.margin_mode = StrOr(v, "marginMode", "cross");
+  r.position_side = StrOr(v, "positionSide", "net");
   XCTL_ASSIGN_OR_RETURN(Decimal size, Dec(v, "positions", kWhat));
-  p.side = size.is_negative() ? PositionSide::kShort : PositionSide::kLong;
+  // index.md, "GET Positions": net: positive long, negative short; long and
+  // short (hedge mode): "positions is positive".
+  if (r.position_side == "net") {
+    p.side = size.is_negative() ? PositionSide::kShort : PositionSide::kLong;
+  } else if (r.position_side == "long" || r.position_side == "short") {
+    if (size.is_negative()) return Bad(kWhat, "positions");
+    p.side = r.position_side == "long" ? PositionSide::kLong : PositionSide::kShort;
+  } else {
+    return Bad(kWhat, "positionSide");
+  }
   p.quantity = size.Abs();
-  XCTL_ASSIGN_OR_RETURN(p.open_price, Amount(v, "averagePrice", kWhat));
+  XCTL_ASSIGN_OR_RETURN(p.open_price, Money(v, "averagePrice", kWhat));
+  if (p.open_price.is_negative()) return Bad(kWhat, "averagePrice");
   p.open_time_ms = Millis(v, "createTime");
-  return p;
+  return r;
 }
 
 absl::StatusOr<Account> ParseBalance(const rapidjson::Value& data) {
@@ -149,11 +185,25 @@ absl::StatusOr<Account> ParseBalance(const rapidjson::Value& data) {
   for (const auto& line : data["details"].GetArray()) {
     if (StrOr(line, "currency", "") != "USDT") continue;
     Account a;
-    XCTL_ASSIGN_OR_RETURN(a.balance, Dec(line, "balance", kWhat));
-    XCTL_ASSIGN_OR_RETURN(a.margin_used, Dec(line, "frozen", kWhat));
+    XCTL_ASSIGN_OR_RETURN(a.balance, Money(line, "balance", kWhat));
+    XCTL_ASSIGN_OR_RETURN(a.margin_used, Money(line, "frozen", kWhat));
     return a;
   }
-  return absl::UnavailableError("BloFin's balance has no USDT line");
+  return absl::UnavailableError(
+      "BloFin's futures balance has no USDT line (index.md, \"GET Futures Account Balance\" "
+      "lists assets with a non-zero balance only: fund the futures account with USDT)");
+}
+
+absl::StatusOr<std::string> ParsePositionMode(const rapidjson::Value& data) {
+  XCTL_ASSIGN_OR_RETURN(std::string mode, Str(data, "positionMode", "position mode"));
+  if (mode != "net_mode" && mode != "long_short_mode") return Bad("position mode", "positionMode");
+  return mode;
+}
+
+absl::StatusOr<std::string> ParseMarginMode(const rapidjson::Value& data) {
+  XCTL_ASSIGN_OR_RETURN(std::string mode, Str(data, "marginMode", "margin mode"));
+  if (mode != "cross" && mode != "isolated") return Bad("margin mode", "marginMode");
+  return mode;
 }
 
 absl::StatusOr<Instrument> ParseInstrument(const rapidjson::Value& v) {
@@ -170,6 +220,18 @@ absl::StatusOr<Instrument> ParseInstrument(const rapidjson::Value& v) {
       !i.max_leverage.is_positive()) {
     return Bad(kWhat, "contractValue/lotSize/minSize/tickSize/maxLeverage");
   }
+  // index.md, "GET Instruments": the largest market / limit order in
+  // contracts (exact, > 0; absent or "" is no limit), and the state, "live"
+  // or "suspend" (absent is live; anything but "live" refuses orders).
+  for (const auto& [field, out] : {std::pair{"maxMarketSize", &i.max_market_size},
+                                   std::pair{"maxLimitSize", &i.max_limit_size}}) {
+    const std::string text = StrOr(v, field, "");
+    if (text.empty()) continue;
+    absl::StatusOr<Decimal> size = Decimal::Parse(text);
+    if (!size.ok() || !size->is_positive()) return Bad(kWhat, field);
+    *out = *size;
+  }
+  i.live = StrOr(v, "state", "live") == "live";
   return i;
 }
 

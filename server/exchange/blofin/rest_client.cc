@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rapidjson/error/en.h"
 #include "server/common/status_macros.h"
@@ -22,26 +23,22 @@ absl::Status WithCode(absl::Status status, absl::string_view code) {
   return status;
 }
 
-// The status of a BloFin error code.
-absl::Status CodeStatus(absl::string_view code, absl::string_view msg) {
-  const std::string text = absl::StrCat("BloFin ", code, ": ", msg);
-  absl::Status status;
-  if (code == "152001" || code == "152002" || code == "102014" || code == "102015") {
-    status = absl::InvalidArgumentError(text);
-  } else if (code == "102050") {
-    status = absl::AlreadyExistsError(text);
-  } else if (code == "429") {
-    status = absl::ResourceExhaustedError(text);
-  } else if (code == "152405") {
-    status = absl::FailedPreconditionError(
-        absl::StrCat(text, " (is this machine's clock right?)"));
-  } else if (absl::StartsWith(code, "1524")) {
-    status = absl::FailedPreconditionError(
-        absl::StrCat(text, " (check the strategy's BloFin API key, secret and passphrase)"));
-  } else {
-    status = absl::FailedPreconditionError(text);
+bool OneOf(absl::string_view code, std::initializer_list<absl::string_view> codes) {
+  for (absl::string_view c : codes) {
+    if (code == c) return true;
   }
-  return WithCode(std::move(status), code);
+  return false;
+}
+
+// Codes whose meaning is "the request was malformed" (errors.md).
+bool IsParameterCode(absl::string_view code) {
+  if (OneOf(code, {"400", "404", "405", "406", "542", "80001", "102014", "102015", "102064",
+                   "102065"})) {
+    return true;
+  }
+  int n = 0;
+  if (!absl::SimpleAtoi(code, &n)) return false;
+  return (n >= 152001 && n <= 152015) || (n >= 102037 && n <= 102055);
 }
 
 std::string Member(const rapidjson::Value& obj, const char* name) {
@@ -70,6 +67,84 @@ std::string Encode(absl::string_view text) {
 }
 
 }  // namespace
+
+absl::Status CodeStatus(absl::string_view code, absl::string_view msg) {
+  if (code == "0") return absl::OkStatus();
+  const std::string text = absl::StrCat("BloFin ", code, ": ", msg.empty() ? "(no message)" : msg);
+  absl::Status status;
+  if (OneOf(code, {"500", "103013"})) {
+    status = absl::UnavailableError(text);  // BloFin's internal error: outcome unknown
+  } else if (code == "429") {
+    status = absl::ResourceExhaustedError(text);
+  } else if (OneOf(code, {"102002", "150003"})) {
+    status = absl::AlreadyExistsError(text);
+  } else if (IsParameterCode(code)) {
+    status = absl::InvalidArgumentError(text);
+  } else if (OneOf(code, {"152405", "152410"})) {
+    status = absl::FailedPreconditionError(
+        absl::StrCat(text, " (is this machine's clock right? BloFin accepts 60 s of difference)"));
+  } else if (code == "152407") {
+    status = absl::FailedPreconditionError(absl::StrCat(
+        text, " (the same signed request reached BloFin twice: resent after a dropped "
+        "connection)"));
+  } else if (code == "152406") {
+    status = absl::FailedPreconditionError(
+        absl::StrCat(text, " (add this machine's IP address to the API key on BloFin)"));
+  } else if (code == "152404") {
+    status = absl::FailedPreconditionError(
+        absl::StrCat(text, " (the API key needs the TRADE permission)"));
+  } else if (code == "401" || absl::StartsWith(code, "1524")) {
+    status = absl::FailedPreconditionError(
+        absl::StrCat(text, " (check the strategy's BloFin API key, secret and passphrase)"));
+  } else if (code == "102089") {
+    status = absl::FailedPreconditionError(absl::StrCat(
+        text, " (the account's position mode changed: xctl trades one-way (net) mode)"));
+  } else {
+    status = absl::FailedPreconditionError(text);
+  }
+  return WithCode(std::move(status), code);
+}
+
+bool IsUncertain(const absl::Status& status) {
+  if (status.ok()) return false;
+  if (status.code() == absl::StatusCode::kUnavailable ||
+      status.code() == absl::StatusCode::kDeadlineExceeded) {
+    return true;
+  }
+  const std::string code = BlofinCode(status);
+  if (code.empty()) return false;  // refused before sending (budget, back-off)
+  // errors.md 152407 "Repeated nonce": this very signed request reached
+  // BloFin before (libcurl resends a request once when a kept-alive
+  // connection drops), and that first copy may have been executed.
+  if (code == "152407") return true;
+  // A code errors.md does not list for a definite refusal: assume the worst.
+  static const absl::string_view kDefinite[] = {
+      "429", "102002", "150003", "150004", "103003", "102005", "102022", "102068", "102089",
+      "110006", "110019", "1000", "401", "1", "2"};
+  for (absl::string_view c : kDefinite) {
+    if (code == c) return false;
+  }
+  if (IsParameterCode(code) || absl::StartsWith(code, "1524")) return false;
+  return true;
+}
+
+std::vector<const rapidjson::Value*> Items(const rapidjson::Value& data) {
+  std::vector<const rapidjson::Value*> out;
+  if (data.IsObject()) {
+    out.push_back(&data);
+  } else if (data.IsArray()) {
+    for (const auto& v : data.GetArray()) {
+      if (v.IsObject()) out.push_back(&v);
+    }
+  }
+  return out;
+}
+
+absl::Status ItemStatus(const rapidjson::Value& item) {
+  std::string code = Member(item, "code");
+  if (code.empty() || code == "0") return absl::OkStatus();
+  return CodeStatus(code, Member(item, "msg"));
+}
 
 std::string BlofinCode(const absl::Status& status) {
   auto payload = status.GetPayload(kCodePayload);
@@ -104,70 +179,65 @@ RestClient::RestClient(RestOptions options, BlofinCredentials credentials, const
       credentials_(std::move(credentials)),
       clock_(clock),
       http_(HttpClient::Options{.connect_timeout_ms = options_.connect_timeout_ms,
-                                .timeout_ms = options_.timeout_ms}) {}
+                                .timeout_ms = options_.timeout_ms}),
+      budget_(options_.budget ? options_.budget
+                              : RequestBudget::ForHost(options_.base_url, options_.limits,
+                                                       clock)) {}
 
-absl::StatusOr<rapidjson::Document> RestClient::Get(absl::string_view path, const Query& query) {
+absl::StatusOr<rapidjson::Document> RestClient::Get(absl::string_view path, const Query& query,
+                                                    bool background) {
   std::string target(path);
   for (size_t i = 0; i < query.size(); ++i) {
     absl::StrAppend(&target, i == 0 ? "?" : "&", Encode(query[i].first), "=",
                     Encode(query[i].second));
   }
-  return Send("GET", target, "");
+  return Send("GET", target, "",
+              background ? RequestBudget::Kind::kSync : RequestBudget::Kind::kPrivate);
 }
 
 absl::StatusOr<rapidjson::Document> RestClient::Post(absl::string_view path,
                                                      const std::string& body, bool trade) {
-  if (trade) {
-    absl::Status slot = AcquireTradeSlot();
-    if (!slot.ok()) return slot;
+  return Send("POST", std::string(path), body,
+              trade ? RequestBudget::Kind::kTrade : RequestBudget::Kind::kPrivate);
+}
+
+absl::StatusOr<std::vector<rapidjson::Document>> RestClient::GetPages(absl::string_view path,
+                                                                     Query query,
+                                                                     const char* cursor,
+                                                                     int max_pages) {
+  constexpr int kPageSize = 100;  // the documented maximum of "limit"
+  query.push_back({"limit", absl::StrCat(kPageSize)});
+  std::vector<rapidjson::Document> pages;
+  std::string after;
+  for (int page = 0; page < max_pages; ++page) {
+    Query q = query;
+    if (!after.empty()) q.push_back({"after", after});
+    XCTL_ASSIGN_OR_RETURN(rapidjson::Document doc, Get(path, q));
+    const rapidjson::Value& data = doc["data"];
+    const size_t n = data.IsArray() ? data.Size() : 0;
+    std::string last = n > 0 ? Member(data[static_cast<rapidjson::SizeType>(n - 1)], cursor) : "";
+    pages.push_back(std::move(doc));
+    if (n < static_cast<size_t>(kPageSize)) return pages;
+    if (last.empty() || last == after) {
+      return absl::UnavailableError(absl::StrCat("BloFin GET ", path,
+                                                 ": a full page without a usable \"", cursor,
+                                                 "\" to page on"));
+    }
+    after = std::move(last);
   }
-  return Send("POST", std::string(path), body);
-}
-
-absl::Status RestClient::AcquireTradeSlot() {
-  const absl::Time give_up = absl::Now() + options_.max_rate_wait;
-  absl::MutexLock lock(&rate_mu_);
-  while (true) {
-    const absl::Time now = absl::Now();
-    while (!trade_times_.empty() && trade_times_.front() <= now - options_.trade_window) {
-      trade_times_.pop_front();
-    }
-    if (static_cast<int>(trade_times_.size()) < options_.trade_requests_per_window) {
-      trade_times_.push_back(now);
-      return absl::OkStatus();
-    }
-    const absl::Time free_at = trade_times_.front() + options_.trade_window;
-    if (free_at > give_up) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "BloFin allows ", options_.trade_requests_per_window, " order requests per ",
-          absl::FormatDuration(options_.trade_window), "; next slot in ",
-          absl::ToInt64Milliseconds(free_at - now), " ms"));
-    }
-    rate_mu_.Unlock();
-    absl::SleepFor(free_at - now);
-    rate_mu_.Lock();
-  }
-}
-
-absl::Status RestClient::CheckBackoff() {
-  absl::MutexLock lock(&rate_mu_);
-  const absl::Time now = absl::Now();
-  if (now >= blocked_until_) return absl::OkStatus();
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "BloFin asked xctl to back off (", blocked_reason_, "); no request is sent for another ",
-      absl::ToInt64Milliseconds(blocked_until_ - now), " ms"));
-}
-
-void RestClient::BackOff(absl::Duration d, std::string reason) {
-  absl::MutexLock lock(&rate_mu_);
-  blocked_until_ = std::max(blocked_until_, absl::Now() + d);
-  blocked_reason_ = std::move(reason);
+  return absl::FailedPreconditionError(
+      absl::StrCat("BloFin GET ", path, " lists more than ", max_pages * kPageSize,
+                   " records; xctl follows at most that many"));
 }
 
 absl::StatusOr<rapidjson::Document> RestClient::Send(absl::string_view method,
                                                      const std::string& target,
-                                                     const std::string& body) {
-  if (absl::Status blocked = CheckBackoff(); !blocked.ok()) return blocked;
+                                                     const std::string& body,
+                                                     RequestBudget::Kind kind) {
+  // index.md "Rate Limits": "trading-related APIs" 30 per 10 s per user. The
+  // docs do not say which; every /api/v1/trade/ path is counted, reads too.
+  const bool trade_path = absl::StartsWith(target, "/api/v1/trade/");
+  XCTL_RETURN_IF_ERROR(budget_->Acquire(kind, credentials_.api_key.value(), trade_path));
   const int64_t timestamp = clock_->NowMillis();
   std::vector<std::string> headers =
       AuthHeaders(credentials_, method, target, body, timestamp, NewNonce());
@@ -179,17 +249,18 @@ absl::StatusOr<rapidjson::Document> RestClient::Send(absl::string_view method,
         absl::StrCat("BloFin ", what, " failed: ", response.status().message()));
   }
   if (response->status == 429) {
-    BackOff(absl::Seconds(std::max(response->retry_after_seconds, 1)), "HTTP 429");
+    const int wait = std::max(response->retry_after_seconds, 1);
+    budget_->BackOff(absl::Seconds(wait), "HTTP 429");
     return WithCode(absl::ResourceExhaustedError(absl::StrCat(
-                        "BloFin rate limit on ", what, "; retry after ",
-                        std::max(response->retry_after_seconds, 1), " s")),
+                        "BloFin 429: rate limit on ", what, "; nothing is sent for ", wait, " s")),
                     "429");
   }
   if (response->status == 403) {
-    BackOff(options_.ban_backoff, "HTTP 403");
-    return absl::PermissionDeniedError(absl::StrCat(
-        "BloFin ", what, " answered HTTP 403 (a temporary ban, or this IP is not allowed for the "
-        "API key); xctl sends nothing for ", absl::FormatDuration(options_.ban_backoff)));
+    budget_->BackOff(options_.ban_backoff, "HTTP 403");
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "BloFin ", what, " answered HTTP 403 (BloFin's firewall: a temporary ban after too many "
+        "requests, or this IP is not allowed); xctl sends nothing for ",
+        absl::FormatDuration(options_.ban_backoff)));
   }
   if (response->status >= 500) {
     return absl::UnavailableError(
@@ -205,19 +276,20 @@ absl::StatusOr<rapidjson::Document> RestClient::Send(absl::string_view method,
                             : ""));
   }
   const std::string code = Member(doc, "code");
-  const std::string msg = Member(doc, "msg");
-  if (code == "1" && doc.HasMember("data") && doc["data"].IsArray() && !doc["data"].Empty()) {
-    // A per-order failure: the order's own code says why.
-    const rapidjson::Value& first = doc["data"][0];
-    return CodeStatus(Member(first, "code"), Member(first, "msg"));
+  if (code.empty()) {
+    return absl::UnavailableError(
+        absl::StrCat("BloFin ", what, " answered HTTP ", response->status, " without a code"));
   }
   if (code != "0") {
-    if (code.empty()) {
-      return absl::UnavailableError(absl::StrCat(
-          "BloFin ", what, " answered HTTP ", response->status, " without a code"));
+    // "All operations failed" (errors.md, code 1): the item's own code says why.
+    if (doc.HasMember("data")) {
+      for (const rapidjson::Value* item : Items(doc["data"])) {
+        absl::Status s = ItemStatus(*item);
+        if (!s.ok()) return s;
+      }
     }
-    if (code == "429") BackOff(absl::Seconds(1), "code 429");
-    return CodeStatus(code, msg);
+    if (code == "429") budget_->BackOff(absl::Seconds(1), "code 429");
+    return CodeStatus(code, Member(doc, "msg"));
   }
   if (response->status != 200) {
     return absl::UnavailableError(

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "boost/multiprecision/cpp_int.hpp"
 #include "fuzz_check.h"
 #include "server/common/decimal.h"
+#include "tests/support/exact_units.h"
 
 using xctl::Decimal;
 using xctl_fuzz::CheckRoundTrip;
@@ -25,42 +25,14 @@ using xctl_fuzz::Units;
 
 namespace {
 
-using Big = boost::multiprecision::cpp_int;
+using ::xctl::testing::Big;
+using ::xctl::testing::InRange;
+using ::xctl::testing::MaxUnits;
+using ::xctl::testing::Pow10;
+using ::xctl::testing::RoundHalfEven;
+using ::xctl::testing::ToBig;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-Big Pow10(int n) {
-  Big p = 1;
-  for (int i = 0; i < n; ++i) p *= 10;
-  return p;
-}
-
-const Big& MaxUnits() {
-  static const Big max = Pow10(38) - 1;  // |value| < 10^29
-  return max;
-}
-
-Big ToBig(Decimal::Units u) {
-  const bool negative = u < 0;
-  __extension__ unsigned __int128 mag =
-      negative ? -static_cast<unsigned __int128>(u) : static_cast<unsigned __int128>(u);
-  Big b = Big(static_cast<uint64_t>(mag >> 64)) * (Big(1) << 64) + Big(static_cast<uint64_t>(mag));
-  return negative ? Big(-b) : b;
-}
-
-Big RoundHalfEven(Big n, Big d) {
-  if (d < 0) {
-    n = -n;
-    d = -d;
-  }
-  const bool negative = n < 0;
-  if (negative) n = -n;
-  Big q = n / d, r = n % d;
-  if (2 * r > d || (2 * r == d && (q % 2) != 0)) ++q;
-  return negative ? Big(-q) : q;
-}
-
-bool InRange(const Big& units) { return units <= MaxUnits() && units >= -MaxUnits(); }
 
 // The grammar of docs/decimal.md, written independently: optional sign,
 // digits with at most one '.', at least one digit; Parse: at most 9

@@ -10,47 +10,22 @@
 #include <string>
 #include <vector>
 
-#include "boost/multiprecision/cpp_int.hpp"
 #include "gtest/gtest.h"
+#include "tests/support/exact_units.h"
 
 namespace xctl {
 namespace {
 
-using Big = boost::multiprecision::cpp_int;
+using ::xctl::testing::Big;
+using ::xctl::testing::InRange;
+using ::xctl::testing::Pow10;
+using ::xctl::testing::RoundHalfEven;
+using ::xctl::testing::ToBig;
 using Units = Decimal::Units;
 
 Decimal D(absl::string_view s) { return Decimal::Parse(s).value(); }
 
-// ---- an independent reference: exact integers (boost cpp_int) ---------------
-
-Big ToBig(Units u) {
-  const bool negative = u < 0;
-  __extension__ unsigned __int128 mag =
-      negative ? -static_cast<unsigned __int128>(u) : static_cast<unsigned __int128>(u);
-  Big b = Big(static_cast<uint64_t>(mag >> 64)) * (Big(1) << 64) + Big(static_cast<uint64_t>(mag));
-  return negative ? Big(-b) : b;
-}
-
-Big Pow10(int n) {
-  Big p = 1;
-  for (int i = 0; i < n; ++i) p *= 10;
-  return p;
-}
-
-const Big kMaxUnits = Pow10(38) - 1;
-
-// n / d rounded half to even (d != 0).
-Big RoundHalfEven(Big n, Big d) {
-  if (d < 0) {
-    n = -n;
-    d = -d;
-  }
-  const bool negative = n < 0;
-  if (negative) n = -n;
-  Big q = n / d, r = n % d;
-  if (2 * r > d || (2 * r == d && (q % 2) != 0)) ++q;
-  return negative ? Big(-q) : q;
-}
+// ---- an independent reference: exact integers (tests/support/exact_units.h) --
 
 // The units of plain-notation `text` rounded half-even to 9 places, or
 // nothing when it is not plain notation. Written from docs/decimal.md.
@@ -329,7 +304,7 @@ TEST(DecimalArithmetic, RandomOperandsMatchExactReference) {
   auto check = [](const absl::StatusOr<Decimal>& checked, Decimal plain, const Big& exact_num,
                   const Big& exact_den, const std::string& what) {
     const Big ref = RoundHalfEven(exact_num, exact_den);
-    if (ref > kMaxUnits || ref < -kMaxUnits) {
+    if (!InRange(ref)) {
       EXPECT_FALSE(checked.ok()) << what << " = " << *checked;
       EXPECT_EQ(plain.Abs(), Decimal::Max()) << what;
       EXPECT_EQ(plain.is_negative(), ref < 0) << what;

@@ -6,7 +6,7 @@
 #include <random>
 #include <string>
 
-#include "boost/multiprecision/cpp_int.hpp"
+#include "tests/support/exact_units.h"
 #include "gtest/gtest.h"
 
 namespace xctl::paper {
@@ -163,39 +163,12 @@ TEST(PaperLedger, MarginAndUnrealizedPnl) {
 // checked result equals it, or the reference is beyond Decimal's range and
 // the checked function refused.
 
-using Big = boost::multiprecision::cpp_int;
+using ::xctl::testing::Big;
+using ::xctl::testing::InRange;
+using ::xctl::testing::Pow10;
+using ::xctl::testing::RoundHalfEven;
+using ::xctl::testing::ToBig;
 using Units = Decimal::Units;
-
-Big ToBig(Units u) {
-  const bool negative = u < 0;
-  __extension__ unsigned __int128 mag =
-      negative ? -static_cast<unsigned __int128>(u) : static_cast<unsigned __int128>(u);
-  Big b = Big(static_cast<uint64_t>(mag >> 64)) * (Big(1) << 64) + Big(static_cast<uint64_t>(mag));
-  return negative ? Big(-b) : b;
-}
-
-Big Pow10(int n) {
-  Big p = 1;
-  for (int i = 0; i < n; ++i) p *= 10;
-  return p;
-}
-
-Big RoundHalfEven(Big n, Big d) {
-  if (d < 0) {
-    n = -n;
-    d = -d;
-  }
-  const bool negative = n < 0;
-  if (negative) n = -n;
-  Big q = n / d, r = n % d;
-  if (2 * r > d || (2 * r == d && (q % 2) != 0)) ++q;
-  return negative ? Big(-q) : q;
-}
-
-bool InRange(const Big& units) {
-  static const Big kMax = Pow10(38) - 1;
-  return units <= kMax && units >= -kMax;
-}
 
 class Random {
  public:

@@ -68,41 +68,64 @@ std::string Encode(absl::string_view text) {
 
 }  // namespace
 
+namespace {
+
+// What one BloFin code (errors.md) means for xctl: the status, what a person
+// should check, and whether an order request answered with it may still
+// have been executed. The one table behind CodeStatus and IsUncertain.
+struct CodeMeaning {
+  absl::StatusCode status = absl::StatusCode::kFailedPrecondition;
+  absl::string_view hint;
+  bool uncertain = false;
+};
+
+CodeMeaning Meaning(absl::string_view code) {
+  using Code = absl::StatusCode;
+  if (OneOf(code, {"500", "103013"})) return {Code::kUnavailable, "", true};  // BloFin's internal
+  if (code == "429") return {Code::kResourceExhausted};
+  if (OneOf(code, {"102002", "150003"})) return {Code::kAlreadyExists};
+  if (IsParameterCode(code)) return {Code::kInvalidArgument};
+  if (OneOf(code, {"152405", "152410"})) {
+    return {Code::kFailedPrecondition,
+            "is this machine's clock right? BloFin accepts 60 s of difference"};
+  }
+  // errors.md 152407 "Repeated nonce": this very signed request reached
+  // BloFin before (libcurl resends a request once when a kept-alive
+  // connection drops), and that first copy may have been executed.
+  if (code == "152407") {
+    return {Code::kFailedPrecondition,
+            "the same signed request reached BloFin twice: resent after a dropped connection",
+            true};
+  }
+  if (code == "152406") {
+    return {Code::kFailedPrecondition, "add this machine's IP address to the API key on BloFin"};
+  }
+  if (code == "152404") return {Code::kFailedPrecondition, "the API key needs the TRADE permission"};
+  if (code == "401" || absl::StartsWith(code, "1524")) {
+    return {Code::kFailedPrecondition, "check the strategy's BloFin API key, secret and passphrase"};
+  }
+  if (code == "102089") {
+    return {Code::kFailedPrecondition,
+            "the account's position mode changed: xctl trades one-way (net) mode"};
+  }
+  // Definite refusals of errors.md (margin, position, cancel, settings; 1
+  // and 2 are the batch envelopes).
+  if (OneOf(code, {"150004", "103003", "102005", "102022", "102068", "110006", "110019", "1000",
+                   "1", "2"})) {
+    return {Code::kFailedPrecondition};
+  }
+  // A code this client does not know: assume the worst.
+  return {Code::kFailedPrecondition, "", true};
+}
+
+}  // namespace
+
 absl::Status CodeStatus(absl::string_view code, absl::string_view msg) {
   if (code == "0") return absl::OkStatus();
-  const std::string text = absl::StrCat("BloFin ", code, ": ", msg.empty() ? "(no message)" : msg);
-  absl::Status status;
-  if (OneOf(code, {"500", "103013"})) {
-    status = absl::UnavailableError(text);  // BloFin's internal error: outcome unknown
-  } else if (code == "429") {
-    status = absl::ResourceExhaustedError(text);
-  } else if (OneOf(code, {"102002", "150003"})) {
-    status = absl::AlreadyExistsError(text);
-  } else if (IsParameterCode(code)) {
-    status = absl::InvalidArgumentError(text);
-  } else if (OneOf(code, {"152405", "152410"})) {
-    status = absl::FailedPreconditionError(
-        absl::StrCat(text, " (is this machine's clock right? BloFin accepts 60 s of difference)"));
-  } else if (code == "152407") {
-    status = absl::FailedPreconditionError(absl::StrCat(
-        text, " (the same signed request reached BloFin twice: resent after a dropped "
-        "connection)"));
-  } else if (code == "152406") {
-    status = absl::FailedPreconditionError(
-        absl::StrCat(text, " (add this machine's IP address to the API key on BloFin)"));
-  } else if (code == "152404") {
-    status = absl::FailedPreconditionError(
-        absl::StrCat(text, " (the API key needs the TRADE permission)"));
-  } else if (code == "401" || absl::StartsWith(code, "1524")) {
-    status = absl::FailedPreconditionError(
-        absl::StrCat(text, " (check the strategy's BloFin API key, secret and passphrase)"));
-  } else if (code == "102089") {
-    status = absl::FailedPreconditionError(absl::StrCat(
-        text, " (the account's position mode changed: xctl trades one-way (net) mode)"));
-  } else {
-    status = absl::FailedPreconditionError(text);
-  }
-  return WithCode(std::move(status), code);
+  const CodeMeaning meaning = Meaning(code);
+  std::string text = absl::StrCat("BloFin ", code, ": ", msg.empty() ? "(no message)" : msg);
+  if (!meaning.hint.empty()) absl::StrAppend(&text, " (", meaning.hint, ")");
+  return WithCode(absl::Status(meaning.status, text), code);
 }
 
 bool IsUncertain(const absl::Status& status) {
@@ -113,19 +136,7 @@ bool IsUncertain(const absl::Status& status) {
   }
   const std::string code = BlofinCode(status);
   if (code.empty()) return false;  // refused before sending (budget, back-off)
-  // errors.md 152407 "Repeated nonce": this very signed request reached
-  // BloFin before (libcurl resends a request once when a kept-alive
-  // connection drops), and that first copy may have been executed.
-  if (code == "152407") return true;
-  // A code errors.md does not list for a definite refusal: assume the worst.
-  static const absl::string_view kDefinite[] = {
-      "429", "102002", "150003", "150004", "103003", "102005", "102022", "102068", "102089",
-      "110006", "110019", "1000", "401", "1", "2"};
-  for (absl::string_view c : kDefinite) {
-    if (code == c) return false;
-  }
-  if (IsParameterCode(code) || absl::StartsWith(code, "1524")) return false;
-  return true;
+  return Meaning(code).uncertain;
 }
 
 std::vector<const rapidjson::Value*> Items(const rapidjson::Value& data) {

@@ -2,7 +2,6 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include <chrono>
 #include <fstream>
@@ -15,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "server/api/auth.h"
+#include "server/api/health_service.h"
 #include "server/api/exchange_control_service.h"
 #include "server/api/strategy_manager_service.h"
 #include "server/api/parse_errors.h"
@@ -182,7 +182,10 @@ class ServerAppImpl final : public ServerApp {
     });
     strategy_service_ = std::make_unique<StrategyManagerService>(*strategies_, &auth_);
 
-    grpc::EnableDefaultHealthCheckService(true);
+    health_ = std::make_unique<HealthService>(
+        HealthProbes{.prices = [this] { return PricesFresh(*prices_); },
+                     .database = [this] { return store_->Ping(); }},
+        SystemClock());
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
     // gRPC turns SO_REUSEPORT on by default, which lets a second xctld bind
@@ -199,6 +202,7 @@ class ServerAppImpl final : public ServerApp {
     builder.RegisterService(price_feed_.get());
     builder.RegisterService(control_service_.get());
     builder.RegisterService(strategy_service_.get());
+    builder.RegisterService(health_.get());
     server_ = builder.BuildAndStart();
     if (!server_ || port_ == 0) {
       server_.reset();
@@ -216,7 +220,7 @@ class ServerAppImpl final : public ServerApp {
     if (stopped_) return;
     stopped_ = true;
     if (server_) {
-      server_->GetHealthCheckService()->SetServingStatus(false);
+      health_->SetShuttingDown();
       // Open streams first, or Server::Shutdown waits for them forever.
       if (price_feed_) price_feed_->Shutdown();
       if (control_service_) control_service_->Shutdown();
@@ -239,6 +243,7 @@ class ServerAppImpl final : public ServerApp {
     if (prices_) prices_->Stop();
     cluster_prices_.reset();  // after prices_->Stop(): its fetch gate points here
     server_.reset();
+    health_.reset();
     strategy_service_.reset();
     strategies_.reset();
     control_service_.reset();
@@ -320,6 +325,16 @@ class ServerAppImpl final : public ServerApp {
            absl::StartsWith(listen, "[::1]:");
   }
 
+  // OK when every configured pair has a price that is not stale.
+  static absl::Status PricesFresh(const PriceModule& prices) {
+    for (const std::string& pair : prices.pairs()) {
+      TickPtr tick = prices.Latest(pair);
+      if (tick == nullptr) return absl::UnavailableError(absl::StrCat(pair, ": no price yet"));
+      if (tick->stale) return absl::UnavailableError(absl::StrCat(pair, ": price is stale"));
+    }
+    return absl::OkStatus();
+  }
+
   ServerConfig config_;
   Authorizer auth_;
   InstrumentCatalog instruments_;
@@ -339,6 +354,7 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<cluster::ClusterFeed> cluster_feed_;
   // ---- end cluster mode streams ----
   std::unique_ptr<PriceFeedService> price_feed_;
+  std::unique_ptr<HealthService> health_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
   absl::Notification retry_stop_;
   std::thread retry_thread_;

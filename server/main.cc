@@ -14,6 +14,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
@@ -21,6 +22,7 @@
 #include "server/cluster/nats_bus.h"
 #include "server/common/log.h"
 #include "server/common/flag_names.h"
+#include "server/common/version.h"
 #include "server/config/config.h"
 
 ABSL_FLAG(std::string, config, "", "YAML config file (see docs/operations.md)");
@@ -109,6 +111,9 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "xctl server: price feed, exchange control and strategy manager.\n"
       "Usage: xctld [--config FILE] [--listen HOST:PORT] [--db URL] ...");
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] { return xctl::VersionLine("xctld"); };
+  absl::SetFlagsUsageConfig(usage);
   std::vector<std::string> args = xctl::NormalizeFlagNames(argc, argv);
   std::vector<char*> arg_ptrs;
   for (auto& a : args) arg_ptrs.push_back(a.data());
@@ -137,6 +142,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   xctl::InitLogging(config.log_level);
+  spdlog::info("event=xctld_starting version={} commit={}", xctl::Version(), xctl::GitCommit());
   if (core_dumps) {
     spdlog::warn("event=core_dumps_allowed note={}",
                  xctl::LogQuote("--allow-core-dumps: a core file may hold credentials"));

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -121,6 +122,12 @@ func New(opts Options) (*Gateway, error) {
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   g.marshal,
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		// xctld's errors with their reason and details (errors.go).
+		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux,
+			m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+			st := status.Convert(err)
+			writeStatus(w, runtime.HTTPStatusFromCode(st.Code()), st)
 		}),
 		// A known path with the wrong method is 405 (gRPC-Gateway says 501);
 		// methodGuard answers most of these first, with an Allow header.

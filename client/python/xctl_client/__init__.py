@@ -13,7 +13,21 @@ build time into ``xctl_client._gen``; ``xctl_client.pb`` exposes them.
 """
 
 from xctl_client.client import DEFAULT_ADDRESS, Client, InsecureTokenWarning
-from xctl_client.errors import XctlError
+from xctl_client.errors import (
+    AlreadyExists,
+    ExchangeRejectedError,
+    FailedPrecondition,
+    InsufficientMarginError,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    PriceStaleError,
+    ResourceExhausted,
+    StrategyNotRunningError,
+    Unauthenticated,
+    Unavailable,
+    XctlError,
+)
 from xctl_client.types import (
     Balance,
     CloseResult,
@@ -67,4 +81,16 @@ __all__ = [
     "Tick",
     "TradingMode",
     "XctlError",
+    "AlreadyExists",
+    "ExchangeRejectedError",
+    "FailedPrecondition",
+    "InsufficientMarginError",
+    "InvalidArgument",
+    "NotFound",
+    "PermissionDenied",
+    "PriceStaleError",
+    "ResourceExhausted",
+    "StrategyNotRunningError",
+    "Unauthenticated",
+    "Unavailable",
 ]

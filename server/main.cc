@@ -15,12 +15,14 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "server/api/server_app.h"
 #include "server/cluster/nats_bus.h"
 #include "server/common/log.h"
+#include "server/common/flag_help.h"
 #include "server/common/flag_names.h"
 #include "server/common/version.h"
 #include "server/config/config.h"
@@ -108,13 +110,25 @@ int main(int argc, char** argv) {
   // costs a graph update on every Mutex::Lock (about 5% of a mark to market);
   // lock order is checked by the thread-safety annotations and the tests.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  absl::SetProgramUsageMessage(
+  constexpr char kUsage[] =
       "xctl server: price feed, exchange control and strategy manager.\n"
-      "Usage: xctld [--config FILE] [--listen HOST:PORT] [--db URL] ...");
+      "Usage: xctld [--config FILE] [--listen HOST:PORT] [--db URL] ... "
+      "(flags override the config file; docs/operations.md)";
+  absl::SetProgramUsageMessage(kUsage);
   absl::FlagsUsageConfig usage;
   usage.version_string = [] { return xctl::VersionLine("xctld"); };
   absl::SetFlagsUsageConfig(usage);
   std::vector<std::string> args = xctl::NormalizeFlagNames(argc, argv);
+  // The flags of this file are xctld's; --help lists them, and a misspelt
+  // one is a usage error (2) naming the nearest, as a bad config is.
+  const xctl::FlagFileFilter own = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  if (xctl::WantsHelp(args)) {
+    std::fputs(xctl::FlagHelp(kUsage, own).c_str(), stdout);
+    return 0;
+  }
+  if (auto unknown = xctl::CheckFlags(args, own)) return Fail(2, *unknown);
   std::vector<char*> arg_ptrs;
   for (auto& a : args) arg_ptrs.push_back(a.data());
   std::vector<char*> rest =

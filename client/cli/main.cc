@@ -10,8 +10,10 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "client/cli/commands.h"
+#include "server/common/flag_help.h"
 #include "server/common/flag_names.h"
 #include "server/common/version.h"
 
@@ -78,6 +80,19 @@ int main(int argc, char** argv) {
   std::vector<std::string> args = xctl::NormalizeFlagNames(argc, argv);
   if (auto refused = SecretOnTheCommandLine(args)) {
     std::fprintf(stderr, "xctl: %s\n", refused->c_str());
+    return xctl::cli::kUsage;
+  }
+  // The CLI's flags are those of client/cli/; --help lists them and a
+  // misspelt one is a usage error naming the nearest.
+  const xctl::FlagFileFilter own = [](absl::string_view file) {
+    return absl::StrContains(file, "client/cli/");
+  };
+  if (xctl::WantsHelp(args)) {
+    std::fputs(xctl::FlagHelp(xctl::cli::Usage(), own).c_str(), stdout);
+    return 0;
+  }
+  if (auto unknown = xctl::CheckFlags(args, own)) {
+    std::fprintf(stderr, "xctl: %s\n", unknown->c_str());
     return xctl::cli::kUsage;
   }
   std::vector<char*> ptrs;

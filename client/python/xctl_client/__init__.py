@@ -36,6 +36,7 @@ from xctl_client.types import (
     StreamStatus,
     Tick,
     TradingMode,
+    TriggerOrder,
 )
 
 __version__ = "0.1.0"
@@ -66,5 +67,6 @@ __all__ = [
     "StreamStatus",
     "Tick",
     "TradingMode",
+    "TriggerOrder",
     "XctlError",
 ]

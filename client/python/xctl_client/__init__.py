@@ -50,6 +50,7 @@ from xctl_client.types import (
     StreamStatus,
     Tick,
     TradingMode,
+    TriggerOrder,
 )
 
 __version__ = "0.1.0"
@@ -80,6 +81,7 @@ __all__ = [
     "StreamStatus",
     "Tick",
     "TradingMode",
+    "TriggerOrder",
     "XctlError",
     "AlreadyExists",
     "ExchangeRejectedError",

@@ -612,8 +612,12 @@ void ExchangeControl::Apply(const std::string& strategy_id, const OrderResult& r
     }
     for (const FundingPayment& payment : result.funding) AddFundingLocked(e, payment);
     if (result.liquidation && !result.closed_positions.empty()) AddLiquidationLocked(e);
-    if (result.account) e.account_balance = result.account->balance;
-    UpdateUnexplainedLocked(e);
+    // The unexplained difference changes only with a fresh balance: until
+    // then a trade moves equity through its records alone.
+    if (result.account) {
+      e.account_balance = result.account->balance;
+      UpdateUnexplainedLocked(e);
+    }
     const int64_t now = deps_.clock->NowMillis();
     MarkEntryLocked(e, now, &kpis);
     MarkAggregatesLocked({e.info.type}, now, &kpis);

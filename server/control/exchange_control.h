@@ -203,7 +203,7 @@ class ExchangeControl final : public StrategyTrading {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AddLiquidationLocked(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Recomputes the entry's unexplained difference from its last account
-  // balance (live only; paper stays 0).
+  // balance (live only; paper stays 0). Called when a balance was read.
   void UpdateUnexplainedLocked(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Loads the entry's funding rows, liquidation count and stored account.
   absl::Status LoadMoneyLocked(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

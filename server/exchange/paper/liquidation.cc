@@ -41,35 +41,52 @@ std::vector<size_t> PositionsToLiquidate(const std::vector<MarginedPosition>& po
 void PaperExchange::LiquidateLocked(const Tick& tick, std::vector<OrderResult>* results) {
   if (!has_open_) return;
   const bool isolated = config_.margin_mode == "isolated";
-  std::optional<Account> account;
-  std::vector<Position> open;
-  absl::Status read = deps_.store->Read([&](Tx& tx) -> absl::Status {
-    XCTL_ASSIGN_OR_RETURN(account, tx.accounts().Get(config_.strategy_id));
-    XCTL_ASSIGN_OR_RETURN(open, tx.positions().ListOpen(config_.strategy_id));
-    return absl::OkStatus();
-  });
-  if (!read.ok() || !account) {
-    spdlog::warn("event=paper_liquidation_check_failed strategy={} error={}",
-                 config_.strategy_id, LogQuote(read.ToString()));
-    return;
+  paper::LiquidationSnapshot& snap = liquidation_;
+  if (snap.version != writes_) {
+    // Something was written since the last read: account and open rows
+    // again, with each row's maintenance rate (its tier by size).
+    std::optional<Account> account;
+    std::vector<Position> open;
+    absl::Status read = deps_.store->Read([&](Tx& tx) -> absl::Status {
+      XCTL_ASSIGN_OR_RETURN(account, tx.accounts().Get(config_.strategy_id));
+      XCTL_ASSIGN_OR_RETURN(open, tx.positions().ListOpen(config_.strategy_id));
+      return absl::OkStatus();
+    });
+    if (!read.ok() || !account) {
+      spdlog::warn("event=paper_liquidation_check_failed strategy={} error={}",
+                   config_.strategy_id, LogQuote(read.ToString()));
+      return;
+    }
+    snap.version = writes_;
+    snap.balance = account->balance;
+    snap.positions.clear();
+    for (const Position& p : open) {
+      const Instrument instrument = InstrumentOf(p.symbol);
+      const std::vector<MarginTier> tiers = deps_.tiers
+                                                ? deps_.tiers->Get(instrument, config_.margin_mode)
+                                                : DefaultTiers(instrument);
+      snap.positions.push_back(
+          {.position = p, .instrument = instrument, .mark = p.open_price,
+           .maintenance_rate = MaintenanceMarginRate(tiers, instrument, p.quantity)});
+    }
   }
   // Each position at its latest price (this tick's for its pair); one
   // without any price yet counts at its open price (no unrealized pnl).
-  std::vector<paper::MarginedPosition> margined;
   std::vector<TickPtr> prices;
-  for (const Position& p : open) {
-    TickPtr latest = p.symbol == tick.pair ? nullptr : deps_.prices->Latest(p.symbol);
-    const Instrument instrument = InstrumentOf(p.symbol);
-    const Decimal mark = p.symbol == tick.pair ? tick.last : latest ? latest->last : p.open_price;
-    const std::vector<MarginTier> tiers =
-        deps_.tiers ? deps_.tiers->Get(instrument, config_.margin_mode) : DefaultTiers(instrument);
-    margined.push_back({.position = p, .instrument = instrument, .mark = mark,
-                        .maintenance_rate = MaintenanceMarginRate(tiers, instrument,
-                                                                         p.quantity)});
+  for (paper::MarginedPosition& m : snap.positions) {
+    TickPtr latest = m.position.symbol == tick.pair ? nullptr : deps_.prices->Latest(m.position.symbol);
+    m.mark = m.position.symbol == tick.pair ? tick.last
+             : latest                       ? latest->last
+                                            : m.position.open_price;
     prices.push_back(latest);
   }
-  for (size_t i : paper::PositionsToLiquidate(margined, account->balance, config_.leverage,
-                                              isolated)) {
+  const std::vector<size_t> due =
+      paper::PositionsToLiquidate(snap.positions, snap.balance, config_.leverage, isolated);
+  if (due.empty()) return;
+  // Copies: the fills below make the snapshot stale.
+  const std::vector<paper::MarginedPosition> margined = snap.positions;
+  std::optional<Account> account = Account{.balance = snap.balance};
+  for (size_t i : due) {
     const Position& p = margined[i].position;
     // The closing price: this tick's book, or a fresh price of the symbol.
     const Tick* at = p.symbol == tick.pair ? &tick : nullptr;
@@ -113,6 +130,7 @@ void PaperExchange::LiquidateLocked(const Tick& tick, std::vector<OrderResult>* 
       account = now;
       return absl::OkStatus();
     });
+    ++writes_;  // the floor may have written the account
     if (!floored.ok()) {
       spdlog::warn("event=paper_liquidation_floor_failed strategy={} position={} error={}",
                    config_.strategy_id, p.id, LogQuote(floored.ToString()));

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,15 @@ struct MarginedPosition {
 
 // maintenance rate x notional at the mark, one rounding.
 Decimal MaintenanceMargin(const MarginedPosition& p);
+
+// What LiquidateLocked evaluates, read from the store only after the
+// exchange wrote (`version` is PaperExchange's write counter), so a tick
+// costs no database read while nothing changes.
+struct LiquidationSnapshot {
+  uint64_t version = ~uint64_t{0};
+  Decimal balance;
+  std::vector<MarginedPosition> positions;  // marks filled in per tick
+};
 
 // Indexes into `positions` of those to liquidate now (rule above).
 std::vector<size_t> PositionsToLiquidate(const std::vector<MarginedPosition>& positions,

@@ -110,6 +110,7 @@ absl::Status PaperExchange::UpdateAccount(Tx& tx, Decimal balance_delta,
   if (!account) {
     return absl::InternalError(absl::StrCat("paper account of ", config_.strategy_id, " is missing"));
   }
+  ++writes_;
   account->balance = account->balance + balance_delta;
   account->leverage = config_.leverage;
   XCTL_ASSIGN_OR_RETURN(account->margin_used, MarginInUse(tx, resting));

@@ -43,6 +43,7 @@
 #include "server/exchange/exchange.h"
 #include "absl/container/flat_hash_map.h"
 #include "server/exchange/instruments.h"
+#include "server/exchange/paper/liquidation.h"
 #include "server/exchange/position_tiers.h"
 #include "server/price/funding_rates.h"
 #include "server/price/price_view.h"
@@ -147,6 +148,10 @@ class PaperExchange final : public Exchange {
   std::vector<Order> resting_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> has_resting_{false};  // !resting_.empty(), read without mu_
   std::atomic<bool> has_open_{false};     // open positions, as of the last write
+  // Bumped by every write of the account (UpdateAccount); the liquidation
+  // snapshot is re-read only when it moved.
+  uint64_t writes_ ABSL_GUARDED_BY(mu_) = 0;
+  paper::LiquidationSnapshot liquidation_ ABSL_GUARDED_BY(mu_);
   // Per pair: the latest settlement time handled (paper/funding.cc).
   absl::flat_hash_map<std::string, int64_t> funding_done_ ABSL_GUARDED_BY(mu_);
 };

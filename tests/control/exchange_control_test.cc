@@ -477,3 +477,29 @@ TEST_F(ExchangeControlTest, LiveFundingIsComputedAndTheAccountsRestIsUnexplained
 
 }  // namespace
 }  // namespace xctl
+
+namespace xctl {
+namespace {
+
+// A negative `fee` from BloFin (index.md, "GET Trade History": a rebate) is
+// kept with its sign: fees_paid goes below zero and equity above the start.
+TEST_F(ExchangeControlTest, ALiveMakerRebateIncreasesTheKpiBalance) {
+  ASSERT_TRUE(fake_.Control("settings", R"({"maker_fee":"-0.0001"})"));
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("l1", "sma_cross", /*live=*/true)).ok());
+  OrderRequest limit = Buy("l1", "1");
+  limit.type = OrderType::kLimit;
+  limit.price = D("63990");
+  ASSERT_TRUE(control_->PlaceOrder(limit).ok());
+  Tick("63985", "63986", "63985");  // BloFin fills the resting buy as a maker
+  KpiFigures k = control_->GetKpis("l1", "")->total.figures;
+  ASSERT_EQ(k.open_positions, 1);
+  EXPECT_EQ(k.fees_paid, D("-0.006399"));  // 63990 x 1 x 0.001 x -0.0001
+  // start + rebate + (63985 - 63990) x 1 x 0.001 at the mark
+  EXPECT_EQ(k.equity, k.starting_balance + D("0.006399") - D("0.005"));
+  ExchangeControl::BalanceView balance = control_->GetBalance("l1").value();
+  EXPECT_EQ(balance.account.balance, k.starting_balance + D("0.006399"));
+  EXPECT_EQ(control_->GetKpis("l1", "")->total.figures.unexplained, D("0"));  // all explained
+}
+
+}  // namespace
+}  // namespace xctl

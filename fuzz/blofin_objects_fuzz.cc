@@ -1,5 +1,6 @@
 // Fuzzes BloFin's JSON objects (server/exchange/blofin/json.h): ParseOrder,
-// ParseFill, ParsePosition, ParseBalance and ParseInstrument.
+// ParseFill, ParsePosition, ParseBalance, ParseInstrument, ParseSettledFunding
+// and ParsePositionTier.
 //
 // Input: a JSON text, parsed with rapidjson as the REST client does
 // (iteratively). Each
@@ -127,7 +128,26 @@ void FuzzInstrument(const rapidjson::Value& v) {
   }
 }
 
+void FuzzFunding(const rapidjson::Value& v) {
+  auto f = xctl::blofin::ParseSettledFunding(v);
+  if (!f.ok()) return CheckError(f.status(), "ParseSettledFunding");
+  FUZZ_CHECK(f->time_ms > 0, "fundingTime " + std::to_string(f->time_ms));
+  CheckRoundTrip(f->rate, "fundingRate");
+}
+
+void FuzzTier(const rapidjson::Value& v) {
+  auto t = xctl::blofin::ParsePositionTier(v);
+  if (!t.ok()) return CheckError(t.status(), "ParsePositionTier");
+  FUZZ_CHECK(t->min_size <= t->max_size, "tier minSize above maxSize");
+  FUZZ_CHECK(!t->maintenance_margin_rate.is_negative() &&
+                 t->maintenance_margin_rate < Decimal::FromInt(1),
+             "maintenanceMarginRate " + Units(t->maintenance_margin_rate));
+  CheckRoundTrip(t->maintenance_margin_rate, "maintenanceMarginRate");
+}
+
 void FuzzAll(const rapidjson::Value& v) {
+  FuzzFunding(v);
+  FuzzTier(v);
   FuzzOrder(v);
   FuzzFill(v);
   FuzzPosition(v);

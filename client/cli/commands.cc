@@ -451,14 +451,16 @@ std::string Scope(const v1::KpiScope& s) {
 void KpiRow(const v1::Kpis& k, Table& t) {
   std::string win = k.has_win_rate() ? k.win_rate().value() : "-";
   t.Add({Scope(k.scope()), Dec(k.equity()), Dec(k.total_pnl()), Dec(k.realized_pnl()),
-         Dec(k.unrealized_pnl()), Dec(k.fees_paid()), absl::StrCat(k.closed_trades()), win,
+         Dec(k.unrealized_pnl()), Dec(k.fees_paid()), Dec(k.funding()),
+         Dec(k.unexplained()), absl::StrCat(k.closed_trades()), win,
          Dec(k.max_drawdown()), k.has_sharpe_ratio() ? k.sharpe_ratio().value() : "-",
-         absl::StrCat(k.open_positions())});
+         absl::StrCat(k.open_positions()), absl::StrCat(k.liquidations())});
 }
 
-const std::vector<std::string> kKpiHeader = {"SCOPE", "EQUITY", "TOTAL PNL", "REALIZED",
-                                             "UNREALIZED", "FEES", "TRADES", "WIN RATE",
-                                             "MAX DD", "SHARPE", "OPEN"};
+const std::vector<std::string> kKpiHeader = {"SCOPE",   "EQUITY",      "TOTAL PNL", "REALIZED",
+                                             "UNREALIZED", "FEES",     "FUNDING",
+                                             "UNEXPLAINED", "TRADES",  "WIN RATE",
+                                             "MAX DD",  "SHARPE",      "OPEN", "LIQUIDATED"};
 
 int Kpis(Context& ctx) {
   auto stub = v1::ExchangeControl::NewStub(ctx.channel);

@@ -384,7 +384,8 @@ function fillStrategyRow(row) {
     flash: prevEquity ? compareDecimal(k.equity, prevEquity) || undefined : undefined });
   c.equity.dataset.value = exact(k.equity);
   setCell(c.pnl, fmtMoney(k.total_pnl, { sign: true }), { cls: pnlClass(k.total_pnl),
-    title: `realized ${exact(k.realized_pnl) || DASH}\nunrealized ${exact(k.unrealized_pnl) || DASH}\nfees ${exact(k.fees_paid) || DASH}` });
+    title: `realized ${exact(k.realized_pnl) || DASH}\nunrealized ${exact(k.unrealized_pnl) || DASH}\nfees ${exact(k.fees_paid) || DASH}` +
+      `\nfunding ${exact(k.funding) || DASH}\nunexplained ${exact(k.unexplained) || DASH}\nliquidations ${fmtInt(k.liquidations)}` });
   setCell(c.ret, fmtPercent(k.return_fraction, { sign: true }), { cls: pnlClass(k.return_fraction),
     title: exact(k.return_fraction) });
   setCell(c.trades, k.scope ? fmtInt(k.closed_trades) : DASH);

@@ -52,6 +52,9 @@ void ToProto(const KpiView& view, v1::Kpis* out) {
   }
   out->set_open_positions(k.open_positions);
   ToProtoTime(view.time_ms, out->mutable_update_time());
+  ToProto(k.funding, out->mutable_funding());
+  ToProto(k.unexplained, out->mutable_unexplained());
+  out->set_liquidations(k.liquidations);
 }
 
 }  // namespace xctl::api

@@ -101,7 +101,8 @@ class ServerAppImpl final : public ServerApp {
     rest.limits.per_minute = config_.blofin.requests_per_minute;
     factory_ = std::make_unique<DefaultExchangeFactory>(
         DefaultExchangeFactory::Deps{store_.get(), prices_.get(), &instruments_, &SystemClock(),
-                                     /*live_catalog=*/&instruments_},
+                                     /*live_catalog=*/&instruments_, /*funding=*/prices_.get(),
+                                     /*tiers=*/&tiers_},
         rest);
     control_ = std::make_unique<ExchangeControl>(ExchangeControl::Deps{
         store_.get(), prices_.get(), &instruments_, factory_.get(), &SystemClock()});
@@ -300,6 +301,24 @@ class ServerAppImpl final : public ServerApp {
     }
     for (const Instrument& i : *listed) instruments_.Put(i);
     spdlog::info("event=instruments_loaded count={}", listed->size());
+    if (config_.price.source == "blofin") LoadTiers(http);
+  }
+
+  // BloFin's position tiers of the priced pairs in both margin modes
+  // (index.md, "GET Position Tiers"), for paper liquidation; a pair whose
+  // tiers cannot be read keeps the built-in table (logged).
+  void LoadTiers(HttpClient& http) {
+    for (const std::string& pair : config_.price.pairs) {
+      for (absl::string_view mode : {"cross", "isolated"}) {
+        auto tiers = blofin::FetchPositionTiers(http, config_.blofin.url, pair, mode);
+        if (!tiers.ok() || tiers->empty()) {
+          spdlog::warn("event=position_tiers_not_loaded symbol={} margin_mode={} error={}", pair,
+                       mode, LogQuote(tiers.ok() ? "no tiers" : tiers.status().message()));
+          continue;
+        }
+        tiers_.Put(pair, mode, *std::move(tiers));
+      }
+    }
   }
 
   // TLS when the config names a certificate and key (PEM), else plaintext.
@@ -338,6 +357,7 @@ class ServerAppImpl final : public ServerApp {
   ServerConfig config_;
   Authorizer auth_;
   InstrumentCatalog instruments_;
+  TierCatalog tiers_;
   std::unique_ptr<DefaultExchangeFactory> factory_;
   std::unique_ptr<ExchangeControl> control_;
   std::unique_ptr<ExchangeControlService> control_service_;

@@ -281,6 +281,9 @@ absl::StatusOr<std::string> EncodeKpiMessage(const KpiMessage& m) {
     e->set_notional(x.notional.ToString());
   }
   msg.set_open_positions(k.open_positions);
+  msg.set_funding(k.funding.ToString());
+  msg.set_unexplained(k.unexplained.ToString());
+  msg.set_liquidations(k.liquidations);
   return Serialize(msg);
 }
 
@@ -359,6 +362,15 @@ absl::StatusOr<KpiMessage> DecodeKpiMessage(absl::string_view bytes) {
   }
   k.open_positions = msg.open_positions();
   if (k.open_positions < 0) return absl::InvalidArgumentError("kpis: open_positions must be >= 0");
+  // Fields 27-29 are absent in messages of an older xctld: zero.
+  if (!msg.funding().empty()) {
+    XCTL_ASSIGN_OR_RETURN(k.funding, ParseDec(msg.funding(), "funding"));
+  }
+  if (!msg.unexplained().empty()) {
+    XCTL_ASSIGN_OR_RETURN(k.unexplained, ParseDec(msg.unexplained(), "unexplained"));
+  }
+  k.liquidations = msg.liquidations();
+  if (k.liquidations < 0) return absl::InvalidArgumentError("kpis: liquidations must be >= 0");
   return out;
 }
 

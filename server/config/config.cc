@@ -522,7 +522,9 @@ absl::Status ValidateConfig(const ServerConfig& config) {
         return absl::InvalidArgumentError(absl::StrCat(
             "strategies: \"", st.id, "\": ", name, ": ", d.status().message()));
       }
-      if (d->is_negative()) {
+      // maker_fee_rate may be negative: a maker rebate (checked further by
+      // the strategy manager).
+      if (d->is_negative() && name != "maker_fee_rate") {
         return absl::InvalidArgumentError(absl::StrCat(
             "strategies: \"", st.id, "\": ", name, " must not be negative"));
       }

@@ -206,10 +206,12 @@ absl::Status ExchangeControl::LoadHistory(Entry& e) {
   e.kpis = KpiAccumulator(e.info.starting_balance);
   e.trades.clear();
   e.closed_ids.clear();
+  e.realized = Decimal();
   for (const Position& row : closed) {
     e.trades.push_back(TradeOf(row));
     e.closed_ids.insert(row.id);
     e.kpis.AddClosedTrade(e.trades.back());
+    e.realized += e.trades.back().pnl;
   }
   e.open_fees = Decimal();
   e.unrealized = Decimal();
@@ -218,6 +220,7 @@ absl::Status ExchangeControl::LoadHistory(Entry& e) {
     e.open_fees += row.fees;
   }
   e.kpis.AddOpenFees(e.open_fees);
+  XCTL_RETURN_IF_ERROR(LoadMoneyLocked(e));
   MarkEntryLocked(e, deps_.clock->NowMillis(), nullptr);
   return absl::OkStatus();
 }
@@ -242,8 +245,14 @@ void ExchangeControl::EnsureAggregatesLocked() {
     type->kpis.AddClosedTrade(*t);
     all_.kpis.AddClosedTrade(*t);
   }
+  const int64_t now = deps_.clock->NowMillis();
   for (const auto& [id, e] : entries_) {
     for (Aggregate* agg : {e->type_aggregate, &all_}) {
+      // Funding enters the rebuilt curve as one point per member, now.
+      if (!e->funding.is_zero()) agg->kpis.AddFunding(now, e->funding);
+      agg->kpis.AddLiquidations(e->liquidations);
+      agg->unexplained += e->unexplained;
+      agg->kpis.SetUnexplained(agg->unexplained);
       agg->kpis.AddOpenFees(e->open_fees);
       agg->unrealized += e->unrealized;
       agg->open_positions += static_cast<int64_t>(e->open.size());
@@ -256,7 +265,6 @@ void ExchangeControl::EnsureAggregatesLocked() {
     }
   }
   aggregates_stale_ = false;
-  const int64_t now = deps_.clock->NowMillis();
   for (auto& [name, type] : types_) type.kpis.Mark(now, type.unrealized, type.open_positions);
   all_.kpis.Mark(now, all_.unrealized, all_.open_positions);
 }
@@ -567,7 +575,10 @@ absl::StatusOr<bool> ExchangeControl::HasOpenExposure(absl::string_view strategy
 }
 
 void ExchangeControl::Apply(const std::string& strategy_id, const OrderResult& result) {
-  if (result.closed_positions.empty() && result.open_positions.empty()) return;
+  if (result.closed_positions.empty() && result.open_positions.empty() &&
+      result.funding.empty() && !result.account) {
+    return;
+  }
   std::vector<PositionView> positions;
   std::vector<KpiView> kpis;
   {
@@ -581,6 +592,7 @@ void ExchangeControl::Apply(const std::string& strategy_id, const OrderResult& r
       if (row.status != PositionStatus::kClosed || !e.closed_ids.insert(row.id).second) continue;
       const ClosedTrade trade = TradeOf(row);
       e.trades.push_back(trade);
+      e.realized += trade.pnl;
       e.kpis.AddClosedTrade(trade);
       e.type_aggregate->kpis.AddClosedTrade(trade);
       all_.kpis.AddClosedTrade(trade);
@@ -597,6 +609,14 @@ void ExchangeControl::Apply(const std::string& strategy_id, const OrderResult& r
     e.open_fees = open_fees;
     for (KpiAccumulator* acc : {&e.kpis, &e.type_aggregate->kpis, &all_.kpis}) {
       acc->AddOpenFees(delta);
+    }
+    for (const FundingPayment& payment : result.funding) AddFundingLocked(e, payment);
+    if (result.liquidation && !result.closed_positions.empty()) AddLiquidationLocked(e);
+    // The unexplained difference changes only with a fresh balance: until
+    // then a trade moves equity through its records alone.
+    if (result.account) {
+      e.account_balance = result.account->balance;
+      UpdateUnexplainedLocked(e);
     }
     const int64_t now = deps_.clock->NowMillis();
     MarkEntryLocked(e, now, &kpis);
@@ -783,8 +803,15 @@ absl::StatusOr<ExchangeControl::BalanceView> ExchangeControl::GetBalance(
   BalanceView v{.account = account, .mode = mode};
   {
     absl::MutexLock lock(&mu_);
+    EnsureAggregatesLocked();
     auto it = entries_.find(strategy_id);
-    if (it != entries_.end()) v.unrealized_pnl = it->second->unrealized;
+    if (it != entries_.end()) {
+      v.unrealized_pnl = it->second->unrealized;
+      if (mode == TradingMode::kLive && exchange->mode() == TradingMode::kLive) {
+        it->second->account_balance = account.balance;
+        UpdateUnexplainedLocked(*it->second);
+      }
+    }
   }
   v.equity = account.balance + v.unrealized_pnl;
   v.available = v.equity - account.margin_used;

@@ -160,6 +160,14 @@ class ExchangeControl final : public StrategyTrading {
     absl::node_hash_map<int64_t, OpenRow> open;
     Decimal open_fees;
     Decimal unrealized;  // sum of the open rows' contributions
+    Decimal realized;    // sum of the closed trades' pnl
+    Decimal funding;     // sum of the recorded funding payments
+    int64_t liquidations = 0;
+    absl::flat_hash_set<int64_t> funding_ids;  // counted once each
+    // Live: the account's cash balance as last read from BloFin, and what of
+    // it the recorded fills, fees and funding do not explain.
+    std::optional<Decimal> account_balance;
+    Decimal unexplained;
     Aggregate* type_aggregate = nullptr;  // set while the aggregates are fresh
   };
   // Running sums over the members of a strategy type, or over all.
@@ -171,6 +179,8 @@ class ExchangeControl final : public StrategyTrading {
   struct Aggregate {
     KpiAccumulator kpis;
     Decimal unrealized;
+    Decimal unexplained;  // sum of the members'
+
     int64_t open_positions = 0;
     absl::btree_map<std::string, ExposureSum> exposure;  // by symbol
   };
@@ -186,6 +196,17 @@ class ExchangeControl final : public StrategyTrading {
   // Open rows: adds or replaces / removes one, keeping the contributions,
   // the aggregates and the indexes in step.
   void PutOpenRowLocked(Entry& entry, const Position& row) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Funding, liquidations and the live account's unexplained difference
+  // (money_kpis.cc): folds them into the entry and, unless stale, its
+  // aggregates.
+  void AddFundingLocked(Entry& entry, const FundingPayment& payment)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AddLiquidationLocked(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Recomputes the entry's unexplained difference from its last account
+  // balance (live only; paper stays 0). Called when a balance was read.
+  void UpdateUnexplainedLocked(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Loads the entry's funding rows, liquidation count and stored account.
+  absl::Status LoadMoneyLocked(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EraseOpenRowLocked(Entry& entry, int64_t row_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Contribution ContributionOf(const OpenRow& open, const Decimal& mark) const;
   // Adds `after - before` of a row in `symbol` to the entry and its

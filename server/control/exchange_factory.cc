@@ -19,7 +19,7 @@ absl::StatusOr<std::unique_ptr<Exchange>> DefaultExchangeFactory::Make(const Str
                            .taker_fee_rate = info.taker_fee(),
                            .maker_fee_rate = info.maker_fee()},
         {.store = deps_.store, .prices = deps_.prices, .instruments = deps_.instruments,
-         .clock = deps_.clock});
+         .clock = deps_.clock, .funding = deps_.funding, .tiers = deps_.tiers});
     if (!paper.ok()) return paper.status();
     return std::unique_ptr<Exchange>(std::move(*paper));
   }

@@ -14,6 +14,8 @@
 #include "server/exchange/blofin/rest_client.h"
 #include "server/exchange/exchange.h"
 #include "server/exchange/instruments.h"
+#include "server/exchange/position_tiers.h"
+#include "server/price/funding_rates.h"
 #include "server/price/price_view.h"
 #include "server/store/store.h"
 
@@ -42,6 +44,10 @@ class DefaultExchangeFactory final : public ExchangeFactory {
     // Until that succeeds no live exchange is made (UNAVAILABLE: the
     // strategy's start is retried).
     InstrumentCatalog* live_catalog = nullptr;
+    // Paper funding rates (the price module; empty for simulated prices)
+    // and position tiers (null: built-in) for paper liquidation.
+    const FundingRateView* funding = nullptr;
+    const TierCatalog* tiers = nullptr;
   };
   // `blofin` gives the base URL and limits of live exchanges.
   DefaultExchangeFactory(const Deps& deps, blofin::RestOptions blofin)

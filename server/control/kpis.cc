@@ -1,5 +1,6 @@
 #include "server/control/kpis.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace xctl {
@@ -35,6 +36,11 @@ void KpiAccumulator::AddClosedTrade(const ClosedTrade& trade) {
   RecordEquity(std::max(trade.close_time_ms, last_time_ms_), Equity());
 }
 
+void KpiAccumulator::AddFunding(int64_t time_ms, Decimal amount) {
+  funding_ += amount;
+  RecordEquity(std::max(time_ms, last_time_ms_), Equity());
+}
+
 void KpiAccumulator::Mark(int64_t time_ms, Decimal gross_unrealized,
                           std::vector<ExposureFigure> exposure,
                           int64_t open_positions) {
@@ -51,7 +57,8 @@ void KpiAccumulator::Mark(int64_t time_ms, Decimal gross_unrealized, int64_t ope
 }
 
 Decimal KpiAccumulator::Equity() const {
-  return starting_balance_ + realized_ - open_fees_ + gross_unrealized_;
+  return starting_balance_ + realized_ - open_fees_ + funding_ + unexplained_ +
+         gross_unrealized_;
 }
 
 void KpiAccumulator::RecordEquity(int64_t time_ms, Decimal equity) {
@@ -74,9 +81,13 @@ KpiFigures KpiAccumulator::Snapshot() const {
   k.unrealized_pnl = gross_unrealized_ - open_fees_;
   k.total_pnl = k.realized_pnl + k.unrealized_pnl;
   k.fees_paid = closed_fees_ + open_fees_;
+  k.funding = funding_;
+  k.unexplained = unexplained_;
+  k.liquidations = liquidations_;
   k.equity = Equity();
   if (starting_balance_.is_positive()) {
-    k.return_fraction = Decimal::Div(k.total_pnl, starting_balance_);
+    // The account's change: trading pnl, funding and (live) the unexplained.
+    k.return_fraction = Decimal::Div(k.equity - starting_balance_, starting_balance_);
   }
   k.closed_trades = closed_trades_;
   if (closed_trades_ > 0) {

@@ -56,6 +56,14 @@ struct KpiFigures {
   std::optional<Decimal> calmar_ratio;
   std::vector<ExposureFigure> open_exposure;
   int64_t open_positions = 0;
+  // Funding settled (signed: negative = paid; docs/kpis.md). Part of equity,
+  // not of any trade's pnl.
+  Decimal funding;
+  // Live only: the account's balance as read from BloFin minus what the
+  // recorded fills, fees and computed funding explain (0 on paper).
+  Decimal unexplained;
+  // Positions closed by liquidation (paper; they are trades too).
+  int64_t liquidations = 0;
 };
 
 class KpiAccumulator {
@@ -73,6 +81,14 @@ class KpiAccumulator {
   // part of fees_paid; they become part of a trade's pnl when it closes).
   void AddOpenFees(Decimal fees) { open_fees_ += fees; }
   void RemoveOpenFees(Decimal fees) { open_fees_ -= fees; }
+
+  // Funding settled at `time_ms` (signed: negative = paid): changes equity
+  // and appends it to the curve.
+  void AddFunding(int64_t time_ms, Decimal amount);
+  // The live account's unattributed difference (docs/kpis.md); replaces the
+  // previous figure. Aggregates are given their members' sum.
+  void SetUnexplained(Decimal amount) { unexplained_ = amount; }
+  void AddLiquidations(int64_t n) { liquidations_ += n; }
 
   // Sets the open-position view after a mark to market: unrealized PnL
   // (gross, before the open rows' fees), exposure per symbol and count; then
@@ -95,6 +111,9 @@ class KpiAccumulator {
   Decimal closed_fees_;
   Decimal open_fees_;
   Decimal gross_unrealized_;
+  Decimal funding_;
+  Decimal unexplained_;
+  int64_t liquidations_ = 0;
   int64_t closed_trades_ = 0;
   int64_t wins_ = 0;
   int64_t losses_ = 0;

@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/exchange/funding_payment.h"
 #include "server/exchange/types.h"
 #include "server/price/tick.h"
 
@@ -36,6 +37,15 @@ struct OrderResult {
   // True when the client order id was seen before and this is the stored
   // result of the first call; nothing was traded now.
   bool replayed = false;
+  // Funding settled now (recorded in the store and, on paper, applied to the
+  // account's balance before the call returned). Usually with no order.
+  std::vector<FundingPayment> funding;
+  // True when `order` is a liquidation the exchange made (paper:
+  // server/exchange/paper/liquidation.h).
+  bool liquidation = false;
+  // The account as just read from the exchange (live), so KPIs can show
+  // what the recorded fills, fees and funding do not explain.
+  std::optional<Account> account;
 };
 
 struct CancelRequest {

@@ -9,6 +9,7 @@
 #include "absl/strings/strip.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
+#include "server/common/status_macros.h"
 
 namespace xctl {
 namespace {
@@ -21,23 +22,23 @@ std::optional<Decimal> DecimalField(const rapidjson::Value& obj, const char* nam
   return *d;
 }
 
-absl::Status Malformed(absl::string_view what) {
-  return absl::UnavailableError(absl::StrCat("blofin tickers: malformed response: ", what));
+absl::Status Malformed(absl::string_view what, absl::string_view endpoint = "tickers") {
+  return absl::UnavailableError(absl::StrCat("blofin ", endpoint, ": malformed response: ", what));
 }
 
-}  // namespace
-
-absl::StatusOr<std::vector<Tick>> ParseBlofinTickers(
-    absl::string_view body, const std::vector<std::string>& pairs) {
-  rapidjson::Document doc;
+// Parses BloFin's envelope ({"code":"0","msg":...,"data":[...]}) into `doc`
+// and returns its data array; `endpoint` names the call in errors.
+absl::StatusOr<const rapidjson::Value*> DataArray(rapidjson::Document& doc, absl::string_view body,
+                                                  absl::string_view endpoint) {
   doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError()) {
     return Malformed(absl::StrCat(rapidjson::GetParseError_En(doc.GetParseError()),
-                                  " at offset ", doc.GetErrorOffset()));
+                                  " at offset ", doc.GetErrorOffset()),
+                     endpoint);
   }
-  if (!doc.IsObject()) return Malformed("not a JSON object");
+  if (!doc.IsObject()) return Malformed("not a JSON object", endpoint);
   auto code = doc.FindMember("code");
-  if (code == doc.MemberEnd()) return Malformed("no \"code\"");
+  if (code == doc.MemberEnd()) return Malformed("no \"code\"", endpoint);
   std::string code_s = code->value.IsString() ? code->value.GetString()
                        : code->value.IsInt()  ? std::to_string(code->value.GetInt())
                                               : "?";
@@ -45,15 +46,37 @@ absl::StatusOr<std::vector<Tick>> ParseBlofinTickers(
     auto msg = doc.FindMember("msg");
     std::string msg_s = (msg != doc.MemberEnd() && msg->value.IsString()) ? msg->value.GetString() : "";
     if (code_s == "429") {
-      return absl::ResourceExhaustedError(absl::StrCat("blofin tickers: rate limited (code 429): ", msg_s));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("blofin ", endpoint, ": rate limited (code 429): ", msg_s));
     }
-    return absl::UnavailableError(absl::StrCat("blofin tickers: code ", code_s, ": ", msg_s));
+    return absl::UnavailableError(absl::StrCat("blofin ", endpoint, ": code ", code_s, ": ", msg_s));
   }
   auto data = doc.FindMember("data");
-  if (data == doc.MemberEnd() || !data->value.IsArray()) return Malformed("no \"data\" array");
+  if (data == doc.MemberEnd() || !data->value.IsArray()) {
+    return Malformed("no \"data\" array", endpoint);
+  }
+  return &data->value;
+}
+
+std::optional<int64_t> MillisField(const rapidjson::Value& obj, const char* name) {
+  auto it = obj.FindMember(name);
+  int64_t ms = 0;
+  if (it == obj.MemberEnd() || !it->value.IsString() ||
+      !absl::SimpleAtoi(it->value.GetString(), &ms) || ms <= 0) {
+    return std::nullopt;
+  }
+  return ms;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Tick>> ParseBlofinTickers(
+    absl::string_view body, const std::vector<std::string>& pairs) {
+  rapidjson::Document doc;
+  XCTL_ASSIGN_OR_RETURN(const rapidjson::Value* data, DataArray(doc, body, "tickers"));
   absl::flat_hash_set<std::string> wanted(pairs.begin(), pairs.end());
   std::vector<Tick> out;
-  for (const auto& item : data->value.GetArray()) {
+  for (const auto& item : data->GetArray()) {
     if (!item.IsObject()) continue;
     auto inst = item.FindMember("instId");
     if (inst == item.MemberEnd() || !inst->value.IsString()) continue;
@@ -70,12 +93,8 @@ absl::StatusOr<std::vector<Tick>> ParseBlofinTickers(
       t.bid.reset();
       t.ask.reset();
     }
-    auto ts = item.FindMember("ts");
-    int64_t ms = 0;
-    if (ts != item.MemberEnd() && ts->value.IsString() &&
-        absl::SimpleAtoi(ts->value.GetString(), &ms) && ms > 0) {
-      t.exchange_time_ms = ms;  // otherwise 0: the receive time stands in
-    }
+    // Without a usable "ts", 0: the receive time stands in.
+    t.exchange_time_ms = MillisField(item, "ts").value_or(0);
     out.push_back(std::move(t));
   }
   return out;
@@ -90,36 +109,45 @@ BlofinRestSource::BlofinRestSource(std::string base_url, int timeout_ms, Clock& 
                                 .timeout_ms = timeout_ms}),
       budget_(budget ? std::move(budget) : RequestBudget::ForHost(base_url_, limits, &clock_)) {}
 
-absl::StatusOr<std::vector<Tick>> BlofinRestSource::Fetch(
-    const std::vector<std::string>& pairs) {
+absl::StatusOr<std::string> BlofinRestSource::Get(absl::string_view path,
+                                                  absl::string_view endpoint,
+                                                  RequestBudget::Kind kind) {
   retry_after_ms_ = 0;
-  if (absl::Status slot = budget_->Acquire(RequestBudget::Kind::kPublic); !slot.ok()) {
-    return absl::ResourceExhaustedError(absl::StrCat("blofin tickers: ", slot.message()));
+  if (absl::Status slot = budget_->Acquire(kind); !slot.ok()) {
+    return absl::ResourceExhaustedError(absl::StrCat("blofin ", endpoint, ": ", slot.message()));
   }
-  auto response = http_.Send("GET", base_url_ + "/api/v1/market/tickers",
-                             {"Accept: application/json"});
+  auto response = http_.Send("GET", absl::StrCat(base_url_, path), {"Accept: application/json"});
   if (!response.ok()) {
-    return absl::UnavailableError(absl::StrCat("blofin tickers: ", response.status().message()));
+    return absl::UnavailableError(
+        absl::StrCat("blofin ", endpoint, ": ", response.status().message()));
   }
   if (response->status == 403) {
     // index.md, "Risk Control Restrictions": a five-minute firewall ban.
     budget_->BackOff(absl::Minutes(5), "HTTP 403");
-    return absl::ResourceExhaustedError(
-        "blofin tickers: HTTP 403 (BloFin's firewall ban); nothing is sent to it for 5 minutes");
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "blofin ", endpoint,
+        ": HTTP 403 (BloFin's firewall ban); nothing is sent to it for 5 minutes"));
   }
   if (response->status == 429) {
     retry_after_ms_ = response->retry_after_seconds > 0 ? response->retry_after_seconds * 1000 : 0;
     budget_->BackOff(absl::Milliseconds(std::max(retry_after_ms_, 1000)), "HTTP 429");
     return absl::ResourceExhaustedError(absl::StrCat(
-        "blofin tickers: rate limited (HTTP 429)",
+        "blofin ", endpoint, ": rate limited (HTTP 429)",
         response->retry_after_seconds > 0
             ? absl::StrCat(", retry after ", response->retry_after_seconds, " s")
             : ""));
   }
   if (response->status != 200) {
-    return absl::UnavailableError(absl::StrCat("blofin tickers: HTTP ", response->status));
+    return absl::UnavailableError(absl::StrCat("blofin ", endpoint, ": HTTP ", response->status));
   }
-  auto ticks = ParseBlofinTickers(response->body, pairs);
+  return std::move(response->body);
+}
+
+absl::StatusOr<std::vector<Tick>> BlofinRestSource::Fetch(
+    const std::vector<std::string>& pairs) {
+  XCTL_ASSIGN_OR_RETURN(std::string body,
+                        Get("/api/v1/market/tickers", "tickers", RequestBudget::Kind::kPublic));
+  auto ticks = ParseBlofinTickers(body, pairs);
   if (ticks.ok()) {
     int64_t now = clock_.NowMillis();
     for (Tick& t : *ticks) {
@@ -127,6 +155,57 @@ absl::StatusOr<std::vector<Tick>> BlofinRestSource::Fetch(
     }
   }
   return ticks;
+}
+
+absl::StatusOr<std::vector<FundingRate>> BlofinRestSource::FetchFundingRates(
+    const std::vector<std::string>& pairs) {
+  // index.md, "GET Funding Rate": instId is optional, but what the endpoint
+  // answers without it is not documented, so each pair is asked for by
+  // instId. Background requests of the budget: refused first when it runs
+  // low, so funding never takes the slots of prices or orders.
+  std::vector<FundingRate> out;
+  absl::Status first_error;
+  for (const std::string& pair : pairs) {
+    auto body = Get(absl::StrCat("/api/v1/market/funding-rate?instId=", pair), "funding-rate",
+                    RequestBudget::Kind::kSync);
+    absl::StatusOr<std::vector<FundingRate>> rates =
+        body.ok() ? ParseBlofinFundingRates(*body) : body.status();
+    if (!rates.ok()) {
+      if (first_error.ok()) first_error = rates.status();
+      if (rates.status().code() == absl::StatusCode::kResourceExhausted) break;
+      continue;
+    }
+    const int64_t now = clock_.NowMillis();
+    for (FundingRate& r : *rates) {
+      if (r.pair != pair) continue;  // only what was asked for is recorded
+      r.fetch_time_ms = now;
+      out.push_back(std::move(r));
+    }
+  }
+  if (out.empty() && !first_error.ok()) return first_error;
+  return out;
+}
+
+absl::StatusOr<std::vector<FundingRate>> ParseBlofinFundingRates(absl::string_view body) {
+  rapidjson::Document doc;
+  XCTL_ASSIGN_OR_RETURN(const rapidjson::Value* data, DataArray(doc, body, "funding-rate"));
+  std::vector<FundingRate> out;
+  for (const auto& item : data->GetArray()) {
+    if (!item.IsObject()) continue;
+    auto inst = item.FindMember("instId");
+    auto rate = item.FindMember("fundingRate");
+    std::optional<int64_t> time = MillisField(item, "fundingTime");
+    if (inst == item.MemberEnd() || !inst->value.IsString() || rate == item.MemberEnd() ||
+        !rate->value.IsString() || !time) {
+      return Malformed("an entry lacks instId, fundingRate or fundingTime", "funding-rate");
+    }
+    // Rates may be negative and carry up to 18 digits: rounded half-even.
+    auto parsed = Decimal::ParseRounded(rate->value.GetString());
+    if (!parsed.ok()) return Malformed("fundingRate is not a number", "funding-rate");
+    out.push_back(FundingRate{.pair = inst->value.GetString(), .rate = *parsed,
+                              .funding_time_ms = *time});
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<std::string>> BlofinRestSource::ListedPairs() {

@@ -31,8 +31,18 @@ class BlofinRestSource : public PriceSource {
   int RetryAfterMs() const override { return retry_after_ms_; }
   // Instrument ids from GET /api/v1/market/instruments.
   absl::StatusOr<std::vector<std::string>> ListedPairs() override;
+  // index.md, "GET Funding Rate": one request per pair (by instId), each a
+  // background (kSync) request of the host's budget.
+  bool HasFunding() const override { return true; }
+  absl::StatusOr<std::vector<FundingRate>> FetchFundingRates(
+      const std::vector<std::string>& pairs) override;
 
  private:
+  // One GET of `path` (with its query) within the budget: the body of an
+  // HTTP 200, or the status (403 and 429 back the whole host off).
+  absl::StatusOr<std::string> Get(absl::string_view path, absl::string_view endpoint,
+                                  RequestBudget::Kind kind);
+
   std::string base_url_;
   Clock& clock_;
   HttpClient http_;
@@ -47,5 +57,12 @@ class BlofinRestSource : public PriceSource {
 // skipped with the others kept.
 [[nodiscard]] absl::StatusOr<std::vector<Tick>> ParseBlofinTickers(
     absl::string_view body, const std::vector<std::string>& pairs);
+
+// Parses a GET Funding Rate (or GET Funding Rate History) response body:
+// every entry's instId, fundingRate (signed, rounded to 9 places) and
+// fundingTime. Errors as ParseBlofinTickers; an entry lacking a field is
+// UNAVAILABLE (a settlement is never guessed).
+[[nodiscard]] absl::StatusOr<std::vector<FundingRate>> ParseBlofinFundingRates(
+    absl::string_view body);
 
 }  // namespace xctl

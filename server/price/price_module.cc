@@ -190,7 +190,34 @@ void PriceModule::PollOnce() {
       Ingest(*std::move(ticks));
     }
   }
+  MaybeFetchFunding();
   CheckStaleness();
+}
+
+void PriceModule::MaybeFetchFunding() {
+  if (!source_->HasFunding()) return;
+  const int64_t now = clock_.NowMillis();
+  bool due = now >= next_funding_fetch_ms_;
+  if (!due && now - last_funding_fetch_ms_ >= kFundingRetryMs) {
+    // Just after a settlement: the next one's rate and time.
+    for (const std::string& pair : config_.pairs) {
+      std::optional<FundingRate> current = funding_.Current(pair);
+      due = due || !current || current->funding_time_ms <= now;
+    }
+  }
+  if (!due) return;
+  last_funding_fetch_ms_ = now;
+  next_funding_fetch_ms_ = now + kFundingRefreshMs;
+  absl::StatusOr<std::vector<FundingRate>> rates = source_->FetchFundingRates(config_.pairs);
+  if (!rates.ok()) {
+    next_funding_fetch_ms_ = now + kFundingRetryMs;
+    spdlog::warn("event=funding_rates_failed source={} error={}", source_->name(),
+                 LogQuote(rates.status().message()));
+    return;
+  }
+  for (const FundingRate& r : *rates) {
+    if (configured_.contains(r.pair)) funding_.Put(r);
+  }
 }
 
 void PriceModule::NoteSourceResult(const absl::Status& status) {

@@ -33,6 +33,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "server/common/clock.h"
+#include "server/price/funding_rates.h"
 #include "server/price/price_config.h"
 #include "server/price/price_source.h"
 #include "server/price/price_view.h"
@@ -40,7 +41,7 @@
 
 namespace xctl {
 
-class PriceModule : public PriceView {
+class PriceModule : public PriceView, public FundingRateView {
  public:
   struct Stats {
     uint64_t fetches = 0;         // calls to the source
@@ -93,6 +94,20 @@ class PriceModule : public PriceView {
   // PriceView: the latest tick, nullptr before the first one.
   TickPtr Latest(absl::string_view pair) const override;
 
+  // FundingRateView (docs/price.md, "Funding rates"): filled only when the
+  // source has funding (BloFin). PollOnce reads every configured pair's rate
+  // every kFundingRefreshMs, and again once a pair's settlement time has
+  // passed (at most every kFundingRetryMs until BloFin names the next one).
+  static constexpr int64_t kFundingRefreshMs = 5 * 60 * 1000;
+  static constexpr int64_t kFundingRetryMs = 15 * 1000;
+  std::vector<FundingRate> Settlements(absl::string_view pair, int64_t after_ms,
+                                       int64_t until_ms) const override {
+    return funding_.Settlements(pair, after_ms, until_ms);
+  }
+  std::optional<FundingRate> Current(absl::string_view pair) const override {
+    return funding_.Current(pair);
+  }
+
   // The latest ticks of `pairs` (empty: all configured) that have one.
   std::vector<TickPtr> Snapshot(const std::vector<std::string>& pairs = {}) const;
 
@@ -126,6 +141,8 @@ class PriceModule : public PriceView {
   class Dispatcher;
 
   void PollLoop();
+  // Reads the funding rates when due (see kFundingRefreshMs); poll thread.
+  void MaybeFetchFunding();
   void Publish(std::vector<TickPtr> changed);
   void NoteSourceResult(const absl::Status& status);
   void Unsubscribe(SubscriptionState* state);
@@ -142,6 +159,11 @@ class PriceModule : public PriceView {
   int64_t next_poll_not_before_ms_ ABSL_GUARDED_BY(cache_mu_) = 0;
 
   FetchGate fetch_gate_;  // empty outside cluster mode
+
+  FundingRateCache funding_;
+  // Used by the polling thread only (PollOnce is never run concurrently).
+  int64_t next_funding_fetch_ms_ = 0;
+  int64_t last_funding_fetch_ms_ = 0;
 
   // Serializes Ingest/CheckStaleness publishers so batches are in order.
   absl::Mutex publish_mu_;

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/price/funding_rates.h"
 #include "server/price/tick.h"
 
 namespace xctl {
@@ -36,6 +37,16 @@ class PriceSource {
   // means "unknown" (no check).
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> ListedPairs() {
     return std::vector<std::string>();
+  }
+
+  // True when the source publishes funding rates (BloFin); the simulated and
+  // replay sources do not, and their pairs never settle funding.
+  virtual bool HasFunding() const { return false; }
+  // The current funding rate of each of `pairs` (a source with funding);
+  // pairs it could not read are missing. Errors as Fetch.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<FundingRate>> FetchFundingRates(
+      const std::vector<std::string>& pairs) {
+    return std::vector<FundingRate>();
   }
 };
 

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/exchange/funding_payment.h"
 #include "server/exchange/types.h"
 
 namespace soci {
@@ -88,6 +89,10 @@ class OrderRepository : Repository {
   [[nodiscard]] absl::StatusOr<std::vector<Order>> ListResting(absl::string_view strategy_id);
   [[nodiscard]] absl::StatusOr<std::vector<Order>> ListRestingBySymbol(absl::string_view symbol);
   [[nodiscard]] absl::StatusOr<std::vector<Order>> List(const OrderFilter& filter, Page page);
+  // Orders of a strategy whose client order id starts with `prefix` (the
+  // paper exchange's liquidations: "liq-").
+  [[nodiscard]] absl::StatusOr<int64_t> CountWithClientPrefix(absl::string_view strategy_id,
+                                                              absl::string_view prefix);
 };
 
 class FillRepository : Repository {
@@ -118,6 +123,23 @@ class PositionRepository : Repository {
   [[nodiscard]] absl::StatusOr<std::vector<Position>> ListOpen(absl::string_view strategy_id);
   [[nodiscard]] absl::StatusOr<std::vector<Position>> ListOpenAll();
   [[nodiscard]] absl::StatusOr<std::vector<Position>> List(const PositionFilter& filter, Page page);
+};
+
+// Funding settlements (server/exchange/funding_payment.h). One row per
+// (strategy, symbol, settlement time): recording a settlement twice (a retry,
+// a restart) is a no-op, which is what keeps funding counted once.
+class FundingRepository : Repository {
+ public:
+  using Repository::Repository;
+  // Inserts the row and sets payment->id; returns false (and stores nothing)
+  // when the strategy already has a row for that symbol and settlement time.
+  [[nodiscard]] absl::StatusOr<bool> InsertOnce(FundingPayment* payment);
+  // The strategy's rows, oldest settlement first.
+  [[nodiscard]] absl::StatusOr<std::vector<FundingPayment>> ListByStrategy(
+      absl::string_view strategy_id);
+  // The latest settlement time recorded for (strategy, symbol), if any.
+  [[nodiscard]] absl::StatusOr<std::optional<int64_t>> LastSettlement(
+      absl::string_view strategy_id, absl::string_view symbol);
 };
 
 class AccountRepository : Repository {

@@ -1,7 +1,7 @@
 // Store: xctl's persistence on SOCI, a SQLite file by default or PostgreSQL
 // by URL. Opens a connection pool, applies the embedded migrations (db/) at
-// start, and gives repositories for strategies, orders, fills, positions and
-// accounts inside transactions. No SQL exists outside server/store/.
+// start, and gives repositories for strategies, orders, fills, positions,
+// accounts and funding payments inside transactions. No SQL exists outside server/store/.
 //
 // Every SOCI error is caught here and returned as absl::Status:
 // UNAVAILABLE when the database cannot be reached, ALREADY_EXISTS for a
@@ -55,17 +55,19 @@ class Tx {
   FillRepository& fills() { return fills_; }
   PositionRepository& positions() { return positions_; }
   AccountRepository& accounts() { return accounts_; }
+  FundingRepository& funding() { return funding_; }
 
  private:
   friend class Store;
   explicit Tx(soci::session& session)
       : strategies_(session), orders_(session), fills_(session),
-        positions_(session), accounts_(session) {}
+        positions_(session), accounts_(session), funding_(session) {}
   StrategyRepository strategies_;
   OrderRepository orders_;
   FillRepository fills_;
   PositionRepository positions_;
   AccountRepository accounts_;
+  FundingRepository funding_;
 };
 
 class Store {

@@ -75,10 +75,16 @@ absl::Status Prefixed(const absl::Status& status, absl::string_view prefix) {
   return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
 }
 
-absl::Status CheckFeeRate(const std::optional<Decimal>& rate, absl::string_view field) {
-  if (rate && (rate->is_negative() || *rate >= Decimal::FromInt(1))) {
-    return Invalid(field, absl::StrCat("must be a fraction from 0 up to 1 (0.0006 = 0.06%), got ",
-                                       rate->ToString()));
+// A maker rate may be negative (a rebate, as BloFin pays on some fee tiers),
+// down to -1 exclusive; a taker rate is from 0.
+absl::Status CheckFeeRate(const std::optional<Decimal>& rate, absl::string_view field,
+                          bool rebate_allowed = false) {
+  const bool too_low = rebate_allowed ? rate && *rate <= Decimal::FromInt(-1)
+                                      : rate && rate->is_negative();
+  if (rate && (too_low || *rate >= Decimal::FromInt(1))) {
+    return Invalid(field, absl::StrCat("must be a fraction ",
+                                       rebate_allowed ? "above -1 (a rebate) " : "from 0 ",
+                                       "up to 1 (0.0006 = 0.06%), got ", rate->ToString()));
   }
   return absl::OkStatus();
 }
@@ -107,7 +113,7 @@ absl::Status ValidateFields(const StrategyRecord& r) {
                    absl::StrCat("must be greater than 0, got ", r.leverage.ToString()));
   }
   XCTL_RETURN_IF_ERROR(CheckFeeRate(r.taker_fee_rate, "taker_fee_rate"));
-  XCTL_RETURN_IF_ERROR(CheckFeeRate(r.maker_fee_rate, "maker_fee_rate"));
+  XCTL_RETURN_IF_ERROR(CheckFeeRate(r.maker_fee_rate, "maker_fee_rate", /*rebate_allowed=*/true));
   return absl::OkStatus();
 }
 

@@ -740,3 +740,54 @@ INSTANTIATE_TEST_SUITE_P(Backends, BlofinExchangeTest, ::testing::Values("sqlite
 
 }  // namespace
 }  // namespace xctl
+
+namespace xctl {
+namespace {
+
+// index.md "GET Funding Rate History": the settled rates since the position
+// opened become computed payments, once each; the balance is read after.
+TEST_P(BlofinExchangeTest, LiveFundingIsComputedFromTheSettledRatesOncePerSettlement) {
+  ASSERT_TRUE(exchange_->PlaceOrder(Market(Side::kSell, "10")).ok());
+  std::optional<Position> stored;
+  ASSERT_TRUE(store_->Read([&](Tx& tx) -> absl::Status {
+    auto row = tx.positions().GetOpen("live1", "BTC-USDT");
+    if (row.ok()) stored = *row;
+    return row.status();
+  }).ok());
+  ASSERT_TRUE(stored.has_value());
+  const Position open = *stored;
+  ASSERT_TRUE(fake_->Control(
+      "funding-history",
+      absl::StrCat(R"({"BTC-USDT":[{"fundingRate":"0.0001","fundingTime":")", open.open_time_ms,
+                   R"("},{"fundingRate":"0.0003","fundingTime":")", open.open_time_ms - 1,
+                   R"("}]})")));
+  Tick tick{.pair = "BTC-USDT", .last = D("64000.2")};
+  std::vector<OrderResult> results = exchange_->OnTick(tick);
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_EQ(results[0].funding.size(), 1u);  // the earlier settlement is before the opening
+  const FundingPayment& paid = results[0].funding[0];
+  EXPECT_EQ(paid.amount, D("0.0640002"));  // a short receives a positive rate
+  EXPECT_EQ(paid.mode, TradingMode::kLive);
+  EXPECT_EQ(paid.source, "computed");
+  ASSERT_TRUE(results[0].account.has_value());
+  EXPECT_EQ(results[0].account->balance, exchange_->Balance().value().balance);
+
+  // A restarted exchange checks again at once and records nothing twice.
+  exchange_.reset();
+  BlofinExchangeConfig c = Config();
+  c.funding_check_interval = absl::ZeroDuration();
+  exchange_ = Make(c);
+  for (const OrderResult& r : exchange_->OnTick(tick)) EXPECT_TRUE(r.funding.empty());
+  std::vector<FundingPayment> rows;
+  ASSERT_TRUE(store_->Read([&](Tx& tx) -> absl::Status {
+    auto list = tx.funding().ListByStrategy("live1");
+    if (list.ok()) rows = *list;
+    return list.status();
+  }).ok());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].settlement_time_ms, open.open_time_ms);
+  EXPECT_EQ(rows[0].side, PositionSide::kShort);
+}
+
+}  // namespace
+}  // namespace xctl

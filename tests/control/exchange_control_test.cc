@@ -4,10 +4,12 @@
 #include "server/control/exchange_control.h"
 
 #include <memory>
+#include <set>
 
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rapidjson/document.h"
 #include "tests/support/fake_blofin.h"
 #include "tests/support/fixed_prices.h"
 #include "tests/support/test_databases.h"
@@ -418,6 +420,85 @@ TEST_F(ExchangeControlTest, TheInjectedFactoryChoosesByCredentialsAndLiveIsRecon
   EXPECT_EQ(control.PlaceOrder(Buy("p")).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(factory.log, ::testing::ElementsAre("make p paper", "make l live", "live reconcile",
                                                   "live place BTC-USDT", "paper place BTC-USDT"));
+}
+
+}  // namespace
+}  // namespace xctl
+
+namespace xctl {
+namespace {
+
+// docs/kpis.md "Funding, liquidations and the unexplained": BloFin lists no
+// account funding payments, so a live strategy's funding is computed from
+// "GET Funding Rate History"; what the account's balance ("GET Futures
+// Account Balance") shows beyond the records is `unexplained`, and equity
+// follows the account. The fake does not charge funding, so the whole
+// computed amount comes back as unexplained.
+TEST_F(ExchangeControlTest, LiveFundingIsComputedAndTheAccountsRestIsUnexplained) {
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("l1", "sma_cross", /*live=*/true)).ok());
+  ASSERT_TRUE(control_->PlaceOrder(Buy("l1", "10")).ok());
+  const Position open = control_->OpenPositions("l1")->at(0);
+  // One settlement at the opening (counted), one before it (not).
+  ASSERT_TRUE(fake_.Control(
+      "funding-history",
+      absl::StrCat(R"({"BTC-USDT":[{"fundingRate":"0.0001","fundingTime":")", open.open_time_ms,
+                   R"("},{"fundingRate":"0.0002","fundingTime":")", open.open_time_ms - 3600000,
+                   R"("}]})")));
+  Tick("64000", "64000.5", "64000.2");
+  KpiFigures k = control_->GetKpis("l1", "")->total.figures;
+  // 0.0001 x 10 x 0.001 x 64000.2, paid by the long.
+  EXPECT_EQ(k.funding, D("-0.0640002"));
+  EXPECT_EQ(k.unexplained, D("0.0640002"));
+  ExchangeControl::BalanceView balance = control_->GetBalance("l1").value();
+  EXPECT_EQ(k.equity, balance.account.balance + balance.unrealized_pnl);
+  EXPECT_EQ(control_->GetKpis("", "sma_cross")->total.figures.unexplained, D("0.0640002"));
+  std::vector<FundingPayment> rows;
+  ASSERT_TRUE(store_->Read([&](Tx& tx) -> absl::Status {
+    auto list = tx.funding().ListByStrategy("l1");
+    if (list.ok()) rows = *list;
+    return list.status();
+  }).ok());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].mode, TradingMode::kLive);
+  EXPECT_EQ(rows[0].settlement_time_ms, open.open_time_ms);
+  // index.md "GET Funding Rate History" request parameters only.
+  rapidjson::Document log;
+  log.Parse(fake_.ControlGet("requests?path=/api/v1/market/funding-rate-history").c_str());
+  ASSERT_TRUE(log.HasMember("requests"));
+  ASSERT_GE(log["requests"].Size(), 1u);
+  for (const auto& entry : log["requests"].GetArray()) {
+    for (const auto& param : entry["query"].GetObject()) {
+      EXPECT_TRUE(std::set<std::string>({"instId", "before", "after", "limit"})
+                      .contains(param.name.GetString()))
+          << param.name.GetString();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace xctl
+
+namespace xctl {
+namespace {
+
+// A negative `fee` from BloFin (index.md, "GET Trade History": a rebate) is
+// kept with its sign: fees_paid goes below zero and equity above the start.
+TEST_F(ExchangeControlTest, ALiveMakerRebateIncreasesTheKpiBalance) {
+  ASSERT_TRUE(fake_.Control("settings", R"({"maker_fee":"-0.0001"})"));
+  ASSERT_TRUE(control_->UpsertStrategy(Strategy("l1", "sma_cross", /*live=*/true)).ok());
+  OrderRequest limit = Buy("l1", "1");
+  limit.type = OrderType::kLimit;
+  limit.price = D("63990");
+  ASSERT_TRUE(control_->PlaceOrder(limit).ok());
+  Tick("63985", "63986", "63985");  // BloFin fills the resting buy as a maker
+  KpiFigures k = control_->GetKpis("l1", "")->total.figures;
+  ASSERT_EQ(k.open_positions, 1);
+  EXPECT_EQ(k.fees_paid, D("-0.006399"));  // 63990 x 1 x 0.001 x -0.0001
+  // start + rebate + (63985 - 63990) x 1 x 0.001 at the mark
+  EXPECT_EQ(k.equity, k.starting_balance + D("0.006399") - D("0.005"));
+  ExchangeControl::BalanceView balance = control_->GetBalance("l1").value();
+  EXPECT_EQ(balance.account.balance, k.starting_balance + D("0.006399"));
+  EXPECT_EQ(control_->GetKpis("l1", "")->total.figures.unexplained, D("0"));  // all explained
 }
 
 }  // namespace

@@ -98,6 +98,7 @@ class State:
         for inst, spec in DEFAULT_INSTRUMENTS.items():
             self.instruments[inst] = self.full_instrument(inst, spec)
         self.funding = {}  # instId -> {"fundingRate", "fundingTime"} set by control
+        self.funding_history = {}  # instId -> [{"fundingRate", "fundingTime"}] set by control
         self.settings = dict(DEFAULT_SETTINGS)
         self.limits = dict(DEFAULT_LIMITS)
         self.faults = {}  # path -> list of fault dicts, consumed in order
@@ -239,6 +240,30 @@ def funding_rate(query):
                      if inst is None or name == inst])
 
 
+def funding_rate_history(query):
+    """index.md, GET Funding Rate History: instId required; before = newer
+    than that fundingTime, after = earlier; limit at most 100 (default 100).
+    Newest first (docs silent on the order; the client sorts)."""
+    inst = fake_trading.query_value(query, "instId")
+    if inst is None:
+        raise Fail("152001", "instId")
+    if inst not in STATE.instruments:
+        raise Fail("152014")
+    rows = sorted(STATE.funding_history.get(inst, []), key=lambda r: -int(r["fundingTime"]))
+    before = fake_trading.query_value(query, "before")
+    after = fake_trading.query_value(query, "after")
+    limit = fake_trading.query_value(query, "limit") or "100"
+    if not limit.isdigit() or not 1 <= int(limit) <= 100:
+        raise Fail("152002", "limit")
+    if before is not None:
+        rows = [r for r in rows if int(r["fundingTime"]) > int(before)]
+        rows = rows[-int(limit):]  # the ones just newer than `before`
+    if after is not None:
+        rows = [r for r in rows if int(r["fundingTime"]) < int(after)]
+    return envelope([{"instId": inst, "fundingRate": r["fundingRate"],
+                      "fundingTime": r["fundingTime"]} for r in rows[:int(limit)]])
+
+
 def position_tiers(query):
     """index.md, GET Position Tiers: instId and marginMode required."""
     inst = fake_trading.query_value(query, "instId")
@@ -262,6 +287,7 @@ PUBLIC_ROUTES = {
     ("GET", "/api/v1/market/instruments"): instruments,
     ("GET", "/api/v1/market/tickers"): tickers,
     ("GET", "/api/v1/market/funding-rate"): funding_rate,
+    ("GET", "/api/v1/market/funding-rate-history"): funding_rate_history,
     ("GET", "/api/v1/market/position-tiers"): position_tiers,
 }
 # handler(path, query, body_bytes, headers, raw_target) -> (status, json[, headers])
@@ -369,6 +395,15 @@ def control_funding(req):
         STATE.funding[inst] = dict(row)
 
 
+def control_funding_history(req):
+    for inst, rows in req.items():
+        if not isinstance(rows, list) or not all(
+                isinstance(r, dict) and set(r) == {"fundingRate", "fundingTime"} and
+                all(isinstance(v, str) for v in r.values()) for r in rows):
+            raise ValueError(f"{inst}: [{{\"fundingRate\": \"..\", \"fundingTime\": \"..\"}}]")
+        STATE.funding_history[inst] = [dict(r) for r in rows]
+
+
 def public_settings():
     return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in STATE.settings.items()}
 
@@ -379,7 +414,8 @@ def control(method, path, query, body):
              "/_control/settings": control_settings,
              "/_control/limits": control_limits,
              "/_control/instruments": control_instruments,
-             "/_control/funding-rate": control_funding}
+             "/_control/funding-rate": control_funding,
+             "/_control/funding-history": control_funding_history}
     if method == "POST" and path in posts:
         try:
             req = parse_json_object(body)

@@ -204,3 +204,89 @@ TEST(ParseBlofinTickers, DeepNestingIsAnErrorNotACrash) {
 
 }  // namespace
 }  // namespace xctl
+
+namespace xctl {
+namespace {
+
+// index.md, "GET Funding Rate" and "GET Funding Rate History": the docs'
+// response examples parse (rate signed, fundingTime in ms).
+TEST(ParseBlofinFundingRates, TheDocsExamplesParse) {
+  auto current = ParseBlofinFundingRates(
+      R"({"code":"0","msg":"success","data":[{"instId":"BTC-USDT","fundingRate":"0.000332","fundingTime":"1703462400000"}]})");
+  ASSERT_TRUE(current.ok()) << current.status();
+  ASSERT_EQ(current->size(), 1u);
+  EXPECT_EQ((*current)[0].pair, "BTC-USDT");
+  EXPECT_EQ((*current)[0].rate, D("0.000332"));
+  EXPECT_EQ((*current)[0].funding_time_ms, 1703462400000);
+  auto negative = ParseBlofinFundingRates(
+      R"({"code":"0","msg":"success","data":[{"instId":"BTC-USDT","fundingRate":"-0.000012345678901234","fundingTime":"1703462400000"}]})");
+  ASSERT_TRUE(negative.ok()) << negative.status();
+  EXPECT_EQ((*negative)[0].rate, D("-0.000012346"));  // 18 digits rounded half-even
+  auto missing = ParseBlofinFundingRates(
+      R"({"code":"0","msg":"success","data":[{"instId":"BTC-USDT","fundingRate":"0.0001"}]})");
+  EXPECT_THAT(missing.status().message(), HasSubstr("fundingTime"));
+}
+
+// The price module reads every configured pair's rate by instId, every
+// kFundingRefreshMs and again just after a settlement, within the host's
+// budget; the cache keeps the settled rate for the paper exchange.
+TEST_F(BlofinSourceTest, FundingRatesAreReadAtACadenceAndJustAfterEachSettlement) {
+  constexpr int64_t kT = 1703462400000;
+  ASSERT_TRUE(server_.Control("funding-rate",
+                              R"({"BTC-USDT":{"fundingRate":"0.000332","fundingTime":"1703462400000"},
+                                  "ETH-USDT":{"fundingRate":"-0.0001","fundingTime":"1703462400000"}})"));
+  PriceConfig c;
+  c.source = "blofin";
+  c.pairs = {"BTC-USDT", "ETH-USDT"};
+  c.interval_ms = 100;
+  c.blofin_url = server_.base_url();
+  FakeClock clock;
+  clock.Set(absl::FromUnixMillis(kT - 60'000));
+  auto budget = std::make_shared<RequestBudget>("fake", RequestLimits{.per_minute = 1000}, &clock);
+  PriceModule module(
+      c, std::make_unique<BlofinRestSource>(server_.base_url(), 2000, clock, RequestLimits{}, budget),
+      clock);
+  const std::string kPath = "GET /api/v1/market/funding-rate";
+  const int before = server_.Requests(kPath);
+  module.PollOnce();
+  EXPECT_EQ(server_.Requests(kPath) - before, 2);  // one per pair, by instId
+  ASSERT_TRUE(module.Current("ETH-USDT").has_value());
+  EXPECT_EQ(module.Current("ETH-USDT")->rate, D("-0.0001"));
+  EXPECT_EQ(module.Current("BTC-USDT")->funding_time_ms, kT);
+
+  clock.Set(absl::FromUnixMillis(kT - 30'000));
+  module.PollOnce();
+  EXPECT_EQ(server_.Requests(kPath) - before, 2);  // not due yet
+
+  ASSERT_TRUE(server_.Control("funding-rate",
+                              R"({"BTC-USDT":{"fundingRate":"0.0001","fundingTime":"1703491200000"},
+                                  "ETH-USDT":{"fundingRate":"0.0002","fundingTime":"1703491200000"}})"));
+  clock.Set(absl::FromUnixMillis(kT + 20'000));  // just after the settlement
+  module.PollOnce();
+  EXPECT_EQ(server_.Requests(kPath) - before, 4);
+  EXPECT_EQ(module.Current("BTC-USDT")->funding_time_ms, 1703491200000);
+  std::vector<FundingRate> settled = module.Settlements("BTC-USDT", 0, kT + 20'000);
+  ASSERT_EQ(settled.size(), 1u);  // the settled rate is kept for the paper exchange
+  EXPECT_EQ(settled[0].rate, D("0.000332"));
+
+  clock.Set(absl::FromUnixMillis(kT + 40'000));
+  module.PollOnce();
+  EXPECT_EQ(server_.Requests(kPath) - before, 4);
+  clock.Set(absl::FromUnixMillis(kT + 20'000 + PriceModule::kFundingRefreshMs));
+  module.PollOnce();
+  EXPECT_EQ(server_.Requests(kPath) - before, 6);  // the cadence
+}
+
+TEST(FundingRates, SimulatedPricesHaveNone) {
+  PriceConfig c;
+  c.pairs = {"BTC-USDT"};
+  FakeClock clock;
+  PriceModule module(c, MakePriceSource(c).value(), clock);
+  module.PollOnce();
+  EXPECT_NE(module.Latest("BTC-USDT"), nullptr);
+  EXPECT_FALSE(module.Current("BTC-USDT").has_value());
+  EXPECT_TRUE(module.Settlements("BTC-USDT", 0, INT64_MAX).empty());
+}
+
+}  // namespace
+}  // namespace xctl

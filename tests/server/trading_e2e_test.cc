@@ -246,6 +246,59 @@ TEST_F(TradingE2e, PostOnlyAndTpSlBehaveTheSameOnPaperAndLive) {
     EXPECT_EQ(close.status(), v1::ORDER_STATUS_FILLED) << id;
     EXPECT_EQ(close.filled_quantity().value(), "1") << id;
   }
+
+// Issue 13, item 10, over gRPC: a paper strategy on BloFin's prices pays
+// funding at BloFin's rate (index.md, "GET Funding Rate") when the settlement
+// passes, and is liquidated as BloFin would (cross, 100 USDT at 10x; "GET
+// Position Tiers"); both show in its KPIs.
+TEST_F(TradingE2e, PaperFundingFromBlofinsRateAndALiquidationShowInTheKpis) {
+  const int64_t settlement = absl::ToUnixMillis(absl::Now()) + 2000;
+  ASSERT_TRUE(fake_.Control("funding-rate",
+                            absl::StrCat(R"({"BTC-USDT":{"fundingRate":"0.0001","fundingTime":")",
+                                         settlement, R"("}})")));
+  ASSERT_TRUE(fake_.SetTickers(R"({"BTC-USDT":{"bid":"64000","ask":"64000.5","last":"64000.2"}})"));
+  auto server = Start(Config(
+      "  - {id: thin, type: external, pairs: [BTC-USDT], starting_balance: \"100\", "
+      "leverage: \"10\"}\n"));
+  ASSERT_TRUE(server->ok());
+  v1::PlaceOrderResponse order;
+  ASSERT_TRUE(Buy(*server, "thin", "10", &order).ok());
+  auto kpis = [&] {
+    grpc::ClientContext c;
+    Deadline(c);
+    v1::GetKpisRequest req;
+    req.set_strategy_id("thin");
+    v1::GetKpisResponse resp;
+    EXPECT_TRUE(v1::ExchangeControl::NewStub(server->channel())->GetKpis(&c, req, &resp).ok());
+    return resp.total();
+  };
+  // Ticks keep coming (the book moves, the last price stays) until the
+  // settlement has been paid.
+  v1::Kpis k;
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  for (int i = 0; absl::Now() < give_up; ++i) {
+    ASSERT_TRUE(fake_.SetTickers(absl::StrCat(R"({"BTC-USDT":{"bid":")", i % 2 ? "63999.9" : "64000",
+                                              R"(","ask":"64000.5","last":"64000.2"}})")));
+    k = kpis();
+    if (k.funding().value() != "0" && !k.funding().value().empty()) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(k.funding().value(), "-0.0640002");  // 0.0001 x 10 x 0.001 x 64000.2, paid
+  EXPECT_EQ(k.liquidations(), 0);
+
+  ASSERT_TRUE(fake_.SetTickers(R"({"BTC-USDT":{"bid":"50000","ask":"50000.5","last":"50000.2"}})"));
+  const absl::Time give_up_liquidation = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < give_up_liquidation && k.liquidations() == 0) {
+    absl::SleepFor(absl::Milliseconds(200));
+    k = kpis();
+  }
+  EXPECT_EQ(k.liquidations(), 1);
+  EXPECT_EQ(k.closed_trades(), 1);
+  EXPECT_EQ(k.open_positions(), 0);
+  EXPECT_EQ(k.funding().value(), "-0.0640002");
+  EXPECT_EQ(k.equity().value(), "0");  // a cross account's loss stops at its balance
+  v1::ListPositionsResponse closed = Positions(*server, "thin", v1::POSITION_STATUS_CLOSED);
+  ASSERT_EQ(closed.positions_size(), 1);
 }
 
 TEST_F(TradingE2e, AStrategySwitchesFromPaperToLiveAndBackOverTheApi) {

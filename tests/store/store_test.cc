@@ -311,6 +311,65 @@ TEST_P(StoreTest, AccountsUpsert) {
   }).ok());
 }
 
+// funding_payments (db/*/0004): one row per (strategy, symbol, settlement
+// time); a second insert of the same settlement is a no-op.
+TEST_P(StoreTest, FundingPaymentsRoundTripAndCountOncePerSettlement) {
+  InsertStrategy("s1");
+  FundingPayment f{.strategy_id = "s1", .symbol = "BTC-USDT", .position_id = 7,
+                   .settlement_time_ms = 1703462400000, .rate = D("-0.000335"),
+                   .price = D("64000.123456789"), .side = PositionSide::kShort,
+                   .quantity = D("12.5"), .amount = D("-0.268000517"),
+                   .mode = TradingMode::kLive, .record_time_ms = 1703462401000};
+  bool first = false, second = true;
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) -> absl::Status {
+    auto inserted = tx.funding().InsertOnce(&f);
+    if (!inserted.ok()) return inserted.status();
+    first = *inserted;
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_TRUE(first);
+  EXPECT_GT(f.id, 0);
+  FundingPayment again = f;
+  again.amount = D("5");  // a retry with other numbers changes nothing
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) -> absl::Status {
+    auto inserted = tx.funding().InsertOnce(&again);
+    if (!inserted.ok()) return inserted.status();
+    second = *inserted;
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_FALSE(second);
+  std::vector<FundingPayment> rows;
+  std::optional<int64_t> last, none;
+  ASSERT_TRUE(store_->Read([&](Tx& tx) -> absl::Status {
+    auto list = tx.funding().ListByStrategy("s1");
+    if (!list.ok()) return list.status();
+    rows = *list;
+    auto l = tx.funding().LastSettlement("s1", "BTC-USDT");
+    if (!l.ok()) return l.status();
+    last = *l;
+    auto n = tx.funding().LastSettlement("s1", "ETH-USDT");
+    if (!n.ok()) return n.status();
+    none = *n;
+    return absl::OkStatus();
+  }).ok());
+  ASSERT_EQ(rows.size(), 1u);
+  const FundingPayment& r = rows[0];
+  EXPECT_EQ(r.id, f.id);
+  EXPECT_EQ(r.symbol, "BTC-USDT");
+  EXPECT_EQ(r.position_id, 7);
+  EXPECT_EQ(r.settlement_time_ms, 1703462400000);
+  EXPECT_EQ(r.rate, D("-0.000335"));
+  EXPECT_EQ(r.price, D("64000.123456789"));
+  EXPECT_EQ(r.side, PositionSide::kShort);
+  EXPECT_EQ(r.quantity, D("12.5"));
+  EXPECT_EQ(r.amount, D("-0.268000517"));
+  EXPECT_EQ(r.mode, TradingMode::kLive);
+  EXPECT_EQ(r.source, "computed");
+  EXPECT_EQ(r.record_time_ms, 1703462401000);
+  EXPECT_EQ(last, 1703462400000);
+  EXPECT_FALSE(none.has_value());
+}
+
 TEST_P(StoreTest, AFailedTransactionLeavesNothingBehind) {
   InsertStrategy("s1");
   Order o = MakeOrder("s1", "c1");

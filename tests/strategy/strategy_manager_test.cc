@@ -275,7 +275,8 @@ TEST_P(StrategyManagerTest, CreateStoresAPaperStrategyStoppedWithDefaults) {
 TEST_P(StrategyManagerTest, CreateWithStartRunsAndStoresTheDesiredStatus) {
   StrategyView v = Create({.spec = {.id = "ext", .name = "My bot", .type = "external",
                                     .pairs = {"ETH-USDT"}, .starting_balance = D("500"),
-                                    .leverage = D("3"), .maker_fee_rate = D("0.0001")},
+                                    // A negative maker rate is a rebate.
+                                    .leverage = D("3"), .maker_fee_rate = D("-0.0001")},
                            .start = true});
   EXPECT_EQ(v.status, StrategyStatus::kRunning);
   EXPECT_EQ(v.name, "My bot");
@@ -284,7 +285,7 @@ TEST_P(StrategyManagerTest, CreateWithStartRunsAndStoresTheDesiredStatus) {
   StrategyInfo info = trading_.upserts_of("ext").at(0);
   EXPECT_EQ(info.starting_balance, D("500"));
   EXPECT_EQ(info.leverage, D("3"));
-  EXPECT_EQ(info.maker_fee_rate, D("0.0001"));
+  EXPECT_EQ(info.maker_fee_rate, D("-0.0001"));
   EXPECT_EQ(info.taker_fee_rate, std::nullopt);
   EXPECT_TRUE(Stored("ext").running);
 }
@@ -327,6 +328,11 @@ TEST_P(StrategyManagerTest, CreateRefusesBadInputNamingTheFieldAndStoresNothing)
        absl::StatusCode::kInvalidArgument, "leverage: must be greater than 0, got -1"},
       {with([](NewStrategy& r) { r.spec.taker_fee_rate = D("1"); }),
        absl::StatusCode::kInvalidArgument, "taker_fee_rate: must be a fraction from 0 up to 1"},
+      {with([](NewStrategy& r) { r.spec.taker_fee_rate = D("-0.0001"); }),
+       absl::StatusCode::kInvalidArgument, "taker_fee_rate: must be a fraction from 0 up to 1"},
+      {with([](NewStrategy& r) { r.spec.maker_fee_rate = D("-1"); }),
+       absl::StatusCode::kInvalidArgument,
+       "maker_fee_rate: must be a fraction above -1 (a rebate) up to 1"},
       {with([](NewStrategy& r) { r.spec.params = {{"fast", "30"}}; }),
        absl::StatusCode::kInvalidArgument, "fast (30) must be smaller than slow (20)"},
       {with([](NewStrategy& r) {

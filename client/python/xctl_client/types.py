@@ -626,6 +626,11 @@ class Kpis:
     open_exposure: tuple[Exposure, ...]
     open_positions: int
     update_time: datetime | None
+    funding: decimal.Decimal = decimal.Decimal(0)
+    """Funding settled, signed (negative = paid)."""
+    unexplained: decimal.Decimal = decimal.Decimal(0)
+    """Live: the account's balance minus what fills, fees and funding explain."""
+    liquidations: int = 0
 
     @property
     def scope(self) -> str:
@@ -667,6 +672,9 @@ class Kpis:
             open_exposure=tuple(Exposure.from_proto(e) for e in m.open_exposure),
             open_positions=int(m.open_positions),
             update_time=_time(m, "update_time"),
+            funding=_dec0(m, "funding"),
+            unexplained=_dec0(m, "unexplained"),
+            liquidations=int(m.liquidations),
         )
 
 

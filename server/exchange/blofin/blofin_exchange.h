@@ -40,6 +40,11 @@
 //  - The strategy's leverage is set on each instrument before its first order.
 //  - KPIs start from the account's real balance: the first balance read from
 //    BloFin is the strategy's starting balance.
+//  - Funding (blofin_funding.cc): BloFin documents no endpoint listing an
+//    account's funding payments, so while a position is open its payments
+//    are computed from the settled rates ("GET Funding Rate History") and
+//    recorded once each (source "computed"); after recording, the balance
+//    is read so KPIs can show what the records do not explain.
 //
 // Thread-safe: calls are serialized per exchange object.
 #pragma once
@@ -73,6 +78,9 @@ struct BlofinExchangeConfig {
   // How long an unresolved order (no answer when it was sent) may stay
   // unknown to BloFin before it is closed as never placed.
   absl::Duration unresolved_timeout = absl::Minutes(1);
+  // How often, per symbol with an open position, the settled funding rates
+  // are read (one public request of the budget's background kind).
+  absl::Duration funding_check_interval = absl::Minutes(5);
 };
 
 class BlofinExchange final : public Exchange {
@@ -170,6 +178,9 @@ class BlofinExchange final : public Exchange {
   std::optional<Position> ArmedPosition(absl::string_view symbol)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<OrderResult>> SyncTriggeredCloses(const Position& armed)
+  // blofin_funding.cc: records the funding of the open position in
+  // `tick.pair` for the settlements since the last one recorded.
+  void SettleFundingLocked(const Tick& tick, std::vector<OrderResult>* results)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::optional<Order>> StoredOrder(const CancelRequest& request);
 
@@ -181,6 +192,7 @@ class BlofinExchange final : public Exchange {
   bool account_checked_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<std::string, bool> leverage_set_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::Time> last_sync_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, absl::Time> next_funding_check_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace xctl

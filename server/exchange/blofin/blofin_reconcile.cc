@@ -144,6 +144,7 @@ absl::StatusOr<std::optional<OrderResult>> BlofinExchange::Refresh(const Order& 
 std::vector<OrderResult> BlofinExchange::OnTick(const Tick& tick) {
   std::vector<OrderResult> results;
   absl::MutexLock lock(&mu_);
+  SettleFundingLocked(tick, &results);
   const absl::Time now = deps_.clock->Now();
   auto last = last_sync_.find(tick.pair);
   if (last != last_sync_.end() && now - last->second < config_.order_sync_interval) return results;

@@ -265,4 +265,28 @@ absl::StatusOr<Instrument> ParseInstrument(const rapidjson::Value& v) {
   return i;
 }
 
+absl::StatusOr<SettledFunding> ParseSettledFunding(const rapidjson::Value& v) {
+  constexpr absl::string_view kWhat = "funding rate";
+  SettledFunding f;
+  XCTL_ASSIGN_OR_RETURN(f.symbol, Id(v, "instId", kWhat));
+  XCTL_ASSIGN_OR_RETURN(f.rate, Money(v, "fundingRate", kWhat));  // signed, rounded
+  f.time_ms = Millis(v, "fundingTime");
+  if (f.time_ms <= 0) return Bad(kWhat, "fundingTime");
+  return f;
+}
+
+absl::StatusOr<MarginTier> ParsePositionTier(const rapidjson::Value& v) {
+  constexpr absl::string_view kWhat = "position tier";
+  MarginTier t;
+  XCTL_ASSIGN_OR_RETURN(t.min_size, Dec(v, "minSize", kWhat));
+  XCTL_ASSIGN_OR_RETURN(t.max_size, Dec(v, "maxSize", kWhat));
+  XCTL_ASSIGN_OR_RETURN(t.maintenance_margin_rate, Dec(v, "maintenanceMarginRate", kWhat));
+  XCTL_ASSIGN_OR_RETURN(t.max_leverage, Dec(v, "maxLeverage", kWhat));
+  if (t.max_size < t.min_size || t.maintenance_margin_rate.is_negative() ||
+      t.maintenance_margin_rate >= Decimal::FromInt(1)) {
+    return Bad(kWhat, "maxSize/maintenanceMarginRate");
+  }
+  return t;
+}
+
 }  // namespace xctl::blofin

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "rapidjson/document.h"
+#include "server/exchange/position_tiers.h"
 #include "server/exchange/types.h"
 
 namespace xctl::blofin {
@@ -53,5 +54,18 @@ absl::StatusOr<std::string> ParseMarginMode(const rapidjson::Value& data);
 
 // An instrument of market/instruments.
 absl::StatusOr<Instrument> ParseInstrument(const rapidjson::Value& v);
+
+// One settled rate of market/funding-rate-history (index.md, "GET Funding
+// Rate History": instId, fundingRate = the actual rate, fundingTime).
+struct SettledFunding {
+  std::string symbol;
+  Decimal rate;
+  int64_t time_ms = 0;
+};
+absl::StatusOr<SettledFunding> ParseSettledFunding(const rapidjson::Value& v);
+
+// One tier of market/position-tiers (index.md, "GET Position Tiers"):
+// minSize, maxSize, maintenanceMarginRate, maxLeverage.
+absl::StatusOr<MarginTier> ParsePositionTier(const rapidjson::Value& v);
 
 }  // namespace xctl::blofin

@@ -162,25 +162,55 @@ std::string BlofinCode(const absl::Status& status) {
   return payload ? std::string(*payload) : "";
 }
 
-absl::StatusOr<std::vector<Instrument>> FetchInstruments(HttpClient& http,
-                                                         const std::string& base_url) {
+namespace {
+
+// One public GET of BloFin's market data: the answer's document when it is
+// HTTP 200 with code "0" and a data array.
+absl::StatusOr<rapidjson::Document> PublicGet(HttpClient& http, const std::string& base_url,
+                                              const std::string& path_and_query) {
+  const std::string path = path_and_query.substr(0, path_and_query.find('?'));
   XCTL_ASSIGN_OR_RETURN(HttpResponse response,
-                        http.Send("GET", base_url + "/api/v1/market/instruments",
-                                  {"Accept: application/json"}));
+                        http.Send("GET", base_url + path_and_query, {"Accept: application/json"}));
   if (response.status != 200) {
     return absl::UnavailableError(
-        absl::StrCat("BloFin GET /api/v1/market/instruments answered HTTP ", response.status));
+        absl::StrCat("BloFin GET ", path, " answered HTTP ", response.status));
   }
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseIterativeFlag>(response.body.data(), response.body.size());
   if (doc.HasParseError() || !doc.IsObject() || Member(doc, "code") != "0" ||
       !doc.HasMember("data") || !doc["data"].IsArray()) {
-    return absl::UnavailableError("BloFin GET /api/v1/market/instruments: malformed answer");
+    return absl::UnavailableError(absl::StrCat("BloFin GET ", path, ": malformed answer"));
   }
+  return doc;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Instrument>> FetchInstruments(HttpClient& http,
+                                                         const std::string& base_url) {
+  XCTL_ASSIGN_OR_RETURN(rapidjson::Document doc,
+                        PublicGet(http, base_url, "/api/v1/market/instruments"));
   std::vector<Instrument> out;
   for (const auto& v : doc["data"].GetArray()) {
     XCTL_ASSIGN_OR_RETURN(Instrument instrument, ParseInstrument(v));
     out.push_back(std::move(instrument));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<MarginTier>> FetchPositionTiers(HttpClient& http,
+                                                           const std::string& base_url,
+                                                           absl::string_view symbol,
+                                                           absl::string_view margin_mode) {
+  XCTL_ASSIGN_OR_RETURN(
+      rapidjson::Document doc,
+      PublicGet(http, base_url,
+                absl::StrCat("/api/v1/market/position-tiers?instId=", symbol,
+                             "&marginMode=", margin_mode)));
+  std::vector<MarginTier> out;
+  for (const auto& v : doc["data"].GetArray()) {
+    XCTL_ASSIGN_OR_RETURN(MarginTier tier, ParsePositionTier(v));
+    out.push_back(tier);
   }
   return out;
 }

@@ -41,6 +41,7 @@
 #include "server/common/http_client.h"
 #include "server/common/request_budget.h"
 #include "server/exchange/credentials.h"
+#include "server/exchange/position_tiers.h"
 #include "server/exchange/types.h"
 
 namespace xctl::blofin {
@@ -93,6 +94,12 @@ absl::Status ItemStatus(const rapidjson::Value& item);
 // /api/v1/market/instruments, unsigned), for the InstrumentCatalog.
 [[nodiscard]] absl::StatusOr<std::vector<Instrument>> FetchInstruments(
     HttpClient& http, const std::string& base_url);
+
+// index.md, "GET Position Tiers" (public; instId and marginMode required):
+// the tiers of `symbol` in `margin_mode` ("cross" / "isolated").
+[[nodiscard]] absl::StatusOr<std::vector<MarginTier>> FetchPositionTiers(
+    HttpClient& http, const std::string& base_url, absl::string_view symbol,
+    absl::string_view margin_mode);
 
 class RestClient {
  public:

@@ -28,11 +28,14 @@ absl::StatusOr<std::unique_ptr<PaperExchange>> PaperExchange::Open(
   if (!deps.store || !deps.prices || !deps.instruments || !deps.clock) {
     return absl::InvalidArgumentError("PaperExchange needs a store, prices, instruments and a clock");
   }
+  // A negative maker rate is a rebate (BloFin pays makers on some tiers).
   if (!config.leverage.is_positive() || config.starting_balance.is_negative() ||
-      config.taker_fee_rate.is_negative() || config.maker_fee_rate.is_negative()) {
+      config.taker_fee_rate.is_negative() ||
+      (config.margin_mode != "cross" && config.margin_mode != "isolated")) {
     return absl::InvalidArgumentError(absl::StrCat(
         "paper account of ", config.strategy_id,
-        ": leverage must be > 0, and starting balance and fee rates >= 0"));
+        ": leverage must be > 0, starting balance and taker fee rate >= 0, and the margin mode "
+        "cross or isolated"));
   }
   std::unique_ptr<PaperExchange> ex(new PaperExchange(config, deps));
   absl::MutexLock lock(&ex->mu_);
@@ -87,6 +90,7 @@ absl::StatusOr<TickPtr> PaperExchange::FreshTick(absl::string_view symbol) const
 
 absl::StatusOr<Decimal> PaperExchange::MarginInUse(Tx& tx, const std::vector<Order>& resting) {
   XCTL_ASSIGN_OR_RETURN(std::vector<Position> open, tx.positions().ListOpen(config_.strategy_id));
+  has_open_ = !open.empty();
   Decimal total;
   for (const Position& p : open) {
     total = total + paper::InitialMargin(p, InstrumentOf(p.symbol), config_.leverage);
@@ -110,6 +114,7 @@ absl::Status PaperExchange::UpdateAccount(Tx& tx, Decimal balance_delta,
   if (!account) {
     return absl::InternalError(absl::StrCat("paper account of ", config_.strategy_id, " is missing"));
   }
+  ++writes_;
   account->balance = account->balance + balance_delta;
   account->leverage = config_.leverage;
   XCTL_ASSIGN_OR_RETURN(account->margin_used, MarginInUse(tx, resting));
@@ -456,7 +461,17 @@ std::vector<OrderResult> PaperExchange::OnTick(const Tick& tick) {
   std::vector<OrderResult> results;
   if (tick.stale) return results;
   absl::MutexLock lock(&mu_);
-  if (resting_.empty() && triggers_.empty()) return results;
+  SettleFundingLocked(tick, &results);
+  // Resting orders and TP/SL first: a stop-loss above the liquidation price
+  // is reached first while the price moves there.
+  if (!resting_.empty() || !triggers_.empty()) FillRestingAndTriggersLocked(tick, &results);
+  LiquidateLocked(tick, &results);
+  return results;
+}
+
+void PaperExchange::FillRestingAndTriggersLocked(const Tick& tick,
+                                                 std::vector<OrderResult>* out) {
+  std::vector<OrderResult>& results = *out;
   const std::vector<Order> snapshot = resting_;
   for (const Order& o : snapshot) {
     if (o.symbol != tick.pair || !o.price || !Crosses(tick, o.side, *o.price)) continue;
@@ -478,7 +493,6 @@ std::vector<OrderResult> PaperExchange::OnTick(const Tick& tick) {
     }
     if (*fired) results.push_back(**std::move(fired));
   }
-  return results;
 }
 
 }  // namespace xctl

@@ -20,6 +20,12 @@
 //    use (open positions and resting orders); otherwise FAILED_PRECONDITION
 //    with the numbers.
 //  - Positions: one-way (net) mode through paper/ledger.h.
+//  - Funding (paper/funding.h): at each settlement of a pair whose funding
+//    rate the price module has (prices from BloFin), the open position pays
+//    or receives rate x quantity x contract value x price, recorded once.
+//  - Liquidation (paper/liquidation.h): on every tick while positions are
+//    open, positions are liquidated as BloFin would, with maintenance margin
+//    from the instrument's position tiers.
 //  - Every fill commits order, fill, position rows and account in one store
 //    transaction before the call returns. A client order id seen before
 //    returns the stored result (replayed) instead of trading again; a
@@ -38,8 +44,12 @@
 #include "absl/synchronization/mutex.h"
 #include "server/common/clock.h"
 #include "server/exchange/exchange.h"
+#include "absl/container/flat_hash_map.h"
 #include "server/exchange/instruments.h"
 #include "server/exchange/paper/triggers.h"
+#include "server/exchange/paper/liquidation.h"
+#include "server/exchange/position_tiers.h"
+#include "server/price/funding_rates.h"
 #include "server/price/price_view.h"
 #include "server/store/store.h"
 
@@ -52,7 +62,10 @@ struct PaperAccountConfig {
   Decimal starting_balance = Decimal::FromInt(10000);
   Decimal leverage = Decimal::FromInt(1);
   Decimal taker_fee_rate = kDefaultTakerFeeRate;
+  // May be negative (a maker rebate, as BloFin's fills report it).
   Decimal maker_fee_rate = kDefaultMakerFeeRate;
+  // "cross" or "isolated": how liquidation is decided (paper/liquidation.h).
+  std::string margin_mode = "cross";
 };
 
 class PaperExchange final : public Exchange {
@@ -63,6 +76,10 @@ class PaperExchange final : public Exchange {
     const PriceView* prices = nullptr;
     const InstrumentCatalog* instruments = nullptr;
     const Clock* clock = nullptr;
+    // Funding rates (the price module); null or empty: no funding.
+    const FundingRateView* funding = nullptr;
+    // Position tiers; null: the built-in DefaultTiers.
+    const TierCatalog* tiers = nullptr;
   };
 
   // Loads (or creates) the strategy's account and its resting orders. The
@@ -83,9 +100,12 @@ class PaperExchange final : public Exchange {
   absl::StatusOr<Account> Balance() override;
   absl::StatusOr<Instrument> GetInstrument(absl::string_view symbol) override;
   std::vector<OrderResult> OnTick(const Tick& tick) override;
+  // True while orders rest, TP/SL triggers are armed or positions are open
+  // (funding, liquidation).
   bool NeedsTicks() const override {
     return has_resting_.load(std::memory_order_relaxed) ||
-           has_triggers_.load(std::memory_order_relaxed);
+           has_triggers_.load(std::memory_order_relaxed) ||
+           has_open_.load(std::memory_order_relaxed);
   }
 
  private:
@@ -129,6 +149,17 @@ class PaperExchange final : public Exchange {
   absl::StatusOr<std::optional<OrderResult>> FireTrigger(const paper::DueTrigger& due)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Instrument InstrumentOf(absl::string_view symbol) const;
+  // OnTick: fills the resting limit orders the tick crosses and fires the
+  // TP/SL triggers it reaches, appending what changed to `results`.
+  void FillRestingAndTriggersLocked(const Tick& tick, std::vector<OrderResult>* results)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // paper/funding.cc: settles the funding of `tick.pair` due by now.
+  void SettleFundingLocked(const Tick& tick, std::vector<OrderResult>* results)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // paper/liquidation.cc: liquidates what the tick's price makes
+  // liquidatable.
+  void LiquidateLocked(const Tick& tick, std::vector<OrderResult>* results)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const PaperAccountConfig config_;
   const Deps deps_;
@@ -138,6 +169,13 @@ class PaperExchange final : public Exchange {
   std::atomic<bool> has_resting_{false};  // !resting_.empty(), read without mu_
   paper::TriggerBook triggers_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> has_triggers_{false};  // !triggers_.empty(), read without mu_
+  std::atomic<bool> has_open_{false};     // open positions, as of the last write
+  // Bumped by every write of the account (UpdateAccount); the liquidation
+  // snapshot is re-read only when it moved.
+  uint64_t writes_ ABSL_GUARDED_BY(mu_) = 0;
+  paper::LiquidationSnapshot liquidation_ ABSL_GUARDED_BY(mu_);
+  // Per pair: the latest settlement time handled (paper/funding.cc).
+  absl::flat_hash_map<std::string, int64_t> funding_done_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace xctl

@@ -246,6 +246,7 @@ TEST_F(TradingE2e, PostOnlyAndTpSlBehaveTheSameOnPaperAndLive) {
     EXPECT_EQ(close.status(), v1::ORDER_STATUS_FILLED) << id;
     EXPECT_EQ(close.filled_quantity().value(), "1") << id;
   }
+}
 
 // Issue 13, item 10, over gRPC: a paper strategy on BloFin's prices pays
 // funding at BloFin's rate (index.md, "GET Funding Rate") when the settlement

@@ -178,6 +178,7 @@ class BlofinExchange final : public Exchange {
   std::optional<Position> ArmedPosition(absl::string_view symbol)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<OrderResult>> SyncTriggeredCloses(const Position& armed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // blofin_funding.cc: records the funding of the open position in
   // `tick.pair` for the settlements since the last one recorded.
   void SettleFundingLocked(const Tick& tick, std::vector<OrderResult>* results)

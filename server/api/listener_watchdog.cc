@@ -30,6 +30,11 @@ ListenerWatchdog::Outcome ListenerWatchdog::CheckOnce() {
   spdlog::warn("event=listener_not_answering failed_checks={} stalled_ms={}", failed_in_a_row_,
                stalled_ms);
   if (failed_in_a_row_ < options_.failures) return Outcome::kFailing;
+  if (!deps_.accept_stuck()) {
+    spdlog::warn("event=listener_recovery_skipped reason={}",
+                 LogQuote("the accept queue is empty: the server is slow, the listener works"));
+    return Outcome::kBusy;
+  }
   if (!deps_.fds_available()) {
     spdlog::warn("event=listener_recovery_waiting reason={}",
                  LogQuote("file descriptors still exhausted"));

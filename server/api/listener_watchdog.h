@@ -8,9 +8,10 @@
 // fresh connection to xctld's own port tells the two apart.
 //
 // What it does: every `interval` it runs `probe`; after `failures` failures
-// in a row, and only when `fds_available` says the flood has let go of the
-// descriptors (a rebuild during the flood would fail the same way), it calls
-// `recover`. It acts only once a probe has succeeded (armed), so a probe that
+// in a row it calls `recover`, but only when `accept_stuck` says connections
+// wait unaccepted in the kernel's accept queue (a deaf listener, not a busy
+// server: listen_queue.h) and `fds_available` says the flood has let go of
+// the descriptors (a rebuild during the flood would fail the same way). It acts only once a probe has succeeded (armed), so a probe that
 // cannot work in this setup never rebuilds a healthy server. When `recover`
 // fails it calls `give_up` (xctld then stops cleanly and exits 3 for its
 // supervisor to restart it) and checks no more.
@@ -37,6 +38,7 @@ class ListenerWatchdog {
   };
   struct Deps {
     std::function<bool()> probe;           // true: the listener answered
+    std::function<bool()> accept_stuck;    // true: connections wait unaccepted
     std::function<bool()> fds_available;   // true: descriptors are free again
     std::function<absl::Status()> recover;  // rebuilds the listener
     std::function<void(const absl::Status&)> give_up;  // recover failed
@@ -48,6 +50,7 @@ class ListenerWatchdog {
     kHealthy,         // the probe succeeded
     kNotArmed,        // the probe failed, but none ever succeeded
     kFailing,         // failed, fewer than `failures` in a row
+    kBusy,            // enough failures, but the listener accepts: slow, not deaf
     kWaitingForFds,   // enough failures, but descriptors are still exhausted
     kRecovered,       // `recover` succeeded
     kGaveUp,          // `recover` failed; no more checks

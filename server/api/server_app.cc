@@ -18,6 +18,7 @@
 #include "server/api/exchange_control_service.h"
 #include "server/api/fd_limit.h"
 #include "server/api/grpc_listener.h"
+#include "server/api/listen_queue.h"
 #include "server/api/listener_watchdog.h"
 #include "server/api/strategy_manager_service.h"
 #include "server/api/price_feed_service.h"
@@ -305,6 +306,7 @@ class ServerAppImpl final : public ServerApp {
                                   .failures = c.watchdog_failures},
         ListenerWatchdog::Deps{
             .probe = [listener, timeout] { return listener->Probe(timeout); },
+            .accept_stuck = [listener] { return AcceptQueueLength(listener->port()) != 0; },
             .fds_available = [reserve] { return FdsAvailable(reserve); },
             .recover = [listener] { return listener->Rebuild(); },
             .give_up =

@@ -4,6 +4,7 @@
 #include "server/api/listener_watchdog.h"
 
 #include <deque>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -15,6 +16,7 @@ using Outcome = ListenerWatchdog::Outcome;
 struct Script {
   std::deque<bool> probes;  // results of the next probes; empty: false
   bool fds = true;
+  bool stuck = true;  // connections wait in the accept queue
   absl::Status recover_result = absl::OkStatus();
   int recovers = 0;
   int give_ups = 0;
@@ -31,6 +33,7 @@ struct Script {
                clock.Advance(absl::Seconds(1));
                return ok;
              },
+         .accept_stuck = [this] { return stuck; },
          .fds_available = [this] { return fds; },
          .recover =
              [this] {
@@ -41,6 +44,13 @@ struct Script {
          .clock = &clock});
   }
 };
+
+// Runs one check per expected outcome.
+void ExpectOutcomes(ListenerWatchdog& w, std::vector<Outcome> expected) {
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(w.CheckOnce(), expected[i]) << "check " << i;
+  }
+}
 
 TEST(ListenerWatchdog, RebuildsAfterTheConfiguredFailuresInARow) {
   Script s;
@@ -66,12 +76,22 @@ TEST(ListenerWatchdog, WaitsWhileTheFloodStillHoldsTheDescriptors) {
   s.probes = {true, false, false, false, false};
   s.fds = false;
   ListenerWatchdog w = s.Make(2);
-  EXPECT_EQ(w.CheckOnce(), Outcome::kHealthy);
-  EXPECT_EQ(w.CheckOnce(), Outcome::kFailing);
-  EXPECT_EQ(w.CheckOnce(), Outcome::kWaitingForFds);
-  EXPECT_EQ(w.CheckOnce(), Outcome::kWaitingForFds);
+  ExpectOutcomes(w, {Outcome::kHealthy, Outcome::kFailing, Outcome::kWaitingForFds,
+                     Outcome::kWaitingForFds});
   EXPECT_EQ(s.recovers, 0);
   s.fds = true;
+  EXPECT_EQ(w.CheckOnce(), Outcome::kRecovered);
+}
+
+// Slow answers, but the kernel's accept queue is drained: not a deaf listener.
+TEST(ListenerWatchdog, LeavesABusyServerAloneWhileItsListenerAccepts) {
+  Script s;
+  s.probes = {true, false, false, false, false};
+  s.stuck = false;
+  ListenerWatchdog w = s.Make(2);
+  ExpectOutcomes(w, {Outcome::kHealthy, Outcome::kFailing, Outcome::kBusy, Outcome::kBusy});
+  EXPECT_EQ(s.recovers, 0);
+  s.stuck = true;
   EXPECT_EQ(w.CheckOnce(), Outcome::kRecovered);
 }
 

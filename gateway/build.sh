@@ -25,4 +25,8 @@ fi
 
 ./generate.sh --check
 web/build.sh
-go build -o "$OUT/xctl-gateway" .
+# --version: the CMake project's version (XCTL_VERSION, set by the CMake
+# target) and the git commit, as xctld and xctl print them.
+commit="$(git describe --always --dirty --abbrev=10 2>/dev/null || echo unknown)"
+go build -ldflags "-X main.version=${XCTL_VERSION:-unknown} -X main.commit=$commit" \
+  -o "$OUT/xctl-gateway" .

@@ -138,7 +138,7 @@ func (g *Gateway) serveEvents(w http.ResponseWriter, r *http.Request,
 	}
 	if err != nil {
 		st := status.Convert(err)
-		writeError(w, runtime.HTTPStatusFromCode(st.Code()), st.Code(), st.Message())
+		writeStatus(w, runtime.HTTPStatusFromCode(st.Code()), st)
 		return
 	}
 	h := w.Header()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -121,6 +123,12 @@ func New(opts Options) (*Gateway, error) {
 			MarshalOptions:   g.marshal,
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
+		// xctld's errors with their reason and details (errors.go).
+		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux,
+			m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+			st := status.Convert(err)
+			writeStatus(w, runtime.HTTPStatusFromCode(st.Code()), st)
+		}),
 		// A known path with the wrong method is 405 (gRPC-Gateway says 501);
 		// methodGuard answers most of these first, with an Allow header.
 		runtime.WithRoutingErrorHandler(func(ctx context.Context, mux *runtime.ServeMux,
@@ -152,6 +160,7 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g.mux.Handle("/v1/", limitBody(methods))
 	g.mux.HandleFunc("/healthz", g.healthz)
+	g.mux.HandleFunc("/readyz", g.readyz)
 	g.mux.HandleFunc("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapiSpec)
@@ -220,6 +229,34 @@ func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprint(w, `{"status":"SERVING"}`)
+}
+
+// readyServices are the xctld services /readyz reports (docs/api.md, "Health").
+var readyServices = []string{"xctl.v1.PriceFeed", "xctl.v1.ExchangeControl", "xctl.v1.StrategyManager"}
+
+// readyz answers 200 when every xctld service is SERVING and 503 otherwise,
+// with each service's status, so an operator sees which part is down.
+func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	client := healthpb.NewHealthClient(g.conn)
+	services := make(map[string]string, len(readyServices))
+	ready := true
+	for _, name := range readyServices {
+		status := "UNREACHABLE"
+		if resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{Service: name}); err == nil {
+			status = resp.GetStatus().String()
+		}
+		services[name] = status
+		ready = ready && status == "SERVING"
+	}
+	body := map[string]any{"status": "SERVING", "services": services}
+	w.Header().Set("Content-Type", "application/json")
+	if !ready {
+		body["status"] = "NOT_SERVING"
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 func limitBody(next http.Handler) http.Handler {

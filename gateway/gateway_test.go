@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -134,6 +135,7 @@ func TestEveryRoute(t *testing.T) {
 		want                     string
 	}{
 		{"health", "GET", "/healthz", "", 200, `"SERVING"`},
+		{"ready", "GET", "/readyz", "", 200, `"xctl.v1.ExchangeControl":"SERVING","xctl.v1.PriceFeed":"SERVING","xctl.v1.StrategyManager":"SERVING"},"status":"SERVING"`},
 		{"openapi", "GET", "/openapi.json", "", 200, `"/v1/orders"`},
 		{"dashboard", "GET", "/", "", 200, "<html"},
 		{"prices", "GET", "/v1/prices", "", 200, `"pair":"BTC-USDT"`},
@@ -308,5 +310,21 @@ func TestShutdownEndsStreamsWithAnEndEvent(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// With xctld gone, /readyz is 503 and names every service UNREACHABLE.
+func TestReadyzWithoutXctldIsUnavailableAndSaysWhy(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close()
+	s := serveGateway(t, dead, nil, nil)
+	status, body := s.do(t, "GET", "/readyz", "")
+	if status != 503 || !strings.Contains(body, `"xctl.v1.PriceFeed":"UNREACHABLE"`) ||
+		!strings.Contains(body, `"status":"NOT_SERVING"`) {
+		t.Fatalf("/readyz without xctld = %d %s, want 503 with every service UNREACHABLE", status, body)
 	}
 }

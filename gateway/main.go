@@ -21,8 +21,15 @@ import (
 	"time"
 )
 
+// Set by build.sh (-ldflags -X): the CMake project's version and the git commit.
+var (
+	version = "unknown"
+	commit  = "unknown"
+)
+
 func main() {
 	limits := DefaultServerLimits()
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	listen := flag.String("listen", "127.0.0.1:8080", "HTTP listen address HOST:PORT (loopback by default; anything else needs --tls-cert, --tls-key and --allow-remote)")
 	upstream := flag.String("grpc", "127.0.0.1:50051", "xctld gRPC address HOST:PORT (anything but loopback needs --grpc-ca)")
 	portFile := flag.String("port-file", "", "write the bound port to this file once listening")
@@ -41,6 +48,10 @@ func main() {
 	flag.DurationVar(&limits.IdleTimeout, "idle-timeout", limits.IdleTimeout, "how long an idle keep-alive connection stays open")
 	streamWriteTimeout := flag.Duration("stream-write-timeout", DefaultStreamWriteTimeout, "time one event may take to reach a client; a client that stops reading is dropped")
 	flag.Parse()
+	if *showVersion {
+		fmt.Printf("xctl-gateway %s (git %s)\n", version, commit)
+		return
+	}
 	limits.MaxConns = *maxConns
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))

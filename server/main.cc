@@ -25,7 +25,9 @@
 #include "server/api/server_app.h"
 #include "server/cluster/nats_bus.h"
 #include "server/common/log.h"
+#include "server/common/flag_help.h"
 #include "server/common/flag_names.h"
+#include "server/common/version.h"
 #include "server/config/config.h"
 
 ABSL_FLAG(std::string, config, "", "YAML config file (see docs/operations.md)");
@@ -130,17 +132,25 @@ int main(int argc, char** argv) {
   // costs a graph update on every Mutex::Lock (about 5% of a mark to market);
   // lock order is checked by the thread-safety annotations and the tests.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  absl::SetProgramUsageMessage(
+  constexpr char kUsage[] =
       "xctl server: price feed, exchange control and strategy manager.\n"
-      "Usage: xctld [--config FILE] [--listen HOST:PORT] [--db URL] ...");
-  // --help lists this file's flags (by default Abseil looks for xctld.cc).
+      "Usage: xctld [--config FILE] [--listen HOST:PORT] [--db URL] ... "
+      "(flags override the config file; docs/operations.md)";
+  absl::SetProgramUsageMessage(kUsage);
   absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view path) {
-    return absl::EndsWith(path, "server/main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
+  usage.version_string = [] { return xctl::VersionLine("xctld"); };
   absl::SetFlagsUsageConfig(usage);
   std::vector<std::string> args = xctl::NormalizeFlagNames(argc, argv);
+  // The flags of this file are xctld's; --help lists them, and a misspelt
+  // one is a usage error (2) naming the nearest, as a bad config is.
+  const xctl::FlagFileFilter own = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  if (xctl::WantsHelp(args)) {
+    std::fputs(xctl::FlagHelp(kUsage, own).c_str(), stdout);
+    return 0;
+  }
+  if (auto unknown = xctl::CheckFlags(args, own)) return Fail(2, *unknown);
   std::vector<char*> arg_ptrs;
   for (auto& a : args) arg_ptrs.push_back(a.data());
   std::vector<char*> rest =
@@ -168,6 +178,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   xctl::InitLogging(config.log_level);
+  spdlog::info("event=xctld_starting version={} commit={}", xctl::Version(), xctl::GitCommit());
   if (core_dumps) {
     spdlog::warn("event=core_dumps_allowed note={}",
                  xctl::LogQuote("--allow-core-dumps: a core file may hold credentials"));

@@ -26,6 +26,16 @@ ABSL_FLAG(std::string, price, "", "limit price (makes the order a limit order)")
 ABSL_FLAG(std::string, client_order_id, "", "idempotency key, 1-32 letters and digits");
 ABSL_FLAG(std::string, order_id, "", "xctl order id");
 ABSL_FLAG(bool, reduce_only, false, "the order may only reduce a position");
+ABSL_FLAG(std::string, order_type, "",
+          "market, limit, post_only, ioc or fok (default: limit with --price, else market)");
+ABSL_FLAG(std::string, take_profit, "",
+          "take-profit trigger price: when the last price reaches it, the position is closed");
+ABSL_FLAG(std::string, take_profit_price, "",
+          "limit price of the take-profit close (default: a market close)");
+ABSL_FLAG(std::string, stop_loss, "",
+          "stop-loss trigger price: when the last price reaches it, the position is closed");
+ABSL_FLAG(std::string, stop_loss_price, "",
+          "limit price of the stop-loss close (default: a market close)");
 ABSL_FLAG(std::string, status, "open", "positions: open, closed or all; orders: open, filled, ..., all");
 ABSL_FLAG(std::string, action, "", "signal: buy, sell or close");
 ABSL_FLAG(std::string, comment, "", "signal comment (kept in the log)");
@@ -53,7 +63,12 @@ Usage: xctl [--server HOST:PORT] [--json] COMMAND ...
   kpis [--strategy ID | --type TYPE] [--watch [--updates N]]
   balance --strategy ID
   order place --strategy ID --symbol SYM --side buy|sell --quantity Q [--price P]
-              [--client-order-id C] [--reduce-only]
+              [--order-type market|limit|post_only|ioc|fok] [--client-order-id C]
+              [--reduce-only] [--take-profit T [--take-profit-price P]]
+              [--stop-loss T [--stop-loss-price P]]
+              (post_only: canceled if it would trade at once; ioc: what crosses fills,
+              the rest is canceled; fok: all at once or nothing. Take-profit / stop-loss:
+              when the last price reaches T the position is closed, at P or at market)
   order cancel --strategy ID (--order-id N | --client-order-id C)
   close --strategy ID --symbol SYM [--quantity Q]
   signal --strategy ID --action buy|sell|close --symbol SYM [--quantity Q] [--price P]
@@ -322,6 +337,31 @@ void PrintOrderResult(const v1::Order& o, int fills, bool replayed, Context& ctx
   (void)fills;
 }
 
+// --order-type: the named type; empty: limit with a price, else market.
+v1::OrderType OrderTypeFlag(const std::string& name, bool no_price) {
+  if (name.empty()) return no_price ? v1::ORDER_TYPE_MARKET : v1::ORDER_TYPE_LIMIT;
+  const std::pair<const char*, v1::OrderType> kTypes[] = {
+      {"market", v1::ORDER_TYPE_MARKET},  {"limit", v1::ORDER_TYPE_LIMIT},
+      {"post_only", v1::ORDER_TYPE_POST_ONLY}, {"ioc", v1::ORDER_TYPE_IOC},
+      {"fok", v1::ORDER_TYPE_FOK}};
+  for (const auto& [n, t] : kTypes) {
+    if (name == n) return t;
+  }
+  throw UsageError{"--order-type must be market, limit, post_only, ioc or fok"};
+}
+
+// --take-profit / --stop-loss and their -price: a price without its trigger
+// is a usage error.
+void TriggerFlags(const std::string& trigger, const std::string& price, const std::string& leg,
+                  v1::TriggerOrder* out) {
+  if (trigger.empty()) {
+    if (!price.empty()) throw UsageError{"--" + leg + "-price needs --" + leg};
+    return;
+  }
+  out->mutable_trigger_price()->set_value(trigger);
+  if (!price.empty()) out->mutable_order_price()->set_value(price);
+}
+
 int Order(const std::vector<std::string>& words, Context& ctx) {
   const std::string sub = Arg(words, 1, "order subcommand (place or cancel)");
   auto stub = v1::ExchangeControl::NewStub(ctx.channel);
@@ -334,8 +374,14 @@ int Order(const std::vector<std::string>& words, Context& ctx) {
     req.set_side(side == "buy" ? v1::SIDE_BUY : v1::SIDE_SELL);
     req.mutable_quantity()->set_value(Need(absl::GetFlag(FLAGS_quantity), "quantity"));
     const std::string price = absl::GetFlag(FLAGS_price);
-    req.set_type(price.empty() ? v1::ORDER_TYPE_MARKET : v1::ORDER_TYPE_LIMIT);
+    req.set_type(OrderTypeFlag(absl::GetFlag(FLAGS_order_type), price.empty()));
     if (!price.empty()) req.mutable_price()->set_value(price);
+    TriggerFlags(absl::GetFlag(FLAGS_take_profit), absl::GetFlag(FLAGS_take_profit_price),
+                 "take-profit", req.mutable_take_profit());
+    if (absl::GetFlag(FLAGS_take_profit).empty()) req.clear_take_profit();
+    TriggerFlags(absl::GetFlag(FLAGS_stop_loss), absl::GetFlag(FLAGS_stop_loss_price),
+                 "stop-loss", req.mutable_stop_loss());
+    if (absl::GetFlag(FLAGS_stop_loss).empty()) req.clear_stop_loss();
     req.set_client_order_id(absl::GetFlag(FLAGS_client_order_id));
     req.set_reduce_only(absl::GetFlag(FLAGS_reduce_only));
     v1::PlaceOrderResponse resp;

@@ -9,9 +9,13 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "client/cli/commands.h"
+#include "server/common/flag_help.h"
 #include "server/common/flag_names.h"
+#include "server/common/version.h"
 
 ABSL_FLAG(std::string, server, "", "xctld address HOST:PORT (default $XCTL_SERVER or 127.0.0.1:50051)");
 ABSL_FLAG(bool, json, false, "print JSON (one object per line) instead of tables");
@@ -70,9 +74,25 @@ std::string Env(const char* name) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(xctl::cli::Usage());
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] { return xctl::VersionLine("xctl"); };
+  absl::SetFlagsUsageConfig(usage);
   std::vector<std::string> args = xctl::NormalizeFlagNames(argc, argv);
   if (auto refused = SecretOnTheCommandLine(args)) {
     std::fprintf(stderr, "xctl: %s\n", refused->c_str());
+    return xctl::cli::kUsage;
+  }
+  // The CLI's flags are those of client/cli/; --help lists them and a
+  // misspelt one is a usage error naming the nearest.
+  const xctl::FlagFileFilter own = [](absl::string_view file) {
+    return absl::StrContains(file, "client/cli/");
+  };
+  if (xctl::WantsHelp(args)) {
+    std::fputs(xctl::FlagHelp(xctl::cli::Usage(), own).c_str(), stdout);
+    return 0;
+  }
+  if (auto unknown = xctl::CheckFlags(args, own)) {
+    std::fprintf(stderr, "xctl: %s\n", unknown->c_str());
     return xctl::cli::kUsage;
   }
   std::vector<char*> ptrs;

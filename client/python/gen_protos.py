@@ -147,7 +147,8 @@ def runtime_requirements(root: Path | None = None) -> list[str]:
         text = (Path(tmp) / PROTO_SUBDIR / "types_pb2.py").read_text(encoding="utf-8")
     match = _GENCODE_RE.search(text)
     protobuf_req = f"protobuf>={match.group(1)}" if match else "protobuf"
-    return [f"grpcio>={grpc_version.VERSION}", protobuf_req]
+    # grpcio-status decodes the status details (google.rpc.ErrorInfo, ...) of xctld's errors.
+    return [f"grpcio>={grpc_version.VERSION}", f"grpcio-status>={grpc_version.VERSION}", protobuf_req]
 
 
 def main() -> int:

@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "server/common/log.h"
+#include "server/common/error_reason.h"
 
 namespace xctl::api {
 namespace {
@@ -57,10 +58,11 @@ absl::Status AuthFailureLimiter::Check(absl::string_view address) const {
   const absl::Time until = it->second.front() + window_;
   if (until <= now) return absl::OkStatus();
   const int64_t wait_s = (absl::ToInt64Milliseconds(until - now) + 999) / 1000;
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "too many failed authentications from this address (", max_failures_, " within ",
-      absl::ToInt64Seconds(window_), " s): wait ", wait_s,
-      " s, then retry with the right token or signal secret"));
+  return WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                        "too many failed authentications from this address (", max_failures_,
+                        " within ", absl::ToInt64Seconds(window_), " s): wait ", wait_s,
+                        " s, then retry with the right token or signal secret")),
+                    reason::kAuthRateLimited);
 }
 
 void AuthFailureLimiter::RecordFailure(absl::string_view address, absl::string_view what) {

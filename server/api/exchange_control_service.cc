@@ -170,8 +170,11 @@ grpc::Status ExchangeControlService::PlaceOrder(grpc::ServerContext* ctx,
     if (!r.quantity.is_positive()) {
       return absl::InvalidArgumentError("quantity: must be greater than 0");
     }
-    if (r.type == OrderType::kLimit && !r.price) {
-      return absl::InvalidArgumentError("price: required for limit orders");
+    XCTL_ASSIGN_OR_RETURN(r.take_profit, TriggerFromProto(*req, true, "take_profit"));
+    XCTL_ASSIGN_OR_RETURN(r.stop_loss, TriggerFromProto(*req, false, "stop_loss"));
+    if (IsPriced(r.type) && !r.price) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("price: required for ", ToString(r.type), " orders"));
     }
     if (r.type == OrderType::kMarket && r.price) {
       return absl::InvalidArgumentError("price: market orders take no price");

@@ -1,7 +1,6 @@
 #include "server/api/grpc_listener.h"
 
 #include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include <chrono>
 #include <climits>
@@ -130,11 +129,6 @@ bool GrpcListener::Probe(absl::Duration timeout) const {
   // accepted the connection; a deadline or an unreachable port means not.
   return status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED &&
          status.error_code() != grpc::StatusCode::UNAVAILABLE;
-}
-
-void GrpcListener::SetNotServing() {
-  absl::MutexLock lock(&mu_);
-  if (server_) server_->GetHealthCheckService()->SetServingStatus(false);
 }
 
 void GrpcListener::ShutdownLocked() {

@@ -48,9 +48,6 @@ class GrpcListener {
   // true when any answer came within `timeout`, i.e. the listener accepted.
   bool Probe(absl::Duration timeout) const;
 
-  // Health NOT_SERVING; call before finishing the streams.
-  void SetNotServing();
-
   // Stops accepting, waits up to the grace for running calls. Idempotent.
   void Shutdown();
 

@@ -2,7 +2,6 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include <signal.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "server/api/auth.h"
+#include "server/api/health_service.h"
 #include "server/api/exchange_control_service.h"
 #include "server/api/fd_limit.h"
 #include "server/api/grpc_listener.h"
@@ -185,14 +185,17 @@ class ServerAppImpl final : public ServerApp {
     });
     strategy_service_ = std::make_unique<StrategyManagerService>(*strategies_, &auth_);
 
-    grpc::EnableDefaultHealthCheckService(true);
+    health_ = std::make_unique<HealthService>(
+        HealthProbes{.prices = [this] { return PricesFresh(*prices_); },
+                     .database = [this] { return store_->Ping(); }},
+        SystemClock());
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     auto listener = GrpcListener::Start(
         GrpcListener::Options{.listen = config_.listen,
                               .tls = config_.tls,
                               .connections = config_.connections,
                               .shutdown_grace = absl::Milliseconds(config_.shutdown_grace_ms)},
-        {price_feed_.get(), control_service_.get(), strategy_service_.get()});
+        {price_feed_.get(), control_service_.get(), strategy_service_.get(), health_.get()});
     if (!listener.ok()) return listener.status();
     listener_ = *std::move(listener);
     port_ = listener_->port();
@@ -209,7 +212,7 @@ class ServerAppImpl final : public ServerApp {
     stopped_ = true;
     if (watchdog_) watchdog_->Stop();  // before the listener: it may rebuild it
     if (listener_) {
-      listener_->SetNotServing();
+      health_->SetShuttingDown();
       // Open streams first, or Server::Shutdown waits for them forever.
       if (price_feed_) price_feed_->Shutdown();
       if (control_service_) control_service_->Shutdown();
@@ -231,6 +234,7 @@ class ServerAppImpl final : public ServerApp {
     cluster_prices_.reset();  // after prices_->Stop(): its fetch gate points here
     watchdog_.reset();
     listener_.reset();
+    health_.reset();
     strategy_service_.reset();
     strategies_.reset();
     control_service_.reset();
@@ -318,6 +322,16 @@ class ServerAppImpl final : public ServerApp {
     watchdog_->Start();
   }
 
+  // OK when every configured pair has a price that is not stale.
+  static absl::Status PricesFresh(const PriceModule& prices) {
+    for (const std::string& pair : prices.pairs()) {
+      TickPtr tick = prices.Latest(pair);
+      if (tick == nullptr) return absl::UnavailableError(absl::StrCat(pair, ": no price yet"));
+      if (tick->stale) return absl::UnavailableError(absl::StrCat(pair, ": price is stale"));
+    }
+    return absl::OkStatus();
+  }
+
   ServerConfig config_;
   Authorizer auth_;
   InstrumentCatalog instruments_;
@@ -337,6 +351,7 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<cluster::ClusterFeed> cluster_feed_;
   // ---- end cluster mode streams ----
   std::unique_ptr<PriceFeedService> price_feed_;
+  std::unique_ptr<HealthService> health_;  // outlives listener_
   std::unique_ptr<GrpcListener> listener_;
   std::unique_ptr<ListenerWatchdog> watchdog_;  // after listener_: destroyed first
   std::atomic<int> exit_code_ = 0;

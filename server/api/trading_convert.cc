@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/api/convert.h"
+#include "server/common/status_macros.h"
 
 namespace xctl::api {
 
@@ -14,7 +15,14 @@ v1::PositionSide ToProto(PositionSide v) {
 }
 
 v1::OrderType ToProto(OrderType v) {
-  return v == OrderType::kMarket ? v1::ORDER_TYPE_MARKET : v1::ORDER_TYPE_LIMIT;
+  switch (v) {
+    case OrderType::kMarket: return v1::ORDER_TYPE_MARKET;
+    case OrderType::kLimit: return v1::ORDER_TYPE_LIMIT;
+    case OrderType::kPostOnly: return v1::ORDER_TYPE_POST_ONLY;
+    case OrderType::kIoc: return v1::ORDER_TYPE_IOC;
+    case OrderType::kFok: return v1::ORDER_TYPE_FOK;
+  }
+  return v1::ORDER_TYPE_UNSPECIFIED;
 }
 
 v1::OrderStatus ToProto(OrderStatus v) {
@@ -43,11 +51,46 @@ absl::StatusOr<Side> SideFromProto(v1::Side v, absl::string_view field) {
 }
 
 absl::StatusOr<OrderType> OrderTypeFromProto(v1::OrderType v, absl::string_view field) {
-  if (v == v1::ORDER_TYPE_MARKET) return OrderType::kMarket;
-  if (v == v1::ORDER_TYPE_LIMIT) return OrderType::kLimit;
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": must be ORDER_TYPE_MARKET or ORDER_TYPE_LIMIT"));
+  switch (v) {
+    case v1::ORDER_TYPE_MARKET: return OrderType::kMarket;
+    case v1::ORDER_TYPE_LIMIT: return OrderType::kLimit;
+    case v1::ORDER_TYPE_POST_ONLY: return OrderType::kPostOnly;
+    case v1::ORDER_TYPE_IOC: return OrderType::kIoc;
+    case v1::ORDER_TYPE_FOK: return OrderType::kFok;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": must be ORDER_TYPE_MARKET, ORDER_TYPE_LIMIT, ORDER_TYPE_POST_ONLY, "
+                 "ORDER_TYPE_IOC or ORDER_TYPE_FOK"));
+  }
 }
+
+absl::StatusOr<std::optional<TriggerOrder>> TriggerFromProto(const v1::PlaceOrderRequest& req,
+                                                             bool take_profit,
+                                                             absl::string_view field) {
+  const bool set = take_profit ? req.has_take_profit() : req.has_stop_loss();
+  if (!set) return std::optional<TriggerOrder>();
+  const v1::TriggerOrder& t = take_profit ? req.take_profit() : req.stop_loss();
+  const std::string trigger_field = absl::StrCat(field, ".trigger_price");
+  if (t.trigger_price().value().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        trigger_field, ": required when ", field, " is set (", field,
+        ".order_price alone means nothing; leave it unset to close at market)"));
+  }
+  TriggerOrder out;
+  XCTL_ASSIGN_OR_RETURN(out.trigger_price, RequiredDecimal(t.trigger_price(), trigger_field));
+  XCTL_ASSIGN_OR_RETURN(out.order_price,
+                        OptionalDecimal(t.order_price(), absl::StrCat(field, ".order_price")));
+  return std::optional<TriggerOrder>(out);
+}
+
+namespace {
+
+void TriggerToProto(const std::optional<TriggerOrder>& t, v1::TriggerOrder* out) {
+  ToProto(t->trigger_price, out->mutable_trigger_price());
+  if (t->order_price) ToProto(*t->order_price, out->mutable_order_price());
+}
+
+}  // namespace
 
 absl::Status UnknownEnumValue(const google::protobuf::EnumDescriptor* d, int value,
                               absl::string_view field) {
@@ -114,6 +157,8 @@ void ToProto(const Order& o, v1::Order* out) {
   out->set_reject_reason(o.reject_reason);
   ToProtoTime(o.create_time_ms, out->mutable_create_time());
   ToProtoTime(o.update_time_ms, out->mutable_update_time());
+  if (o.take_profit) TriggerToProto(o.take_profit, out->mutable_take_profit());
+  if (o.stop_loss) TriggerToProto(o.stop_loss, out->mutable_stop_loss());
 }
 
 void ToProto(const Fill& f, v1::Fill* out) {
@@ -141,6 +186,8 @@ void ToProto(const Position& p, v1::Position* out) {
   ToProto(p.fees, out->mutable_fees());
   out->set_mode(ToProto(p.mode));
   out->set_exchange(p.exchange);
+  if (p.take_profit) TriggerToProto(p.take_profit, out->mutable_take_profit());
+  if (p.stop_loss) TriggerToProto(p.stop_loss, out->mutable_stop_loss());
 }
 
 void ToProto(const Instrument& i, v1::Instrument* out) {

@@ -23,6 +23,12 @@ v1::TradingMode ToProto(TradingMode v);
 // INVALID_ARGUMENT "<field>: ..." for UNSPECIFIED or unknown values.
 absl::StatusOr<Side> SideFromProto(v1::Side v, absl::string_view field);
 absl::StatusOr<OrderType> OrderTypeFromProto(v1::OrderType v, absl::string_view field);
+// The request's take_profit (or stop_loss when `take_profit` is false): nullopt
+// when unset; INVALID_ARGUMENT naming `field` when its trigger_price is
+// missing (an order_price alone) or a decimal is malformed.
+absl::StatusOr<std::optional<TriggerOrder>> TriggerFromProto(const v1::PlaceOrderRequest& req,
+                                                             bool take_profit,
+                                                             absl::string_view field);
 // List filters: nullopt for UNSPECIFIED (a filter that matches everything);
 // INVALID_ARGUMENT naming `field` and the accepted values for a number the
 // enum does not define ("status: unknown value 99; one of

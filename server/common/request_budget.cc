@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/error_reason.h"
 
 namespace xctl {
 namespace {
@@ -18,9 +19,10 @@ std::string HostOf(absl::string_view url) {
 }
 
 absl::Status Exhausted(absl::string_view what, absl::Duration wait) {
-  return absl::ResourceExhaustedError(
-      absl::StrCat(what, "; next slot in ", std::max<int64_t>(1, absl::ToInt64Milliseconds(wait)),
-                   " ms"));
+  return WithReason(
+      absl::ResourceExhaustedError(absl::StrCat(
+          what, "; next slot in ", std::max<int64_t>(1, absl::ToInt64Milliseconds(wait)), " ms")),
+      reason::kExchangeRateLimited);
 }
 
 }  // namespace

@@ -44,9 +44,18 @@ absl::StatusOr<RecordedFill> RecordFill(Tx& tx, Order& order, Fill& fill,
   fill.side = order.side;
   fill.mode = order.mode;
   XCTL_RETURN_IF_ERROR(tx.fills().Insert(&fill));
+  // TP/SL belong to an open position: a fill that opens or adds to it gives
+  // it the order's (when the order has any); closed rows keep none.
+  if (ledger.open && ledger.open->side == SideOpened(order.side) &&
+      (order.take_profit || order.stop_loss)) {
+    ledger.open->take_profit = order.take_profit;
+    ledger.open->stop_loss = order.stop_loss;
+  }
   // Closed rows first: a flip closes the old row before the new one opens
   // (one open row per strategy and symbol).
   for (Position& closed : ledger.closed) {
+    closed.take_profit.reset();
+    closed.stop_loss.reset();
     if (closed.id != 0) {
       XCTL_RETURN_IF_ERROR(tx.positions().Update(closed));
     } else {

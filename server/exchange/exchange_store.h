@@ -7,7 +7,9 @@
 // order's filled quantity, average price and fee (inserting the order when it
 // has no id yet), inserts the fill, and applies it to the strategy's position
 // rows through the ledger (paper/ledger.h): one-way netting, partial-close
-// split, flip. The caller sets the order's status and its account.
+// split, flip. A fill that opens or adds to a position gives the position the
+// order's take-profit and stop-loss (when the order has any); closed rows
+// keep none. The caller sets the order's status and its account.
 #pragma once
 
 #include <optional>

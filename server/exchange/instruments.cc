@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/common/status_macros.h"
 
 namespace xctl {
 namespace {
@@ -170,6 +171,57 @@ absl::Status CheckPrice(const Instrument& instrument, Decimal price) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// `what` ("take-profit trigger price") prefixed to CheckPrice's message.
+absl::Status CheckPriceOf(const Instrument& instrument, Decimal price, absl::string_view what) {
+  absl::Status st = CheckPrice(instrument, price);
+  if (st.ok()) return st;
+  return absl::InvalidArgumentError(absl::StrCat(what, ": ", st.message()));
+}
+
+absl::Status CheckTriggerPrices(const Instrument& instrument, const OrderRequest& request) {
+  for (const auto& [name, leg] : {std::pair{"take-profit", &request.take_profit},
+                                  std::pair{"stop-loss", &request.stop_loss}}) {
+    if (!*leg) continue;
+    XCTL_RETURN_IF_ERROR(
+        CheckPriceOf(instrument, (*leg)->trigger_price, absl::StrCat(name, " trigger price")));
+    if ((*leg)->order_price) {
+      XCTL_RETURN_IF_ERROR(
+          CheckPriceOf(instrument, *(*leg)->order_price, absl::StrCat(name, " order price")));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckTriggerSides(const OrderRequest& request, Decimal reference,
+                               absl::string_view reference_name) {
+  // A buy opens (or adds to) a long: profit above, loss below; a sell the
+  // reverse (errors.md 102037-102040, 102047-102055).
+  const bool buy = request.side == Side::kBuy;
+  if (request.take_profit) {
+    const Decimal tp = request.take_profit->trigger_price;
+    if (buy ? tp <= reference : tp >= reference) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "take-profit trigger price ", tp.ToString(), " of a ", ToString(request.side),
+          " must be ", buy ? "above" : "below", " the ", reference_name, " ",
+          reference.ToString()));
+    }
+  }
+  if (request.stop_loss) {
+    const Decimal sl = request.stop_loss->trigger_price;
+    if (buy ? sl >= reference : sl <= reference) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "stop-loss trigger price ", sl.ToString(), " of a ", ToString(request.side),
+          " must be ", buy ? "below" : "above", " the ", reference_name, " ",
+          reference.ToString()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckOrder(const Instrument& instrument, const OrderRequest& request) {
   if (!instrument.live) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -179,10 +231,20 @@ absl::Status CheckOrder(const Instrument& instrument, const OrderRequest& reques
   if (!quantity.ok()) return quantity;
   absl::Status size = CheckMaxSize(instrument, request.type, request.quantity);
   if (!size.ok()) return size;
-  if (request.type == OrderType::kLimit) {
-    if (!request.price) return absl::InvalidArgumentError("a limit order needs a price");
+  if ((request.take_profit || request.stop_loss) && request.reduce_only) {
+    return absl::InvalidArgumentError(
+        "take-profit / stop-loss cannot be attached to a reduce-only order: they close the "
+        "position an order opens, and a reduce-only order opens none");
+  }
+  XCTL_RETURN_IF_ERROR(CheckTriggerPrices(instrument, request));
+  if (IsPriced(request.type)) {
+    if (!request.price) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a ", ToString(request.type), " order needs a price"));
+    }
     absl::Status price = CheckPrice(instrument, *request.price);
     if (!price.ok()) return price;
+    XCTL_RETURN_IF_ERROR(CheckTriggerSides(request, *request.price, "order price"));
     return CheckedNotional(instrument, *request.price, request.quantity).status();
   }
   if (request.price) {

@@ -79,10 +79,21 @@ Instrument GenericInstrument(absl::string_view symbol);
 [[nodiscard]] absl::StatusOr<Decimal> CheckedNotional(const Instrument& instrument, Decimal price,
                                                       Decimal quantity);
 
+// INVALID_ARGUMENT unless the request's take-profit trigger is beyond
+// `reference` on the profit side (above for a buy, below for a sell) and its
+// stop-loss trigger on the loss side, naming `reference_name` ("order price",
+// "latest price"). Exchanges check market orders with it at the price they
+// know.
+[[nodiscard]] absl::Status CheckTriggerSides(const OrderRequest& request, Decimal reference,
+                                             absl::string_view reference_name);
+
 // The checks every exchange makes before trading, in this order: the
 // instrument is live (else FAILED_PRECONDITION "BTC-USDT is suspended on
 // BloFin"), quantity (CheckQuantity, then CheckMaxSize for the order's type),
-// a limit order's price (present, CheckPrice) and notional (CheckedNotional),
+// no TP/SL on a reduce-only order (it opens nothing for them to close), TP/SL
+// trigger and order prices on the tick (CheckPrice), a priced order's
+// (limit, post_only, ioc, fok) price (present, CheckPrice), its TP/SL on the
+// right sides of it (CheckTriggerSides) and its notional (CheckedNotional),
 // no price on a market order.
 [[nodiscard]] absl::Status CheckOrder(const Instrument& instrument, const OrderRequest& request);
 

@@ -25,7 +25,8 @@ constexpr std::pair<absl::string_view, Side> kSides[] = {
 constexpr std::pair<absl::string_view, PositionSide> kPositionSides[] = {
     {"long", PositionSide::kLong}, {"short", PositionSide::kShort}};
 constexpr std::pair<absl::string_view, OrderType> kOrderTypes[] = {
-    {"market", OrderType::kMarket}, {"limit", OrderType::kLimit}};
+    {"market", OrderType::kMarket}, {"limit", OrderType::kLimit},
+    {"post_only", OrderType::kPostOnly}, {"ioc", OrderType::kIoc}, {"fok", OrderType::kFok}};
 constexpr std::pair<absl::string_view, OrderStatus> kOrderStatuses[] = {
     {"open", OrderStatus::kOpen},
     {"partially_filled", OrderStatus::kPartiallyFilled},
@@ -76,6 +77,7 @@ absl::StatusOr<TradingMode> ParseTradingMode(absl::string_view s) {
 bool MatchesRequest(const Order& o, const OrderRequest& r) {
   return o.symbol == r.symbol && o.side == r.side && o.type == r.type &&
          o.quantity == r.quantity && o.reduce_only == r.reduce_only &&
+         o.take_profit == r.take_profit && o.stop_loss == r.stop_loss &&
          (r.type == OrderType::kMarket || o.price == r.price);
 }
 
@@ -84,6 +86,11 @@ std::string DescribeOrder(const Order& o) {
                                   " ", o.symbol, " ", ToString(o.type));
   if (o.price) absl::StrAppend(&text, " at ", o.price->ToString());
   if (o.reduce_only) absl::StrAppend(&text, " reduce-only");
+  for (const auto& [leg, t] : {std::pair{"tp", &o.take_profit}, std::pair{"sl", &o.stop_loss}}) {
+    if (!*t) continue;
+    absl::StrAppend(&text, " ", leg, " ", (*t)->trigger_price.ToString());
+    if ((*t)->order_price) absl::StrAppend(&text, " at ", (*t)->order_price->ToString());
+  }
   return text;
 }
 

@@ -16,10 +16,16 @@ namespace xctl {
 
 enum class Side { kBuy, kSell };
 enum class PositionSide { kLong, kShort };
-enum class OrderType { kMarket, kLimit };
+// kPostOnly, kIoc and kFok are priced orders with BloFin's time-in-force
+// rules (index.md, "Place Order", orderType): post-only never takes, IOC fills
+// what crosses at once and cancels the rest, FOK fills all at once or nothing.
+enum class OrderType { kMarket, kLimit, kPostOnly, kIoc, kFok };
 enum class OrderStatus { kOpen, kPartiallyFilled, kFilled, kCanceled, kRejected };
 enum class PositionStatus { kOpen, kClosed };
 enum class TradingMode { kPaper, kLive };
+
+// True for every type but market: the order has a limit price.
+inline bool IsPriced(OrderType t) { return t != OrderType::kMarket; }
 
 // Lowercase names used in the database and logs ("buy", "long", "market",
 // "partially_filled", "open", "paper"), and their parsers (INVALID_ARGUMENT
@@ -70,6 +76,17 @@ struct Instrument {
 inline constexpr Decimal kDefaultTakerFeeRate = Decimal::FromUnits(600'000);  // 0.06%
 inline constexpr Decimal kDefaultMakerFeeRate = Decimal::FromUnits(200'000);  // 0.02%
 
+// A take-profit or stop-loss attached to an order (BloFin's tpTriggerPrice /
+// tpOrderPrice, slTriggerPrice / slOrderPrice, index.md "Place Order"). When
+// the last price reaches `trigger_price`, the position the order opened is
+// closed by a reduce-only order: limit at `order_price`, or market when it is
+// unset (BloFin's -1 stays inside the BloFin client).
+struct TriggerOrder {
+  Decimal trigger_price;
+  std::optional<Decimal> order_price;
+  bool operator==(const TriggerOrder&) const = default;
+};
+
 // A request to trade, as validated by exchange control.
 struct OrderRequest {
   std::string strategy_id;
@@ -77,16 +94,19 @@ struct OrderRequest {
   std::string symbol;
   Side side = Side::kBuy;
   OrderType type = OrderType::kMarket;
-  std::optional<Decimal> price;  // limit orders only
+  std::optional<Decimal> price;  // priced (non-market) orders only
   Decimal quantity;              // contracts
   bool reduce_only = false;
+  std::optional<TriggerOrder> take_profit;
+  std::optional<TriggerOrder> stop_loss;
 };
 
 struct Order;
 // True when `order` is what `request` asks for (same symbol, side, type,
-// quantity, reduce-only and, for limit orders, price): a retry of it.
+// quantity, reduce-only, TP/SL and, for priced orders, price): a retry of it.
 bool MatchesRequest(const Order& order, const OrderRequest& request);
-// "#12: buy 0.1 BTC-USDT limit at 64000 reduce-only", for messages.
+// "#12: buy 0.1 BTC-USDT limit at 64000 reduce-only tp 66000 sl 62000 at
+// 61990", for messages.
 std::string DescribeOrder(const Order& order);
 
 struct Order {
@@ -104,6 +124,10 @@ struct Order {
   Decimal average_price;
   Decimal fee;
   bool reduce_only = false;
+  // The TP/SL the order carries (see TriggerOrder); on a fill they pass to
+  // the position it opens or adds to.
+  std::optional<TriggerOrder> take_profit;
+  std::optional<TriggerOrder> stop_loss;
   TradingMode mode = TradingMode::kPaper;
   std::string reject_reason;
   int64_t create_time_ms = 0;
@@ -145,6 +169,10 @@ struct Position {
   Decimal fees;
   TradingMode mode = TradingMode::kPaper;
   std::string exchange;  // "paper" or "blofin"
+  // The TP/SL of the order that opened or last added to it, while open;
+  // cleared when one of them fires (the other leg is dropped).
+  std::optional<TriggerOrder> take_profit;
+  std::optional<TriggerOrder> stop_loss;
 };
 
 // A strategy's account (paper: persisted by the paper exchange; live: as

@@ -130,12 +130,73 @@ class ListQuery {
   const int limit_;
 };
 
+// ---- TP/SL columns -----------------------------------------------------------
+
+// The four nullable TP/SL columns that orders and positions share.
+constexpr char kTriggerColumns[] =
+    "tp_trigger_price, tp_order_price, sl_trigger_price, sl_order_price";
+
+struct TriggerColumns {
+  std::string value[4];
+  soci::indicator ind[4] = {soci::i_null, soci::i_null, soci::i_null, soci::i_null};
+
+  TriggerColumns() = default;
+  TriggerColumns(const std::optional<TriggerOrder>& tp, const std::optional<TriggerOrder>& sl) {
+    Set(0, tp);
+    Set(2, sl);
+  }
+
+  void Into(soci::details::prepare_temp_type& p) {
+    for (int i = 0; i < 4; ++i) p, soci::into(value[i], ind[i]);
+  }
+
+  // Reads back the two legs; an order price without its trigger is data loss.
+  absl::Status To(absl::string_view table, std::optional<TriggerOrder>* tp,
+                  std::optional<TriggerOrder>* sl) const {
+    XCTL_ASSIGN_OR_RETURN(*tp, Get(0, table, "tp"));
+    XCTL_ASSIGN_OR_RETURN(*sl, Get(2, table, "sl"));
+    return absl::OkStatus();
+  }
+
+ private:
+  void Set(int i, const std::optional<TriggerOrder>& t) {
+    if (!t) return;
+    value[i] = t->trigger_price.ToString();
+    ind[i] = soci::i_ok;
+    if (t->order_price) {
+      value[i + 1] = t->order_price->ToString();
+      ind[i + 1] = soci::i_ok;
+    }
+  }
+
+  absl::StatusOr<std::optional<TriggerOrder>> Get(int i, absl::string_view table,
+                                                  absl::string_view leg) const {
+    if (ind[i] != soci::i_ok) {
+      if (ind[i + 1] == soci::i_ok) {
+        return absl::DataLossError(absl::StrCat("stored ", table, ".", leg,
+                                                "_order_price has no trigger price"));
+      }
+      return std::optional<TriggerOrder>();
+    }
+    TriggerOrder t;
+    XCTL_ASSIGN_OR_RETURN(t.trigger_price,
+                          ParseStored(value[i], absl::StrCat(table, ".", leg, "_trigger_price")));
+    if (ind[i + 1] == soci::i_ok) {
+      XCTL_ASSIGN_OR_RETURN(Decimal px,
+                            ParseStored(value[i + 1], absl::StrCat(table, ".", leg, "_order_price")));
+      t.order_price = px;
+    }
+    return std::optional<TriggerOrder>(t);
+  }
+};
+
 // ---- orders ----------------------------------------------------------------
 
 constexpr char kOrderColumns[] =
     "id, strategy_id, client_order_id, exchange_order_id, symbol, side, type, price, "
     "quantity, status, filled_quantity, average_price, fee, reduce_only, mode, "
-    "reject_reason, create_time, update_time";
+    "reject_reason, create_time, update_time, tp_trigger_price, tp_order_price, "
+    "sl_trigger_price, sl_order_price";
 
 struct OrderRow {
   long long id = 0;
@@ -146,6 +207,7 @@ struct OrderRow {
   int reduce_only = 0;
   std::string mode, reject_reason;
   long long create_time = 0, update_time = 0;
+  TriggerColumns triggers;
 
   void Into(soci::details::prepare_temp_type& p) {
     p, soci::into(id), soci::into(strategy_id), soci::into(client_order_id),
@@ -154,6 +216,7 @@ struct OrderRow {
         soci::into(filled_quantity), soci::into(average_price), soci::into(fee),
         soci::into(reduce_only), soci::into(mode), soci::into(reject_reason),
         soci::into(create_time), soci::into(update_time);
+    triggers.Into(p);
   }
 
   absl::StatusOr<Order> ToOrder() const {
@@ -179,6 +242,7 @@ struct OrderRow {
     o.reject_reason = reject_reason;
     o.create_time_ms = create_time;
     o.update_time_ms = update_time;
+    XCTL_RETURN_IF_ERROR(triggers.To("orders", &o.take_profit, &o.stop_loss));
     return o;
   }
 };
@@ -218,7 +282,8 @@ absl::StatusOr<std::optional<T>> Maybe(absl::StatusOr<std::vector<T>> rows) {
 
 constexpr char kPositionColumns[] =
     "id, strategy_id, symbol, side, open_time, close_time, open_price, close_price, "
-    "quantity, status, pnl, fees, mode, exchange";
+    "quantity, status, pnl, fees, mode, exchange, tp_trigger_price, tp_order_price, "
+    "sl_trigger_price, sl_order_price";
 
 struct PositionRow {
   long long id = 0;
@@ -230,12 +295,14 @@ struct PositionRow {
   std::string quantity, status, pnl;
   soci::indicator pnl_ind = soci::i_null;
   std::string fees, mode, exchange;
+  TriggerColumns triggers;
 
   void Into(soci::details::prepare_temp_type& p) {
     p, soci::into(id), soci::into(strategy_id), soci::into(symbol), soci::into(side),
         soci::into(open_time), soci::into(close_time, close_time_ind), soci::into(open_price),
         soci::into(close_price, close_price_ind), soci::into(quantity), soci::into(status),
         soci::into(pnl, pnl_ind), soci::into(fees), soci::into(mode), soci::into(exchange);
+    triggers.Into(p);
   }
 
   absl::StatusOr<Position> ToPosition() const {
@@ -260,6 +327,7 @@ struct PositionRow {
     XCTL_ASSIGN_OR_RETURN(p.fees, ParseStored(fees, "positions.fees"));
     XCTL_ASSIGN_OR_RETURN(p.mode, ParseTradingMode(mode));
     p.exchange = exchange;
+    XCTL_RETURN_IF_ERROR(triggers.To("positions", &p.take_profit, &p.stop_loss));
     return p;
   }
 };
@@ -480,16 +548,19 @@ absl::Status OrderRepository::Insert(Order* o) {
     std::string avg = o->average_price.ToString(), fee = o->fee.ToString();
     int reduce = o->reduce_only ? 1 : 0;
     long long created = o->create_time_ms, updated = o->update_time_ms, id = 0;
+    TriggerColumns t(o->take_profit, o->stop_loss);
     session_ << "INSERT INTO orders (strategy_id, client_order_id, exchange_order_id, symbol, "
                 "side, type, price, quantity, status, filled_quantity, average_price, fee, "
-                "reduce_only, mode, reject_reason, create_time, update_time) VALUES (:s, :c, :e, "
-                ":sym, :side, :type, :price, :q, :status, :f, :avg, :fee, :r, :mode, :rr, :ct, :ut) "
-                "RETURNING id",
+                "reduce_only, mode, reject_reason, create_time, update_time, "
+             << kTriggerColumns
+             << ") VALUES (:s, :c, :e, :sym, :side, :type, :price, :q, :status, :f, :avg, :fee, "
+                ":r, :mode, :rr, :ct, :ut, :tpt, :tpo, :slt, :slo) RETURNING id",
         soci::use(o->strategy_id), soci::use(o->client_order_id), soci::use(o->exchange_order_id),
         soci::use(o->symbol), soci::use(side), soci::use(type), soci::use(price.value, price.ind),
         soci::use(qty), soci::use(status), soci::use(filled), soci::use(avg), soci::use(fee),
         soci::use(reduce), soci::use(mode), soci::use(o->reject_reason), soci::use(created),
-        soci::use(updated), soci::into(id);
+        soci::use(updated), soci::use(t.value[0], t.ind[0]), soci::use(t.value[1], t.ind[1]),
+        soci::use(t.value[2], t.ind[2]), soci::use(t.value[3], t.ind[3]), soci::into(id);
     o->id = id;
     return absl::OkStatus();
   });
@@ -645,14 +716,18 @@ absl::Status PositionRepository::Insert(Position* pos) {
     NullableText close_price(pos->close_price), pnl(pos->pnl);
     NullableInt close_time(pos->close_time_ms);
     long long open_time = pos->open_time_ms, id = 0;
+    TriggerColumns t(pos->take_profit, pos->stop_loss);
     session_ << "INSERT INTO positions (strategy_id, symbol, side, open_time, close_time, "
-                "open_price, close_price, quantity, status, pnl, fees, mode, exchange) VALUES "
-                "(:s, :sym, :side, :ot, :ct, :op, :cp, :q, :st, :pnl, :fees, :mode, :x) RETURNING id",
+                "open_price, close_price, quantity, status, pnl, fees, mode, exchange, "
+             << kTriggerColumns
+             << ") VALUES (:s, :sym, :side, :ot, :ct, :op, :cp, :q, :st, :pnl, :fees, :mode, :x, "
+                ":tpt, :tpo, :slt, :slo) RETURNING id",
         soci::use(pos->strategy_id), soci::use(pos->symbol), soci::use(side), soci::use(open_time),
         soci::use(close_time.value, close_time.ind), soci::use(open_price),
         soci::use(close_price.value, close_price.ind), soci::use(qty), soci::use(status),
         soci::use(pnl.value, pnl.ind), soci::use(fees), soci::use(mode), soci::use(pos->exchange),
-        soci::into(id);
+        soci::use(t.value[0], t.ind[0]), soci::use(t.value[1], t.ind[1]),
+        soci::use(t.value[2], t.ind[2]), soci::use(t.value[3], t.ind[3]), soci::into(id);
     pos->id = id;
     return absl::OkStatus();
   });
@@ -666,12 +741,17 @@ absl::Status PositionRepository::Update(const Position& pos) {
     NullableText close_price(pos.close_price), pnl(pos.pnl);
     NullableInt close_time(pos.close_time_ms);
     long long open_time = pos.open_time_ms, id = pos.id;
+    TriggerColumns t(pos.take_profit, pos.stop_loss);
     soci::statement st = (session_.prepare <<
         "UPDATE positions SET side = :side, open_time = :ot, close_time = :ct, open_price = :op, "
-        "close_price = :cp, quantity = :q, status = :st, pnl = :pnl, fees = :fees WHERE id = :id",
+        "close_price = :cp, quantity = :q, status = :st, pnl = :pnl, fees = :fees, "
+        "tp_trigger_price = :tpt, tp_order_price = :tpo, sl_trigger_price = :slt, "
+        "sl_order_price = :slo WHERE id = :id",
         soci::use(side), soci::use(open_time), soci::use(close_time.value, close_time.ind),
         soci::use(open_price), soci::use(close_price.value, close_price.ind), soci::use(qty),
-        soci::use(status), soci::use(pnl.value, pnl.ind), soci::use(fees), soci::use(id));
+        soci::use(status), soci::use(pnl.value, pnl.ind), soci::use(fees),
+        soci::use(t.value[0], t.ind[0]), soci::use(t.value[1], t.ind[1]),
+        soci::use(t.value[2], t.ind[2]), soci::use(t.value[3], t.ind[3]), soci::use(id));
     st.execute(true);
     return CheckAffected(st, absl::StrCat("position ", pos.id));
   });

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "server/common/log.h"
+#include "server/common/error_reason.h"
 
 namespace xctl::store_internal {
 namespace {
@@ -89,7 +90,8 @@ absl::Status CurrentExceptionToStatus(absl::string_view what) {
     auto unavailable = [&](absl::string_view kind, absl::string_view message) {
       spdlog::warn("event=database_error kind={} during={} sqlstate={} detail={}", kind, what,
                    sqlstate.empty() ? "-" : sqlstate, LogQuote(msg));
-      return absl::UnavailableError(absl::StrCat(message, " (details in the xctld log)"));
+      return WithReason(absl::UnavailableError(absl::StrCat(message, " (details in the xctld log)")),
+                        reason::kDatabaseUnavailable);
     };
     if (sqlite_result == kSqliteFull || absl::StrContains(msg, "database or disk is full")) {
       return unavailable("full", absl::StrCat("database full during ", what,

@@ -338,4 +338,19 @@ absl::Status Store::Read(absl::FunctionRef<absl::Status(Tx&)> fn) {
   }
 }
 
+absl::Status Store::Ping() {
+  return Guard("ping", [&]() -> absl::Status {
+    soci::session sql(*pool_);
+    EnsureConnected(sql);
+    try {
+      int one = 0;
+      sql << "SELECT 1", soci::into(one);
+    } catch (const soci::soci_error&) {
+      if (dialect_ == Dialect::kPostgresql) ReconnectQuietly(sql);
+      throw;
+    }
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace xctl

@@ -83,6 +83,12 @@ class Store {
   // Runs `fn` on a pooled session without a write transaction (reads).
   [[nodiscard]] absl::Status Read(absl::FunctionRef<absl::Status(Tx&)> fn);
 
+  // One round trip ("SELECT 1") on a pooled session: OK when the database
+  // answers, UNAVAILABLE (one line, no host details) when it does not. A
+  // PostgreSQL session that lost its connection is reconnected on the next
+  // call. For health checks (server/api/health_service.h).
+  [[nodiscard]] absl::Status Ping();
+
   Dialect dialect() const { return dialect_; }
   // The highest migration applied.
   int SchemaVersion() const { return schema_version_; }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -597,6 +598,8 @@ TEST_P(BlofinExchangeTest, OnlyDocumentedParametersAreSent) {
       {"/api/v1/trade/fills-history",
        {"instId", "orderId", "after", "before", "begin", "end", "limit"}},
       {"/api/v1/account/positions", {"instId"}},
+      {"/api/v1/trade/orders-history",
+       {"instId", "orderType", "state", "after", "before", "begin", "end", "limit"}},
       {"/api/v1/account/balance", {"productType"}},
       {"/api/v1/account/position-mode", {}},
       {"/api/v1/account/margin-mode", {}},
@@ -626,6 +629,110 @@ TEST_P(BlofinExchangeTest, InstrumentsComeFromBlofinsInstrumentsEndpoint) {
   ASSERT_TRUE(fake_->Fault("/api/v1/market/instruments", "malformed"));
   EXPECT_EQ(blofin::FetchInstruments(http, fake_->base_url()).status().code(),
             absl::StatusCode::kUnavailable);
+}
+
+// index.md "Place Order" (orderType post_only, ioc, fok), "GET Order Detail".
+TEST_P(BlofinExchangeTest, PostOnlyIocAndFokAreSentAsDocumentedAndReadBackAsThemselves) {
+  OrderRequest post = Limit(Side::kBuy, "64100", "1", "post1");  // would take at 64000.5
+  post.type = OrderType::kPostOnly;
+  OrderResult canceled = exchange_->PlaceOrder(post).value();
+  EXPECT_EQ(canceled.order.type, OrderType::kPostOnly);
+  EXPECT_EQ(canceled.order.status, OrderStatus::kCanceled);
+  EXPECT_TRUE(canceled.fills.empty());
+  post.client_order_id = "post2";
+  post.price = D("63900");
+  OrderResult resting = exchange_->PlaceOrder(post).value();
+  EXPECT_EQ(resting.order.status, OrderStatus::kOpen);
+  EXPECT_EQ(exchange_->OpenOrders().value()[0].type, OrderType::kPostOnly);
+
+  OrderRequest ioc = Limit(Side::kBuy, "64100", "1", "ioc1");
+  ioc.type = OrderType::kIoc;
+  OrderResult filled = exchange_->PlaceOrder(ioc).value();
+  EXPECT_EQ(filled.order.type, OrderType::kIoc);
+  EXPECT_EQ(filled.order.status, OrderStatus::kFilled);
+  EXPECT_EQ(filled.fills.size(), 1u);
+  OrderRequest fok = Limit(Side::kSell, "64100", "1", "fok1");  // the bid is below
+  fok.type = OrderType::kFok;
+  OrderResult killed = exchange_->PlaceOrder(fok).value();
+  EXPECT_EQ(killed.order.status, OrderStatus::kCanceled);
+  EXPECT_TRUE(killed.fills.empty());
+
+  rapidjson::Document log = Logged("/api/v1/trade/order");
+  std::vector<std::string> types;
+  for (const auto& entry : log["requests"].GetArray()) {
+    rapidjson::Document body;
+    body.Parse(entry["body"].GetString());
+    types.push_back(body["orderType"].GetString());
+  }
+  EXPECT_THAT(types, ::testing::ElementsAre("post_only", "post_only", "ioc", "fok"));
+  EXPECT_EQ(exchange_->Positions().value()[0].quantity, D("1"));
+}
+
+// index.md "Place Order" (tpTriggerPrice/tpOrderPrice, slTriggerPrice/
+// slOrderPrice, -1 = market), "GET Order Detail" (read back), "GET Order
+// History" (orderCategory tp/sl): the close BloFin places when the TP fires
+// is recorded with its fills, not lost.
+TEST_P(BlofinExchangeTest, TpSlAreSentAsDocumentedAndTheTriggeredCloseIsRecorded) {
+  OrderRequest buy = Market(Side::kBuy, "1", "tpsl1");
+  buy.take_profit = TriggerOrder{.trigger_price = D("64100")};
+  buy.stop_loss = TriggerOrder{.trigger_price = D("63000"), .order_price = D("62990")};
+  OrderResult opened = exchange_->PlaceOrder(buy).value();
+  EXPECT_EQ(opened.order.take_profit, buy.take_profit);
+  EXPECT_EQ(opened.order.stop_loss, buy.stop_loss);
+  ASSERT_EQ(opened.open_positions.size(), 1u);
+  EXPECT_EQ(opened.open_positions[0].take_profit, buy.take_profit);
+  rapidjson::Document log = Logged("/api/v1/trade/order");
+  ASSERT_EQ(log["requests"].Size(), 1u);
+  rapidjson::Document body;
+  body.Parse(log["requests"][0]["body"].GetString());
+  EXPECT_STREQ(body["tpTriggerPrice"].GetString(), "64100");
+  EXPECT_STREQ(body["tpOrderPrice"].GetString(), "-1");
+  EXPECT_STREQ(body["slTriggerPrice"].GetString(), "63000");
+  EXPECT_STREQ(body["slOrderPrice"].GetString(), "62990");
+  // An order with a TP/SL on a reduce-only order is refused before sending.
+  OrderRequest reduce = Market(Side::kSell, "1");
+  reduce.reduce_only = true;
+  reduce.take_profit = TriggerOrder{.trigger_price = D("63000")};
+  EXPECT_EQ(exchange_->PlaceOrder(reduce).status().code(), absl::StatusCode::kInvalidArgument);
+
+  Tick tick{.pair = "BTC-USDT", .bid = D("64099"), .ask = D("64100"), .last = D("64100")};
+  EXPECT_TRUE(exchange_->OnTick(tick).empty());  // BloFin's price has not moved yet
+  ASSERT_TRUE(fake_->SetTickers(R"({"BTC-USDT":{"bid":"64099","ask":"64100","last":"64100"}})"));
+  std::vector<OrderResult> closes = exchange_->OnTick(tick);
+  ASSERT_EQ(closes.size(), 1u);
+  const OrderResult& close = closes[0];
+  EXPECT_TRUE(close.order.reduce_only);
+  EXPECT_EQ(close.order.side, Side::kSell);
+  EXPECT_EQ(close.order.status, OrderStatus::kFilled);
+  EXPECT_THAT(close.order.client_order_id, ::testing::StartsWith("bf"));
+  ASSERT_EQ(close.fills.size(), 1u);
+  EXPECT_EQ(close.fills[0].price, D("64099"));
+  ASSERT_EQ(close.closed_positions.size(), 1u);
+  EXPECT_NE(close.closed_positions[0].pnl, D("0"));
+  EXPECT_EQ(StoredOrderCount(), 2);
+  EXPECT_TRUE(exchange_->Positions()->empty());
+  // Recorded once: later ticks find nothing new, and history is no longer read.
+  const int history_reads = Logged("/api/v1/trade/orders-history")["requests"].Size();
+  EXPECT_TRUE(exchange_->OnTick(tick).empty());
+  EXPECT_EQ(Logged("/api/v1/trade/orders-history")["requests"].Size(), history_reads);
+}
+
+// The same close, made while xctl was away, is recorded at reconciliation
+// instead of the position being closed with an unknown pnl.
+TEST_P(BlofinExchangeTest, ReconcileRecordsATpSlCloseMadeWhileAway) {
+  OrderRequest sell = Market(Side::kSell, "2", "tpsl2");
+  sell.stop_loss = TriggerOrder{.trigger_price = D("64200")};
+  ASSERT_TRUE(exchange_->PlaceOrder(sell).ok());
+  ASSERT_TRUE(fake_->SetTickers(R"({"BTC-USDT":{"bid":"64200","ask":"64200.5","last":"64200"}})"));
+  ReconcileReport report = exchange_->Reconcile().value();
+  EXPECT_EQ(report.positions_closed, 0);
+  EXPECT_THAT(absl::StrJoin(report.changes, "\n"), HasSubstr("take-profit / stop-loss"));
+  std::vector<Order> stored = StoredOrders();
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[0].side, Side::kBuy);  // newest first
+  EXPECT_EQ(stored[0].status, OrderStatus::kFilled);
+  EXPECT_EQ(StoredFills(stored[0].id).size(), 1u);
+  EXPECT_TRUE(exchange_->Positions()->empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, BlofinExchangeTest, ::testing::Values("sqlite", "postgresql"),

@@ -23,6 +23,7 @@ from xctl_client import (
     StrategyStatus,
     StreamStatus,
     TradingMode,
+    TriggerOrder,
     XctlError,
 )
 
@@ -214,6 +215,30 @@ def test_limit_order_rests_and_cancels(client: Client) -> None:
     assert canceled.id == placed.order.id and canceled.status is OrderStatus.CANCELED
     assert client.orders(strategy_id=sid, status="open") == []
     expect_error("INVALID_ARGUMENT", client.place_order, sid, "BTC-USDT", "buy", QTY, price="1.05")  # tick size 0.1
+
+
+def test_order_types_and_take_profit_stop_loss(client: Client) -> None:
+    sid = new_id("py-types")
+    client.create_strategy(sid, "external", ["BTC-USDT"])
+    tick = client.price("BTC-USDT")
+    assert tick.bid is not None and tick.ask is not None
+    far_below = (tick.bid / 2).quantize(Decimal("0.1"))
+    far_above = (tick.ask * 2).quantize(Decimal("0.1"))
+    resting = client.place_order(sid, "BTC-USDT", "buy", QTY, price=far_below, order_type="post_only")
+    assert resting.order.type is OrderType.POST_ONLY and resting.order.status is OrderStatus.OPEN
+    taking = client.place_order(sid, "BTC-USDT", "buy", QTY, price=far_above, order_type=OrderType.POST_ONLY)
+    assert taking.order.status is OrderStatus.CANCELED and taking.fills == ()
+    missed = client.place_order(sid, "BTC-USDT", "buy", QTY, price=far_below, order_type="ioc")
+    assert missed.order.type is OrderType.IOC and missed.order.status is OrderStatus.CANCELED
+    opened = client.place_order(
+        sid, "BTC-USDT", "buy", QTY, take_profit=far_above, stop_loss=far_below, stop_loss_price=far_below
+    )
+    assert opened.order.status is OrderStatus.FILLED
+    assert opened.order.take_profit == TriggerOrder(trigger_price=far_above, order_price=None)
+    assert opened.order.stop_loss == TriggerOrder(trigger_price=far_below, order_price=far_below)
+    expect_error("INVALID_ARGUMENT", client.place_order, sid, "BTC-USDT", "buy", QTY, take_profit=far_below)
+    with pytest.raises(ValueError):
+        client.place_order(sid, "BTC-USDT", "buy", QTY, take_profit_price=far_above)
 
 
 def test_stop_refuses_orders_and_start_resumes(client: Client) -> None:

@@ -156,6 +156,98 @@ TEST_F(TradingE2e, TwoPaperAndOneLiveStrategyEachSeeTheirOwnAndKpisAggregateByTy
   EXPECT_EQ(kpis.total().starting_balance().value(), "20000");
 }
 
+// Order types and TP/SL over gRPC, the same on paper (p1) and live (l1):
+// a post-only order that would take is canceled, one that would not rests;
+// a market order with take-profit and stop-loss opens a position that
+// carries them, and when BloFin's last price reaches the take-profit the
+// position is closed (paper: on xctld's tick; live: by BloFin, recorded by
+// xctld) with a reduce-only order and its fill.
+TEST_F(TradingE2e, PostOnlyAndTpSlBehaveTheSameOnPaperAndLive) {
+  auto server = Start(Config(kThree));
+  ASSERT_TRUE(server->ok());
+  auto stub = v1::ExchangeControl::NewStub(server->channel());
+  auto place = [&](const std::string& id, v1::OrderType type, const std::string& price,
+                   bool tpsl, v1::PlaceOrderResponse* resp) {
+    grpc::ClientContext c;
+    Deadline(c);
+    v1::PlaceOrderRequest req;
+    req.set_strategy_id(id);
+    req.set_symbol("BTC-USDT");
+    req.set_side(v1::SIDE_BUY);
+    req.set_type(type);
+    req.mutable_quantity()->set_value("1");
+    if (!price.empty()) req.mutable_price()->set_value(price);
+    if (tpsl) {
+      req.mutable_take_profit()->mutable_trigger_price()->set_value("64100");
+      req.mutable_stop_loss()->mutable_trigger_price()->set_value("63000");
+      req.mutable_stop_loss()->mutable_order_price()->set_value("62990");
+    }
+    return stub->PlaceOrder(&c, req, resp);
+  };
+  for (const std::string id : {"p1", "l1"}) {
+    v1::PlaceOrderResponse taking, resting, opened;
+    ASSERT_TRUE(place(id, v1::ORDER_TYPE_POST_ONLY, "64100", false, &taking).ok()) << id;
+    EXPECT_EQ(taking.order().type(), v1::ORDER_TYPE_POST_ONLY) << id;
+    EXPECT_EQ(taking.order().status(), v1::ORDER_STATUS_CANCELED) << id;
+    EXPECT_EQ(taking.fills_size(), 0) << id;
+    ASSERT_TRUE(place(id, v1::ORDER_TYPE_POST_ONLY, "63500", false, &resting).ok()) << id;
+    EXPECT_EQ(resting.order().status(), v1::ORDER_STATUS_OPEN) << id;
+    grpc::Status st = place(id, v1::ORDER_TYPE_MARKET, "", true, &opened);
+    ASSERT_TRUE(st.ok()) << id << ": " << st.error_message();
+    EXPECT_EQ(opened.order().status(), v1::ORDER_STATUS_FILLED) << id;
+    EXPECT_EQ(opened.order().take_profit().trigger_price().value(), "64100") << id;
+    EXPECT_FALSE(opened.order().take_profit().has_order_price()) << id;
+    EXPECT_EQ(opened.order().stop_loss().order_price().value(), "62990") << id;
+    v1::ListPositionsResponse open = Positions(*server, id);
+    ASSERT_EQ(open.positions_size(), 1) << id;
+    EXPECT_EQ(open.positions(0).take_profit().trigger_price().value(), "64100") << id;
+  }
+  // Bad requests: an unknown type number, an order price without its trigger.
+  v1::PlaceOrderResponse refused;
+  EXPECT_EQ(place("p1", static_cast<v1::OrderType>(99), "64000", false, &refused).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  {
+    grpc::ClientContext c;
+    Deadline(c);
+    v1::PlaceOrderRequest req;
+    req.set_strategy_id("p1");
+    req.set_symbol("BTC-USDT");
+    req.set_side(v1::SIDE_BUY);
+    req.set_type(v1::ORDER_TYPE_MARKET);
+    req.mutable_quantity()->set_value("1");
+    req.mutable_take_profit()->mutable_order_price()->set_value("64200");
+    grpc::Status st = stub->PlaceOrder(&c, req, &refused);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(), HasSubstr("take_profit.trigger_price"));
+  }
+
+  ASSERT_TRUE(fake_.SetTickers(R"({"BTC-USDT":{"bid":"64099.9","ask":"64100","last":"64100"}})"));
+  const absl::Time until = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < until && (Positions(*server, "p1").positions_size() > 0 ||
+                                 Positions(*server, "l1").positions_size() > 0)) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  for (const std::string id : {"p1", "l1"}) {
+    EXPECT_EQ(Positions(*server, id).positions_size(), 0) << id << " still open";
+    v1::ListPositionsResponse closed = Positions(*server, id, v1::POSITION_STATUS_CLOSED);
+    ASSERT_EQ(closed.positions_size(), 1) << id;
+    EXPECT_EQ(closed.positions(0).close_price().value(), "64099.9") << id;
+    EXPECT_FALSE(closed.positions(0).has_take_profit()) << id;
+    grpc::ClientContext c;
+    Deadline(c);
+    v1::ListOrdersRequest req;
+    req.set_strategy_id(id);
+    v1::ListOrdersResponse orders;
+    ASSERT_TRUE(stub->ListOrders(&c, req, &orders).ok());
+    ASSERT_GE(orders.orders_size(), 4) << id;
+    const v1::Order& close = orders.orders(0);  // newest first
+    EXPECT_TRUE(close.reduce_only()) << id;
+    EXPECT_EQ(close.side(), v1::SIDE_SELL) << id;
+    EXPECT_EQ(close.status(), v1::ORDER_STATUS_FILLED) << id;
+    EXPECT_EQ(close.filled_quantity().value(), "1") << id;
+  }
+}
+
 TEST_F(TradingE2e, AStrategySwitchesFromPaperToLiveAndBackOverTheApi) {
   auto server = Start(Config("  []\n"));
   auto manager = v1::StrategyManager::NewStub(server->channel());

@@ -129,6 +129,34 @@ TEST(XctldStart, UnreachableDatabaseFailsWithoutLeakingThePassword) {
   EXPECT_THAT(p.Stderr() + p.Stdout(), Not(HasSubstr("hunter2secret")));
 }
 
+TEST(XctldStart, AMisspeltFlagExitsTwoNamingTheNearest) {
+  ExpectStartFailure({"--lisen=127.0.0.1:0"}, 2,
+                     "unknown flag --lisen (did you mean --listen?)");
+  ExpectStartFailure({"--price_intervl_ms=100"}, 2,
+                     "unknown flag --price-intervl-ms (did you mean --price-interval-ms?)");
+}
+
+// --help / -h: the usage and every flag of xctld's, dashed, one line each,
+// on stdout, exit 0; --version names the CMake project's version.
+TEST(XctldStart, HelpListsEveryFlagDashedAndExitsZero) {
+  for (const char* help : {"--help", "-h"}) {
+    Subprocess p({Xctld(), help}, MakeTempDir("help") + "/xctld");
+    ASSERT_EQ(p.Wait(absl::Seconds(30)), 0) << help << p.Stderr();
+    const std::string out = p.Stdout();
+    EXPECT_THAT(out, HasSubstr("Usage: xctld"));
+    for (const char* flag : {"--listen=VALUE", "--db=VALUE", "--price-interval-ms=VALUE",
+                             "--blofin-requests-per-minute=VALUE", "--check-config",
+                             "--forget-credentials", "--version"}) {
+      EXPECT_THAT(out, HasSubstr(flag)) << help;
+    }
+    EXPECT_THAT(out, Not(HasSubstr("price_interval_ms"))) << help;
+    EXPECT_THAT(out, Not(HasSubstr("No flags matched"))) << help;
+  }
+  Subprocess version({Xctld(), "--version"}, MakeTempDir("version") + "/xctld");
+  ASSERT_EQ(version.Wait(absl::Seconds(30)), 0);
+  EXPECT_THAT(version.Stdout(), ::testing::MatchesRegex("xctld [0-9]+\\.[0-9]+\\.[0-9]+ \\(git [^)]+\\)\n"));
+}
+
 TEST(XctldStart, BadFlagValueIsRefused) {
   ExpectStartFailure({"--price-interval-ms=10"}, 2, "50");
 }

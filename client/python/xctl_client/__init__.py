@@ -13,7 +13,21 @@ build time into ``xctl_client._gen``; ``xctl_client.pb`` exposes them.
 """
 
 from xctl_client.client import DEFAULT_ADDRESS, Client, InsecureTokenWarning
-from xctl_client.errors import XctlError
+from xctl_client.errors import (
+    AlreadyExists,
+    ExchangeRejectedError,
+    FailedPrecondition,
+    InsufficientMarginError,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    PriceStaleError,
+    ResourceExhausted,
+    StrategyNotRunningError,
+    Unauthenticated,
+    Unavailable,
+    XctlError,
+)
 from xctl_client.types import (
     Balance,
     CloseResult,
@@ -36,6 +50,7 @@ from xctl_client.types import (
     StreamStatus,
     Tick,
     TradingMode,
+    TriggerOrder,
 )
 
 __version__ = "0.1.0"
@@ -66,5 +81,18 @@ __all__ = [
     "StreamStatus",
     "Tick",
     "TradingMode",
+    "TriggerOrder",
     "XctlError",
+    "AlreadyExists",
+    "ExchangeRejectedError",
+    "FailedPrecondition",
+    "InsufficientMarginError",
+    "InvalidArgument",
+    "NotFound",
+    "PermissionDenied",
+    "PriceStaleError",
+    "ResourceExhausted",
+    "StrategyNotRunningError",
+    "Unauthenticated",
+    "Unavailable",
 ]

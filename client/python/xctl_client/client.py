@@ -223,8 +223,19 @@ class Client:
         price: DecimalLike | None = None,
         client_order_id: str | None = None,
         reduce_only: bool = False,
+        order_type: OrderType | str | None = None,
+        take_profit: DecimalLike | None = None,
+        take_profit_price: DecimalLike | None = None,
+        stop_loss: DecimalLike | None = None,
+        stop_loss_price: DecimalLike | None = None,
     ) -> OrderResult:
         """Places an order for a running strategy: a limit order with ``price``, else a market order.
+
+        ``order_type`` (an ``OrderType`` or ``"post_only"``, ``"ioc"``, ``"fok"``, ...)
+        overrides that choice; every type but market needs ``price``. ``take_profit`` /
+        ``stop_loss`` are trigger prices: when the last price reaches one, the position
+        the order opened is closed, at ``take_profit_price`` / ``stop_loss_price`` or at
+        market when those are not given.
 
         ``side`` is ``"buy"`` or ``"sell"`` (or a ``Side``); ``quantity`` is in
         contracts. ``client_order_id`` (1-32 letters and digits) makes the call
@@ -236,12 +247,27 @@ class Client:
             strategy_id=strategy_id,
             symbol=symbol,
             side=Side.parse(side).proto_name,
-            type=(OrderType.MARKET if price is None else OrderType.LIMIT).proto_name,
+            type=(
+                OrderType.parse(order_type)
+                if order_type is not None
+                else (OrderType.MARKET if price is None else OrderType.LIMIT)
+            ).proto_name,
             quantity=decimal_to_proto(quantity),
             price=decimal_to_proto(price),
             client_order_id=client_order_id or "",
             reduce_only=reduce_only,
         )
+        for leg, trigger, limit in (
+            (request.take_profit, take_profit, take_profit_price),
+            (request.stop_loss, stop_loss, stop_loss_price),
+        ):
+            if trigger is None:
+                if limit is not None:
+                    raise ValueError("a take-profit / stop-loss price needs its trigger price")
+                continue
+            leg.trigger_price.CopyFrom(decimal_to_proto(trigger))
+            if limit is not None:
+                leg.order_price.CopyFrom(decimal_to_proto(limit))
         return OrderResult.from_proto(self._call(self.exchange_control.PlaceOrder, request))
 
     def cancel_order(self, strategy_id: str, order_id: str | None = None, client_order_id: str | None = None) -> Order:

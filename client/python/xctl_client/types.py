@@ -33,6 +33,7 @@ __all__ = [
     "OrderResult",
     "OrderStatus",
     "OrderType",
+    "TriggerOrder",
     "Position",
     "PositionSide",
     "PositionStatus",
@@ -126,11 +127,16 @@ class PositionSide(_ProtoEnum):
 
 
 class OrderType(_ProtoEnum):
-    """``market`` (fills at once at the latest price) or ``limit`` (rests until crossed)."""
+    """``market`` (fills at once at the latest price), ``limit`` (rests until crossed),
+    ``post_only`` (a limit that is canceled if it would trade at once), ``ioc`` (fills what
+    crosses at once, cancels the rest) or ``fok`` (fills in full at once or not at all)."""
 
     UNSPECIFIED = "unspecified"
     MARKET = "market"
     LIMIT = "limit"
+    POST_ONLY = "post_only"
+    IOC = "ioc"
+    FOK = "fok"
 
 
 class OrderStatus(_ProtoEnum):
@@ -308,6 +314,23 @@ class StreamStatus:
 
 
 @dataclass(frozen=True)
+class TriggerOrder:
+    """A take-profit or stop-loss: when the last price reaches ``trigger_price`` the position is
+    closed by a reduce-only order, a limit at ``order_price`` or a market order when it is None."""
+
+    trigger_price: decimal.Decimal
+    order_price: decimal.Decimal | None
+
+    @classmethod
+    def from_parent(cls, m: Any, name: str) -> TriggerOrder | None:
+        """The ``name`` field (``take_profit``/``stop_loss``) of ``m``, or None when unset."""
+        if not m.HasField(name):
+            return None
+        t = getattr(m, name)
+        return cls(trigger_price=_dec0(t, "trigger_price"), order_price=_dec(t, "order_price"))
+
+
+@dataclass(frozen=True)
 class Order:
     """An order as xctl stores it."""
 
@@ -335,6 +358,9 @@ class Order:
     reject_reason: str
     create_time: datetime | None
     update_time: datetime | None
+    take_profit: TriggerOrder | None = None
+    """The take-profit the order carries, if any."""
+    stop_loss: TriggerOrder | None = None
 
     @classmethod
     def from_proto(cls, m: exchange_control_pb2.Order) -> Order:
@@ -358,6 +384,8 @@ class Order:
             reject_reason=m.reject_reason,
             create_time=_time(m, "create_time"),
             update_time=_time(m, "update_time"),
+            take_profit=TriggerOrder.from_parent(m, "take_profit"),
+            stop_loss=TriggerOrder.from_parent(m, "stop_loss"),
         )
 
 

@@ -1,6 +1,7 @@
 #include "server/exchange/blofin/blofin_exchange.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -319,6 +320,15 @@ absl::StatusOr<OrderResult> BlofinExchange::Send(const OrderRequest& req,
       {"reduceOnly", req.reduce_only ? "true" : "false"},
       {"clientOrderId", req.client_order_id}};
   if (req.price) members.insert(members.begin() + 5, {"price", req.price->ToString()});
+  // index.md "Place Order": tpTriggerPrice with tpOrderPrice (and sl...),
+  // always as a pair; order price -1 = at the market price.
+  for (const auto& [leg, trigger, price] :
+       {std::tuple{&req.take_profit, "tpTriggerPrice", "tpOrderPrice"},
+        std::tuple{&req.stop_loss, "slTriggerPrice", "slOrderPrice"}}) {
+    if (!*leg) continue;
+    members.push_back({trigger, (*leg)->trigger_price.ToString()});
+    members.push_back({price, (*leg)->order_price ? (*leg)->order_price->ToString() : "-1"});
+  }
   auto placed = rest_.Post(kOrderPath, JsonObject(members), /*trade=*/true);
 
   absl::Status error = placed.status();
@@ -358,6 +368,7 @@ absl::StatusOr<OrderResult> BlofinExchange::Send(const OrderRequest& req,
           .exchange_order_id = order_id, .symbol = req.symbol, .side = req.side,
           .type = req.type, .price = req.price, .quantity = req.quantity,
           .status = OrderStatus::kOpen, .reduce_only = req.reduce_only,
+          .take_profit = req.take_profit, .stop_loss = req.stop_loss,
           .mode = TradingMode::kLive};
   o.create_time_ms = o.update_time_ms = deps_.clock->NowMillis();
   XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
@@ -390,7 +401,8 @@ absl::StatusOr<OrderResult> BlofinExchange::ResolveUncertain(const OrderRequest&
     Order o{.strategy_id = config_.strategy_id, .client_order_id = req.client_order_id,
             .symbol = req.symbol, .side = req.side, .type = req.type, .price = req.price,
             .quantity = req.quantity, .status = OrderStatus::kOpen,
-            .reduce_only = req.reduce_only, .mode = TradingMode::kLive,
+            .reduce_only = req.reduce_only, .take_profit = req.take_profit,
+            .stop_loss = req.stop_loss, .mode = TradingMode::kLive,
             .create_time_ms = now, .update_time_ms = now};
     return tx.orders().Insert(&o);
   }));

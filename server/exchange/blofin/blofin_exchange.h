@@ -33,6 +33,10 @@
 //  - Resting orders are refreshed from BloFin on price ticks at most once per
 //    `order_sync_interval` per symbol, as background requests of the shared
 //    request budget (refused first when the budget runs low).
+//  - Take-profit / stop-loss travel with the order (tpTriggerPrice ...); the
+//    closes BloFin places when they fire are found in the order history
+//    while the stored position carries them, and recorded
+//    (blofin_triggers.cc).
 //  - The strategy's leverage is set on each instrument before its first order.
 //  - KPIs start from the account's real balance: the first balance read from
 //    BloFin is the strategy's starting balance.
@@ -160,6 +164,13 @@ class BlofinExchange final : public Exchange {
   absl::StatusOr<OrderResult> Sync(const Order& remote, const Instrument& instrument)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Instrument InstrumentOrGeneric(absl::string_view symbol) const;
+  // blofin_triggers.cc: the stored open position in `symbol` when it carries
+  // a TP or SL; and the tp/sl closes BloFin placed for it, recorded (orders
+  // and fills) when the store lacks them.
+  std::optional<Position> ArmedPosition(absl::string_view symbol)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<OrderResult>> SyncTriggeredCloses(const Position& armed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::optional<Order>> StoredOrder(const CancelRequest& request);
 
   const BlofinExchangeConfig config_;

@@ -169,6 +169,15 @@ std::vector<OrderResult> BlofinExchange::OnTick(const Tick& tick) {
     }
     if (*refreshed) results.push_back(**std::move(refreshed));
   }
+  if (std::optional<Position> armed = ArmedPosition(tick.pair)) {
+    auto closes = SyncTriggeredCloses(*armed);
+    if (!closes.ok()) {
+      spdlog::warn("event=blofin_tpsl_sync_failed strategy={} symbol={} error={}",
+                   config_.strategy_id, tick.pair, LogQuote(closes.status().ToString()));
+    } else {
+      for (OrderResult& r : *closes) results.push_back(std::move(r));
+    }
+  }
   return results;
 }
 
@@ -220,6 +229,24 @@ absl::StatusOr<ReconcileReport> BlofinExchange::Reconcile() {
                                               ? ""
                                               : absl::StrCat(" (", refreshed->order.reject_reason,
                                                              ")")));
+  }
+
+  // Closes BloFin placed for TP/SL while xctl was away, before positions are
+  // compared (else the position would be closed with pnl unknown).
+  std::vector<Position> stored_open;
+  XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
+    XCTL_ASSIGN_OR_RETURN(stored_open, tx.positions().ListOpen(config_.strategy_id));
+    return absl::OkStatus();
+  }));
+  for (const Position& p : stored_open) {
+    if (p.exchange != "blofin" || (!p.take_profit && !p.stop_loss)) continue;
+    XCTL_ASSIGN_OR_RETURN(std::vector<OrderResult> closes, SyncTriggeredCloses(p));
+    for (const OrderResult& r : closes) {
+      report.changes.push_back(absl::StrCat("recorded BloFin's ", ToString(r.order.side), " ",
+                                            r.order.quantity.ToString(), " ", r.order.symbol,
+                                            " close of position ", p.id,
+                                            " placed by its take-profit / stop-loss"));
+    }
   }
 
   // Positions.

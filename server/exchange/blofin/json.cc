@@ -82,6 +82,34 @@ absl::StatusOr<Side> SideOf(const rapidjson::Value& v, absl::string_view object)
   return Bad(object, "side");
 }
 
+// One TP/SL leg of an order (index.md "GET Order Detail": tpTriggerPrice,
+// tpOrderPrice, "-1" = market; the example sends null order prices with a
+// trigger set, read as market too). No trigger (absent, null, "" or "0"): no
+// leg.
+absl::StatusOr<std::optional<TriggerOrder>> Trigger(const rapidjson::Value& v,
+                                                    const char* trigger_field,
+                                                    const char* price_field,
+                                                    absl::string_view object) {
+  auto present = [&](const char* field) {
+    auto it = v.FindMember(field);
+    return it != v.MemberEnd() && it->value.IsString() && it->value.GetStringLength() > 0;
+  };
+  if (!v.IsObject() || !present(trigger_field)) return std::optional<TriggerOrder>();
+  XCTL_ASSIGN_OR_RETURN(Decimal trigger, Amount(v, trigger_field, object));
+  if (trigger.is_zero()) return std::optional<TriggerOrder>();
+  TriggerOrder t{.trigger_price = trigger};
+  if (present(price_field)) {
+    // "-1" may come as "-1.000000000000000000" (18 digits, like every price).
+    XCTL_ASSIGN_OR_RETURN(Decimal price, Dec(v, price_field, object));
+    if (price.is_positive()) {
+      t.order_price = price;
+    } else if (price != Decimal::FromInt(-1) && !price.is_zero()) {
+      return Bad(object, price_field);
+    }
+  }
+  return std::optional<TriggerOrder>(t);
+}
+
 }  // namespace
 
 absl::StatusOr<Order> ParseOrder(const rapidjson::Value& v) {
@@ -94,14 +122,10 @@ absl::StatusOr<Order> ParseOrder(const rapidjson::Value& v) {
   XCTL_ASSIGN_OR_RETURN(o.side, SideOf(v, kWhat));
   XCTL_ASSIGN_OR_RETURN(std::string type, Str(v, "orderType", kWhat));
   // index.md, "Place Order": market, limit, post_only, fok, ioc.
-  if (type == "market") {
-    o.type = OrderType::kMarket;
-  } else if (type == "limit" || type == "post_only" || type == "fok" || type == "ioc") {
-    o.type = OrderType::kLimit;  // BloFin's priced order types
-  } else {
-    return Bad(kWhat, "orderType");
-  }
-  if (o.type == OrderType::kLimit) {
+  absl::StatusOr<OrderType> parsed = ParseOrderType(type);
+  if (!parsed.ok()) return Bad(kWhat, "orderType");
+  o.type = *parsed;
+  if (IsPriced(o.type)) {
     XCTL_ASSIGN_OR_RETURN(o.price, Amount(v, "price", kWhat));
   }  // a market order's "price" is "0.000000000000000000" (ccxt's recorded answers)
   XCTL_ASSIGN_OR_RETURN(o.quantity, Amount(v, "size", kWhat));
@@ -131,7 +155,13 @@ absl::StatusOr<Order> ParseOrder(const rapidjson::Value& v) {
   o.reduce_only = StrOr(v, "reduceOnly", "false") == "true";
   o.create_time_ms = Millis(v, "createTime");
   o.update_time_ms = Millis(v, "updateTime");
+  XCTL_ASSIGN_OR_RETURN(o.take_profit, Trigger(v, "tpTriggerPrice", "tpOrderPrice", kWhat));
+  XCTL_ASSIGN_OR_RETURN(o.stop_loss, Trigger(v, "slTriggerPrice", "slOrderPrice", kWhat));
   return o;
+}
+
+std::string OrderCategory(const rapidjson::Value& v) {
+  return StrOr(v, "orderCategory", "normal");
 }
 
 absl::StatusOr<RemoteFill> ParseFill(const rapidjson::Value& v) {

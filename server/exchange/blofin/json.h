@@ -21,6 +21,9 @@ namespace xctl::blofin {
 // quantity, average price, fee (a charge positive, a rebate negative),
 // reduce_only, times. Mode is live; id and strategy_id are left to the caller.
 absl::StatusOr<Order> ParseOrder(const rapidjson::Value& v);
+// An order object's orderCategory (index.md "GET Order History": normal,
+// full_liquidation, partial_liquidation, adl, tp, sl); "normal" when absent.
+std::string OrderCategory(const rapidjson::Value& v);
 
 // A fill of fills-history, with the BloFin order id it belongs to.
 struct RemoteFill {

@@ -8,6 +8,7 @@
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/exchange/exchange_store.h"
+#include "server/exchange/paper/arrival.h"
 #include "server/exchange/paper/ledger.h"
 
 namespace xctl {
@@ -37,6 +38,7 @@ absl::StatusOr<std::unique_ptr<PaperExchange>> PaperExchange::Open(
   absl::MutexLock lock(&ex->mu_);
   const int64_t now = deps.clock->NowMillis();
   std::vector<Order> resting;
+  std::vector<Position> open;
   XCTL_RETURN_IF_ERROR(deps.store->Transact([&](Tx& tx) -> absl::Status {
     XCTL_RETURN_IF_ERROR(tx.strategies().Get(config.strategy_id).status());
     XCTL_ASSIGN_OR_RETURN(std::optional<Account> account, tx.accounts().Get(config.strategy_id));
@@ -48,11 +50,13 @@ absl::StatusOr<std::unique_ptr<PaperExchange>> PaperExchange::Open(
                                                         .update_time_ms = now}));
     }
     XCTL_ASSIGN_OR_RETURN(resting, tx.orders().ListResting(config.strategy_id));
+    XCTL_ASSIGN_OR_RETURN(open, tx.positions().ListOpen(config.strategy_id));
     // The configured leverage applies from now on; margin in use follows it.
     return ex->UpdateAccount(tx, Decimal(), resting, now);
   }));
   ex->resting_ = std::move(resting);
   ex->has_resting_ = !ex->resting_.empty();
+  ex->LoadTriggers(open);
   return ex;
 }
 
@@ -223,6 +227,7 @@ absl::StatusOr<OrderResult> PaperExchange::Fill(Order order, const Instrument& i
   }));
   if (order.id != 0) resting_ = other_resting;
   has_resting_ = !resting_.empty();
+  ApplyTriggers(result);
   return result;
 }
 
@@ -255,6 +260,12 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& reque
                         CheckOrderFor(request, config_.strategy_id, "paper", *deps_.instruments));
   XCTL_ASSIGN_OR_RETURN(std::optional<OrderResult> replayed, Replay(request));
   if (replayed) return *std::move(replayed);
+  TickPtr latest = deps_.prices->Latest(request.symbol);
+  const bool fresh = latest && !latest->stale;
+  if (fresh && (request.take_profit || request.stop_loss)) {
+    // BloFin checks TP/SL against the latest trading price (errors.md 102037-102040).
+    XCTL_RETURN_IF_ERROR(CheckTriggerSides(request, latest->last, "latest price"));
+  }
 
   Order order{.strategy_id = config_.strategy_id,
               .client_order_id = request.client_order_id.empty() ? NewClientOrderId()
@@ -266,6 +277,8 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& reque
               .quantity = request.quantity,
               .status = OrderStatus::kOpen,
               .reduce_only = request.reduce_only,
+              .take_profit = request.take_profit,
+              .stop_loss = request.stop_loss,
               .mode = TradingMode::kPaper};
   const bool buy = request.side == Side::kBuy;
 
@@ -281,8 +294,18 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& reque
     return Fill(std::move(order), instrument, price, /*maker=*/false);
   }
 
-  TickPtr tick = deps_.prices->Latest(request.symbol);
-  if (tick && !tick->stale && Crosses(*tick, request.side, *request.price)) {
+  if (!fresh && (request.type == OrderType::kIoc || request.type == OrderType::kFok)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "an ", ToString(request.type), " order fills or cancels at once against the latest price: ",
+        FreshTick(request.symbol).status().message()));
+  }
+  const TickPtr& tick = latest;
+  const paper::ArrivalDecision arrival =
+      paper::DecideArrival(request.type, fresh && Crosses(*tick, request.side, *request.price));
+  if (arrival.action == paper::Arrival::kCancel) {
+    return StoreCanceled(std::move(order), arrival.reason);
+  }
+  if (arrival.action == paper::Arrival::kFillNow) {
     // Marketable limit order: trades at once at the book, as a taker.
     const Decimal price = tick->FillPrice(buy);
     XCTL_RETURN_IF_ERROR(CheckedNotional(instrument, price, request.quantity).status());
@@ -319,6 +342,15 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& reque
   }));
   resting_.push_back(order);
   has_resting_ = true;
+  return OrderResult{.order = order};
+}
+
+absl::StatusOr<OrderResult> PaperExchange::StoreCanceled(Order order, absl::string_view reason) {
+  order.status = OrderStatus::kCanceled;
+  order.reject_reason = std::string(reason);
+  order.create_time_ms = order.update_time_ms = deps_.clock->NowMillis();
+  XCTL_RETURN_IF_ERROR(
+      deps_.store->Transact([&](Tx& tx) { return tx.orders().Insert(&order); }));
   return OrderResult{.order = order};
 }
 
@@ -424,7 +456,7 @@ std::vector<OrderResult> PaperExchange::OnTick(const Tick& tick) {
   std::vector<OrderResult> results;
   if (tick.stale) return results;
   absl::MutexLock lock(&mu_);
-  if (resting_.empty()) return results;
+  if (resting_.empty() && triggers_.empty()) return results;
   const std::vector<Order> snapshot = resting_;
   for (const Order& o : snapshot) {
     if (o.symbol != tick.pair || !o.price || !Crosses(tick, o.side, *o.price)) continue;
@@ -435,6 +467,16 @@ std::vector<OrderResult> PaperExchange::OnTick(const Tick& tick) {
       continue;
     }
     results.push_back(*std::move(filled));
+  }
+  for (const paper::DueTrigger& due : triggers_.Due(tick)) {
+    auto fired = FireTrigger(due);
+    if (!fired.ok()) {
+      spdlog::warn("event=paper_trigger_failed strategy={} position={} leg={} error={}",
+                   config_.strategy_id, due.position.id, paper::ToString(due.leg),
+                   LogQuote(fired.status().ToString()));
+      continue;
+    }
+    if (*fired) results.push_back(**std::move(fired));
   }
   return results;
 }

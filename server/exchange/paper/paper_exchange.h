@@ -9,6 +9,9 @@
 //  - Limit orders that cross the book on arrival fill at once at the book
 //    price (taker); the others rest (stored, reloaded at restart) until a
 //    tick crosses them (OnTick), then fill at the limit price (maker).
+//    post_only, ioc and fok follow paper/arrival.h (BloFin's rules).
+//  - Take-profit / stop-loss on an order pass to the position it fills;
+//    OnTick fires them (paper/triggers.h; paper_triggers.cc).
 //  - Fees: taker and maker rates of the account (default BloFin's standard
 //    0.06% / 0.02%), charged on every fill, kept in the order, the fill and
 //    the position rows.
@@ -36,6 +39,7 @@
 #include "server/common/clock.h"
 #include "server/exchange/exchange.h"
 #include "server/exchange/instruments.h"
+#include "server/exchange/paper/triggers.h"
 #include "server/price/price_view.h"
 #include "server/store/store.h"
 
@@ -79,7 +83,10 @@ class PaperExchange final : public Exchange {
   absl::StatusOr<Account> Balance() override;
   absl::StatusOr<Instrument> GetInstrument(absl::string_view symbol) override;
   std::vector<OrderResult> OnTick(const Tick& tick) override;
-  bool NeedsTicks() const override { return has_resting_.load(std::memory_order_relaxed); }
+  bool NeedsTicks() const override {
+    return has_resting_.load(std::memory_order_relaxed) ||
+           has_triggers_.load(std::memory_order_relaxed);
+  }
 
  private:
   PaperExchange(const PaperAccountConfig& config, const Deps& deps)
@@ -111,6 +118,16 @@ class PaperExchange final : public Exchange {
   absl::Status UpdateAccount(Tx& tx, Decimal balance_delta, const std::vector<Order>& resting,
                              int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<Order> RestingExcept(int64_t order_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stores `order` as canceled on arrival (post_only that would take, ioc or
+  // fok that cannot fill) with `reason`; nothing is traded.
+  absl::StatusOr<OrderResult> StoreCanceled(Order order, absl::string_view reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // paper_triggers.cc: the book from the open positions, and one trigger
+  // firing (the reduce-only close, then the position's TP/SL cleared).
+  void LoadTriggers(const std::vector<Position>& open) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyTriggers(const OrderResult& result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::optional<OrderResult>> FireTrigger(const paper::DueTrigger& due)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Instrument InstrumentOf(absl::string_view symbol) const;
 
   const PaperAccountConfig config_;
@@ -119,6 +136,8 @@ class PaperExchange final : public Exchange {
   // Resting limit orders, oldest first (mirror of the store).
   std::vector<Order> resting_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> has_resting_{false};  // !resting_.empty(), read without mu_
+  paper::TriggerBook triggers_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> has_triggers_{false};  // !triggers_.empty(), read without mu_
 };
 
 }  // namespace xctl

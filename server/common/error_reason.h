@@ -1,0 +1,62 @@
+// Error reasons: a stable, machine-readable name carried by an absl::Status
+// beside its code and its message for a person, so clients branch on
+// "INSUFFICIENT_MARGIN" instead of parsing English. The API layer sends it as
+// a google.rpc.ErrorInfo (domain "xctl.dev") in the status details
+// (server/api/status.h); the gateway puts it in its JSON error bodies; the
+// Python client raises it as typed exceptions. docs/api.md, "Error reasons",
+// lists each one; a reason, once published, keeps its meaning.
+//
+// A status without a reason of its own gets the name of its code
+// ("NOT_FOUND") as reason at the API edge.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace xctl::reason {
+
+// Prices
+inline constexpr char kPriceStale[] = "PRICE_STALE";            // no price yet, or stale
+inline constexpr char kPairNotConfigured[] = "PAIR_NOT_CONFIGURED";
+// Strategies
+inline constexpr char kStrategyNotFound[] = "STRATEGY_NOT_FOUND";
+inline constexpr char kStrategyNotRunning[] = "STRATEGY_NOT_RUNNING";
+inline constexpr char kSymbolNotTraded[] = "SYMBOL_NOT_TRADED";  // not one of its pairs
+// Orders and positions
+inline constexpr char kInsufficientMargin[] = "INSUFFICIENT_MARGIN";
+inline constexpr char kClientOrderIdReused[] = "CLIENT_ORDER_ID_REUSED";
+inline constexpr char kOrderNotFound[] = "ORDER_NOT_FOUND";
+inline constexpr char kOrderNotCancelable[] = "ORDER_NOT_CANCELABLE";  // terminal already
+inline constexpr char kNoPosition[] = "NO_POSITION";                  // nothing to close/reduce
+inline constexpr char kInstrumentNotFound[] = "INSTRUMENT_NOT_FOUND";
+inline constexpr char kInstrumentSuspended[] = "INSTRUMENT_SUSPENDED";
+inline constexpr char kOrderSize[] = "ORDER_SIZE";  // lot, minimum or maximum size
+inline constexpr char kOrderPrice[] = "ORDER_PRICE";  // tick size, missing or misplaced price
+inline constexpr char kNumberOutOfRange[] = "NUMBER_OUT_OF_RANGE";  // overflowing money
+// The exchange (BloFin)
+inline constexpr char kExchangeRejected[] = "EXCHANGE_REJECTED";  // with metadata blofin_code
+inline constexpr char kExchangeUnavailable[] = "EXCHANGE_UNAVAILABLE";
+inline constexpr char kExchangeRateLimited[] = "EXCHANGE_RATE_LIMITED";
+// The server
+inline constexpr char kDatabaseUnavailable[] = "DATABASE_UNAVAILABLE";
+inline constexpr char kAuthRateLimited[] = "AUTH_RATE_LIMITED";
+
+}  // namespace xctl::reason
+
+namespace xctl {
+
+// `status` with `reason` attached (OK stays OK; an existing reason is
+// replaced).
+[[nodiscard]] absl::Status WithReason(absl::Status status, absl::string_view reason);
+
+// The reason attached to `status`, if any.
+std::optional<std::string> ReasonOf(const absl::Status& status);
+
+// The reason a client sees: ReasonOf(status), else the code's name
+// ("FAILED_PRECONDITION"). Empty for OK.
+std::string EffectiveReason(const absl::Status& status);
+
+}  // namespace xctl

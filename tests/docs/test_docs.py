@@ -1,0 +1,146 @@
+"""Runs the command lines of the docs pages people type from, as written (test_readme.py says how:
+a mirror of the checkout, the README's ports, the local fake BloFin for BloFin).
+
+Each page below has a table: every command line of its ```sh blocks must be a key, mapped to the
+scenario that runs it; a line added to a page without a scenario fails
+``test_every_docs_command_is_run_here``. The CLI pages say ``xctl``: the scenarios put
+``build/client/cli`` on PATH, as docs/cli.md says.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from doc_commands import (
+    REPO,
+    background,
+    check_covered,
+    control,
+    fake_blofin,
+    page_commands,
+    ports_free,
+    run,
+    wait_serving,
+)
+
+TV_SECRET = "docs-test-signal-secret"
+
+# docs/api.md: every line against the demo.
+API = {
+    "build/tools/grpcurl -plaintext 127.0.0.1:50051 grpc.health.v1.Health/Check": "demo",
+    "build/tools/grpcurl -plaintext -d '{\"service\":\"xctl.v1.PriceFeed\"}' 127.0.0.1:50051 "
+    "grpc.health.v1.Health/Check": "demo",
+    "build/client/cli/xctl prices": "demo",
+    "build/client/cli/xctl strategies list": "demo",
+    "build/client/cli/xctl kpis --watch": "demo",
+    "build/tools/grpcurl -plaintext 127.0.0.1:50051 list": "demo",
+    "build/tools/grpcurl -plaintext -d '{\"pairs\":[\"BTC-USDT\"]}' 127.0.0.1:50051 "
+    "xctl.v1.PriceFeed/StreamPrices": "demo",
+    "build/tools/grpcurl -plaintext -d '{\"strategy_type\":\"sma_cross\"}' 127.0.0.1:50051 "
+    "xctl.v1.ExchangeControl/StreamPositions": "demo",
+}
+
+# docs/gateway.md: the curl lines against the demo's gateway; the gateway line is the one
+# scripts/run starts (test_readme.py runs scripts/run); the schemathesis lines are ctest's own.
+GATEWAY = {
+    "build/gateway/xctl-gateway --listen 127.0.0.1:8080 --grpc 127.0.0.1:50051": "scripts/run",
+    "curl -s localhost:8080/v1/prices/BTC-USDT": "demo",
+    "curl -s -X POST localhost:8080/v1/orders -H 'Content-Type: application/json'   -d "
+    "'{\"strategy_id\":\"tv-demo\",\"symbol\":\"BTC-USDT\",\"side\":\"SIDE_BUY\","
+    "\"type\":\"ORDER_TYPE_MARKET\",\"quantity\":{\"value\":\"1\"}}'": "demo",
+    "curl -s -X POST localhost:8080/v1/strategies/tv-demo:stop   # no body: no Content-Type needed": "demo",
+    "curl -s 'localhost:8080/v1/strategies/tv-demo/positions?status=POSITION_STATUS_OPEN'": "demo",
+    "curl -sN localhost:8080/v1/stream/kpis          # one \"data: {...}\" event per update": "demo",
+    "ctest --test-dir build -R gateway_schemathesis --output-on-failure": "ctest",
+    "XCTL_SCHEMATHESIS_EXAMPLES=300 XCTL_SCHEMATHESIS_SEED=7   XCTL_SCHEMATHESIS_ARGS="
+    "\"--phases=examples,coverage,fuzzing,stateful\"   ctest --test-dir build -R gateway_schemathesis "
+    "--output-on-failure": "ctest",
+}
+
+# docs/cli.md: the tour in order against the demo, then the credentials lines on the fake BloFin.
+CLI_TOUR = "tour"
+CLI_CREDENTIALS = "credentials"
+
+
+def cli_table() -> dict[str, str]:
+    """docs/cli.md's lines: the credentials block's two lines, the tour's every other line."""
+    table = {}
+    for line in page_commands(REPO / "docs/cli.md"):
+        credentials = "set-credentials" in line or "clear-credentials" in line
+        table[line] = CLI_CREDENTIALS if credentials else CLI_TOUR
+    return table
+
+
+def test_every_docs_command_is_run_here() -> None:
+    check_covered({"docs/api.md": API, "docs/gateway.md": GATEWAY})
+    # "scripts/run": the line is the one scripts/run starts (its build folder is build/).
+    run_script = (REPO / "scripts/run").read_text().replace('"$BUILD_DIR/', "build/").replace('xctl-gateway"', "xctl-gateway")
+    for line, name in GATEWAY.items():
+        if name == "scripts/run":
+            assert line in run_script, f"scripts/run no longer starts {line!r}"
+
+
+def lines_of(page: str, table: dict[str, str], name: str) -> list[str]:
+    """The page's lines of one scenario, in page order."""
+    return [line for line in page_commands(REPO / page) if table.get(line) == name]
+
+
+def cli_env(mirror: Path) -> dict[str, str]:
+    """PATH with the built CLI first, and the signal secret the tour's strategy uses."""
+    return {"PATH": f"{mirror / 'build/client/cli'}:{os.environ['PATH']}", "TV_SECRET": TV_SECRET}
+
+
+def test_the_api_and_gateway_lines_against_the_demo(mirror: Path) -> None:
+    ports_free()
+    with background("scripts/run", mirror, ready="xctl is running"):
+        for line in lines_of("docs/api.md", API, "demo"):
+            streams = "--watch" in line or "/Stream" in line
+            out = run(line, mirror, timeout=4.0 if streams else 30.0, streams=streams)
+            assert out.strip(), line
+        checks = {
+            "v1/prices/BTC-USDT": '"pair":"BTC-USDT"',
+            "v1/orders": '"status":"ORDER_STATUS_FILLED"',
+            "tv-demo:stop": '"status":"STRATEGY_STATUS_STOPPED"',
+            "positions?status": '"strategy_id":"tv-demo"',
+            "stream/kpis": "data: {",
+        }
+        for line in lines_of("docs/gateway.md", GATEWAY, "demo"):
+            streams = "curl -sN" in line
+            out = run(line, mirror, timeout=4.0 if streams else 30.0, streams=streams)
+            want = next(v for k, v in checks.items() if k in line)
+            assert want in out, f"{line!r} printed no {want!r}:\n{out}"
+
+
+def test_the_cli_tour_in_order(mirror: Path) -> None:
+    ports_free()
+    tour = lines_of("docs/cli.md", cli_table(), CLI_TOUR)
+    assert len(tour) >= 20, tour
+    with background("scripts/run", mirror, ready="xctl is running"):
+        for line in tour:
+            streams = "--watch" in line and "--updates" not in line
+            out = run(line, mirror, timeout=60.0, env=cli_env(mirror), streams=streams)
+            assert out.strip() or "delete" in line or "cancel" in line, f"{line!r} printed nothing"
+        out = run("xctl strategies list", mirror, env=cli_env(mirror))
+        assert "my-tv" not in out, f"the tour's last line deletes my-tv:\n{out}"
+
+
+def test_the_cli_credentials_lines(mirror: Path) -> None:
+    ports_free()
+    set_line, clear_line = lines_of("docs/cli.md", cli_table(), CLI_CREDENTIALS)
+    with fake_blofin(mirror) as url:
+        control(url, "accounts", '{"apiKey":"cli-key","secret":"cli-secret",'
+                                 '"passphrase":"cli-pass","balance":"5000"}')
+        config = mirror / "demo-fake-blofin.yaml"
+        config.write_text((REPO / "server/config/demo.yaml").read_text()
+                          + f"blofin: {{url: \"{url}\"}}\n")
+        with background(f"build/server/xctld --config {config}", mirror, ready="event=xctld_serving"):
+            wait_serving(mirror)
+            with_keys = (set_line.replace("XCTL_API_KEY=...", "XCTL_API_KEY=cli-key")
+                         .replace("XCTL_API_SECRET=...", "XCTL_API_SECRET=cli-secret")
+                         .replace("XCTL_PASSPHRASE=...", "XCTL_PASSPHRASE=cli-pass"))
+            out = run(with_keys, mirror, env=cli_env(mirror))
+            assert re.search(r"sma-eth\s+sma_cross\s+live", out), out
+            out = run(clear_line, mirror, env=cli_env(mirror))
+            assert re.search(r"sma-eth\s+sma_cross\s+paper", out), out

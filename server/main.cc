@@ -2,6 +2,8 @@
 // opens the store, starts the price module and the gRPC API, and shuts down
 // cleanly on SIGINT/SIGTERM. Errors at start print one line and exit non-zero:
 // 2 for a bad config or flag, 1 for a failure to start (database, port).
+// Exit code 3 (kExitListenerLost): the gRPC listener stopped accepting and
+// could not be rebuilt; trading was stopped cleanly, a supervisor restarts.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -19,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "server/api/fd_limit.h"
 #include "server/api/server_app.h"
 #include "server/cluster/nats_bus.h"
 #include "server/common/log.h"
@@ -58,6 +61,19 @@ ABSL_FLAG(bool, check_config, false, "validate the configuration and exit");
 ABSL_FLAG(bool, forget_credentials, false,
           "clear every strategy's stored BloFin credentials at start (they switch to paper): "
           "the recovery from a lost master key (docs/operations.md)");
+ABSL_FLAG(bool, allow_insecure_tokens, false,
+          "allow auth tokens on a non-loopback --listen without TLS (they cross the network "
+          "in clear); by default xctld refuses to start so (config: auth.allow_insecure_tokens)");
+ABSL_FLAG(std::optional<int>, watchdog_interval_ms, std::nullopt,
+          "listener watchdog: ms between health calls to xctld's own port over a fresh "
+          "connection (default 5000; 0 turns the watchdog off; config: "
+          "connections.watchdog_interval_ms)");
+ABSL_FLAG(std::optional<int>, watchdog_timeout_ms, std::nullopt,
+          "listener watchdog: deadline of one health call in ms (default 2000)");
+ABSL_FLAG(std::optional<int>, watchdog_failures, std::nullopt,
+          "listener watchdog: failed calls in a row, with file descriptors free again, "
+          "before the gRPC server is rebuilt on the same port (default 3; exit code 3 "
+          "when that fails)");
 ABSL_FLAG(bool, allow_core_dumps, false,
           "keep core dumps possible; by default xctld turns them off (no core file, not "
           "dumpable, no ptrace by the same user) because its memory holds credentials");
@@ -101,6 +117,12 @@ void ApplyFlags(xctl::ServerConfig& c) {
   if (auto v = absl::GetFlag(FLAGS_replay_file)) c.price.replay_file = *v;
   if (auto v = absl::GetFlag(FLAGS_cluster)) c.cluster.nats_url = *v;
   if (auto v = absl::GetFlag(FLAGS_node_id)) c.cluster.node_id = *v;
+  if (absl::GetFlag(FLAGS_allow_insecure_tokens)) c.auth.allow_insecure_tokens = true;
+  if (auto v = absl::GetFlag(FLAGS_watchdog_interval_ms)) {
+    c.connections.watchdog_interval_ms = *v;
+  }
+  if (auto v = absl::GetFlag(FLAGS_watchdog_timeout_ms)) c.connections.watchdog_timeout_ms = *v;
+  if (auto v = absl::GetFlag(FLAGS_watchdog_failures)) c.connections.watchdog_failures = *v;
 }
 
 }  // namespace
@@ -163,6 +185,8 @@ int main(int argc, char** argv) {
   } else {
     spdlog::info("event=core_dumps_disabled");
   }
+  // Every connection is a descriptor: as many as the hard limit allows.
+  xctl::api::RaiseFdLimit(config.connections.fd_reserve);
 
   // Block the stop signals in every thread; the main thread waits for them.
   // A peer that closed its socket (a NATS server, PostgreSQL, BloFin) is an
@@ -187,9 +211,10 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &signal_number);
   spdlog::info("event=xctld_stopping signal={}", strsignal(signal_number));
   (*app)->Shutdown();
+  const int exit_code = (*app)->exit_code();
   app->reset();
   // libnats' global state (only ever opened in cluster mode).
   if (config.cluster.enabled()) xctl::cluster::ShutdownNatsLibrary();
-  spdlog::info("event=xctld_stopped");
-  return 0;
+  spdlog::info("event=xctld_stopped exit_code={}", exit_code);
+  return exit_code;
 }

@@ -3,21 +3,24 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 
-#include <chrono>
-#include <fstream>
-#include <iterator>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <thread>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "server/api/auth.h"
 #include "server/api/health_service.h"
 #include "server/api/exchange_control_service.h"
+#include "server/api/fd_limit.h"
+#include "server/api/grpc_listener.h"
+#include "server/api/listen_queue.h"
+#include "server/api/listener_watchdog.h"
 #include "server/api/strategy_manager_service.h"
-#include "server/api/parse_errors.h"
 #include "server/api/price_feed_service.h"
 #include "server/cluster/cluster_prices.h"
 #include "server/cluster/strategy_shards.h"
@@ -82,7 +85,7 @@ class ServerAppImpl final : public ServerApp {
     auto auth = Authorizer::Create(config_.auth);
     if (!auth.ok()) return auth.status();
     auth_ = *std::move(auth);
-    if (!auth_.enabled() && !IsLoopback(config_.listen)) {
+    if (!auth_.enabled() && !IsLoopbackListen(config_.listen)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "listen: ", config_.listen, " is reachable from other machines, and no auth.tokens "
           "are configured: add tokens (docs/security.md) or listen on 127.0.0.1"));
@@ -188,46 +191,33 @@ class ServerAppImpl final : public ServerApp {
                      .database = [this] { return store_->Ping(); }},
         SystemClock());
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-    grpc::ServerBuilder builder;
-    // gRPC turns SO_REUSEPORT on by default, which lets a second xctld bind
-    // the same port and silently share the traffic. One server per port.
-    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-    auto credentials = ServerCredentials();
-    if (!credentials.ok()) return credentials.status();
-    builder.AddListeningPort(config_.listen, *credentials,
-                             &port_);
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-        interceptors;
-    interceptors.push_back(MakeParseErrorInterceptorFactory());
-    builder.experimental().SetInterceptorCreators(std::move(interceptors));
-    builder.RegisterService(price_feed_.get());
-    builder.RegisterService(control_service_.get());
-    builder.RegisterService(strategy_service_.get());
-    builder.RegisterService(health_.get());
-    server_ = builder.BuildAndStart();
-    if (!server_ || port_ == 0) {
-      server_.reset();
-      return absl::UnavailableError(absl::StrCat(
-          "cannot listen on ", config_.listen,
-          ": the address is in use or not available on this machine"));
-    }
+    auto listener = GrpcListener::Start(
+        GrpcListener::Options{.listen = config_.listen,
+                              .tls = config_.tls,
+                              .connections = config_.connections,
+                              .shutdown_grace = absl::Milliseconds(config_.shutdown_grace_ms)},
+        {price_feed_.get(), control_service_.get(), strategy_service_.get(), health_.get()});
+    if (!listener.ok()) return listener.status();
+    listener_ = *std::move(listener);
+    port_ = listener_->port();
+    StartWatchdog();
     spdlog::info("event=xctld_serving listen={} port={}", config_.listen, port_);
     return absl::OkStatus();
   }
 
   int port() const override { return port_; }
+  int exit_code() const override { return exit_code_.load(); }
 
   void Shutdown() override {
     if (stopped_) return;
     stopped_ = true;
-    if (server_) {
+    if (watchdog_) watchdog_->Stop();  // before the listener: it may rebuild it
+    if (listener_) {
       health_->SetShuttingDown();
       // Open streams first, or Server::Shutdown waits for them forever.
       if (price_feed_) price_feed_->Shutdown();
       if (control_service_) control_service_->Shutdown();
-      server_->Shutdown(std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(config_.shutdown_grace_ms));
-      server_->Wait();
+      listener_->Shutdown();
     }
     // ---- cluster mode: streams over NATS; before control_ goes away ----
     if (cluster_feed_) cluster_feed_->Stop();
@@ -243,7 +233,8 @@ class ServerAppImpl final : public ServerApp {
     if (control_) control_->Stop();
     if (prices_) prices_->Stop();
     cluster_prices_.reset();  // after prices_->Stop(): its fetch gate points here
-    server_.reset();
+    watchdog_.reset();
+    listener_.reset();
     health_.reset();
     strategy_service_.reset();
     strategies_.reset();
@@ -321,27 +312,33 @@ class ServerAppImpl final : public ServerApp {
     }
   }
 
-  // TLS when the config names a certificate and key (PEM), else plaintext.
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials() const {
-    if (config_.tls.cert_file.empty()) return grpc::InsecureServerCredentials();
-    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    for (auto [path, out] : {std::pair{&config_.tls.cert_file, &pair.cert_chain},
-                             {&config_.tls.key_file, &pair.private_key}}) {
-      std::ifstream in(*path, std::ios::binary);
-      if (!in) {
-        return absl::InvalidArgumentError(absl::StrCat("tls: cannot read ", LogQuote(*path)));
-      }
-      out->assign(std::istreambuf_iterator<char>(in), {});
+  // The listener watchdog (listener_watchdog.h), unless turned off. When
+  // the listener cannot be rebuilt, xctld stops as on SIGTERM (strategies,
+  // exchanges and the store shut down in order) and exits kExitListenerLost.
+  void StartWatchdog() {
+    const ConnectionsConfig& c = config_.connections;
+    if (c.watchdog_interval_ms == 0) {
+      spdlog::warn("event=listener_watchdog_off");
+      return;
     }
-    grpc::SslServerCredentialsOptions options;
-    options.pem_key_cert_pairs.push_back(std::move(pair));
-    spdlog::info("event=tls_enabled cert_file={}", LogQuote(config_.tls.cert_file));
-    return grpc::SslServerCredentials(options);
-  }
-
-  static bool IsLoopback(absl::string_view listen) {
-    return absl::StartsWith(listen, "127.") || absl::StartsWith(listen, "localhost:") ||
-           absl::StartsWith(listen, "[::1]:");
+    GrpcListener* listener = listener_.get();
+    const absl::Duration timeout = absl::Milliseconds(c.watchdog_timeout_ms);
+    const int reserve = c.fd_reserve;
+    watchdog_ = std::make_unique<ListenerWatchdog>(
+        ListenerWatchdog::Options{.interval = absl::Milliseconds(c.watchdog_interval_ms),
+                                  .failures = c.watchdog_failures},
+        ListenerWatchdog::Deps{
+            .probe = [listener, timeout] { return listener->Probe(timeout); },
+            .accept_stuck = [listener] { return AcceptQueueLength(listener->port()) != 0; },
+            .fds_available = [reserve] { return FdsAvailable(reserve); },
+            .recover = [listener] { return listener->Rebuild(); },
+            .give_up =
+                [this](const absl::Status&) {
+                  exit_code_ = kExitListenerLost;
+                  kill(getpid(), SIGTERM);  // main's sigwait: the usual clean stop
+                },
+            .clock = &SystemClock()});
+    watchdog_->Start();
   }
 
   // OK when every configured pair has a price that is not stale.
@@ -374,8 +371,10 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<cluster::ClusterFeed> cluster_feed_;
   // ---- end cluster mode streams ----
   std::unique_ptr<PriceFeedService> price_feed_;
-  std::unique_ptr<HealthService> health_;  // outlives server_
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HealthService> health_;  // outlives listener_
+  std::unique_ptr<GrpcListener> listener_;
+  std::unique_ptr<ListenerWatchdog> watchdog_;  // after listener_: destroyed first
+  std::atomic<int> exit_code_ = 0;
   absl::Notification retry_stop_;
   std::thread retry_thread_;
   int port_ = 0;

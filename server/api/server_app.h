@@ -12,6 +12,11 @@
 
 namespace xctl::api {
 
+// xctld's exit code when the gRPC listener stopped accepting and could not be
+// rebuilt (docs/security.md, "Connection floods"): trading was shut down
+// cleanly; a supervisor (systemd Restart=on-failure) starts it again.
+inline constexpr int kExitListenerLost = 3;
+
 class ServerApp {
  public:
   // Starts everything. Fails with a message a person can act on when the
@@ -22,6 +27,11 @@ class ServerApp {
 
   // The bound gRPC port (useful with --listen HOST:0).
   virtual int port() const = 0;
+
+  // What xctld should exit with after Shutdown: 0, or kExitListenerLost when
+  // the listener watchdog could not rebuild a listener that stopped
+  // accepting (it then sent this process SIGTERM).
+  virtual int exit_code() const = 0;
 
   // Marks health NOT_SERVING, finishes open streams with UNAVAILABLE, stops
   // accepting calls and waits up to the grace period for running ones, stops

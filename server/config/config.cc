@@ -278,8 +278,9 @@ absl::Status ParseInstrument(const Section& s, InstrumentConfig* i) {
 
 absl::Status ParseAuth(const Section& s, AuthConfig* auth, const std::string& source) {
   XCTL_RETURN_IF_ERROR(s.CheckType());
-  XCTL_RETURN_IF_ERROR(s.CheckKeys({"tokens", "anonymous_read"}));
+  XCTL_RETURN_IF_ERROR(s.CheckKeys({"tokens", "anonymous_read", "allow_insecure_tokens"}));
   XCTL_RETURN_IF_ERROR(s.Bool("anonymous_read", &auth->anonymous_read));
+  XCTL_RETURN_IF_ERROR(s.Bool("allow_insecure_tokens", &auth->allow_insecure_tokens));
   if (!s.Has("tokens")) return absl::OkStatus();
   YAML::Node list = s.Get("tokens");
   if (!list.IsSequence()) return s.Error("tokens", "expected a list of tokens");
@@ -306,6 +307,48 @@ absl::Status ParseTls(const Section& s, TlsConfig* tls) {
   return absl::OkStatus();
 }
 
+// The keys of `connections:` and where each goes.
+std::vector<std::pair<const char*, int ConnectionsConfig::*>> ConnectionsKeys() {
+  return {{"max_streams_per_connection", &ConnectionsConfig::max_streams_per_connection},
+          {"handshake_timeout_ms", &ConnectionsConfig::handshake_timeout_ms},
+          {"keepalive_time_ms", &ConnectionsConfig::keepalive_time_ms},
+          {"keepalive_timeout_ms", &ConnectionsConfig::keepalive_timeout_ms},
+          {"max_idle_ms", &ConnectionsConfig::max_idle_ms},
+          {"max_age_ms", &ConnectionsConfig::max_age_ms},
+          {"max_age_grace_ms", &ConnectionsConfig::max_age_grace_ms},
+          {"fd_reserve", &ConnectionsConfig::fd_reserve},
+          {"watchdog_interval_ms", &ConnectionsConfig::watchdog_interval_ms},
+          {"watchdog_timeout_ms", &ConnectionsConfig::watchdog_timeout_ms},
+          {"watchdog_failures", &ConnectionsConfig::watchdog_failures}};
+}
+
+absl::Status ParseConnections(const Section& s, ConnectionsConfig* c) {
+  XCTL_RETURN_IF_ERROR(s.CheckType());
+  std::set<std::string> keys;
+  for (const auto& [key, field] : ConnectionsKeys()) keys.insert(key);
+  XCTL_RETURN_IF_ERROR(s.CheckKeys(keys));
+  for (const auto& [key, field] : ConnectionsKeys()) {
+    XCTL_RETURN_IF_ERROR(s.Integer(key, &(c->*field)));
+  }
+  return absl::OkStatus();
+}
+
+// Every limit >= 0; 0 is "no limit" only for max_age_grace_ms and
+// fd_reserve, and "off" for watchdog_interval_ms.
+absl::Status ValidateConnections(const ConnectionsConfig& c) {
+  const std::set<std::string> zero_ok = {"max_age_grace_ms", "fd_reserve",
+                                         "watchdog_interval_ms"};
+  for (const auto& [key, field] : ConnectionsKeys()) {
+    const bool may_be_zero = zero_ok.count(key) > 0 ||
+                             (c.watchdog_interval_ms == 0 && absl::StartsWith(key, "watchdog_"));
+    if (c.*field < 0 || (c.*field == 0 && !may_be_zero)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "connections.", key, may_be_zero ? ": must be >= 0" : ": must be > 0"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool ValidHostPort(absl::string_view listen) {
   size_t colon = listen.rfind(':');
   if (colon == absl::string_view::npos || colon == 0) return false;
@@ -315,6 +358,11 @@ bool ValidHostPort(absl::string_view listen) {
 }
 
 }  // namespace
+
+bool IsLoopbackListen(absl::string_view listen) {
+  return absl::StartsWith(listen, "127.") || absl::StartsWith(listen, "localhost:") ||
+         absl::StartsWith(listen, "[::1]:");
+}
 
 absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml,
                                          absl::string_view source_view) {
@@ -334,7 +382,7 @@ absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml,
     XCTL_RETURN_IF_ERROR(top.CheckKeys({"listen", "database", "log_level",
                                         "shutdown_grace_ms", "price", "blofin",
                                         "instruments", "key_file", "auth", "tls",
-                                        "strategies", "cluster"}));
+                                        "connections", "strategies", "cluster"}));
     if (top.Has("cluster")) {
       XCTL_RETURN_IF_ERROR(
           ParseCluster(Section(top.Get("cluster"), "cluster", source), &config.cluster));
@@ -344,6 +392,10 @@ absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml,
     }
     if (top.Has("tls")) {
       XCTL_RETURN_IF_ERROR(ParseTls(Section(top.Get("tls"), "tls", source), &config.tls));
+    }
+    if (top.Has("connections")) {
+      XCTL_RETURN_IF_ERROR(ParseConnections(
+          Section(top.Get("connections"), "connections", source), &config.connections));
     }
     XCTL_RETURN_IF_ERROR(top.String("key_file", &config.key_file));
     if (top.Has("blofin")) {
@@ -458,6 +510,15 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   }
   if (config.tls.cert_file.empty() != config.tls.key_file.empty()) {
     return absl::InvalidArgumentError("tls: give both cert_file and key_file, or neither");
+  }
+  XCTL_RETURN_IF_ERROR(ValidateConnections(config.connections));
+  // Tokens in clear across a network (docs/security.md, "Encryption in transit: TLS").
+  if (!config.auth.tokens.empty() && config.tls.cert_file.empty() &&
+      !IsLoopbackListen(config.listen) && !config.auth.allow_insecure_tokens) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen: ", config.listen, " is reachable from other machines and auth.tokens are "
+        "set, but without tls the tokens cross the network in clear: add tls.cert_file and "
+        "tls.key_file, listen on 127.0.0.1, or pass --allow-insecure-tokens"));
   }
   if (!absl::StartsWith(config.blofin.url, "https://") &&
       !absl::StartsWith(config.blofin.url, "http://127.0.0.1") &&

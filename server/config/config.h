@@ -89,12 +89,50 @@ struct AuthConfig {
   std::vector<TokenConfig> tokens;
   // Read-only RPCs without a token.
   bool anonymous_read = false;
+  // Tokens over a non-loopback listen address without TLS (they would cross
+  // the network in clear): refused at start unless this is set
+  // (xctld --allow-insecure-tokens; docs/security.md, "Encryption in transit: TLS").
+  bool allow_insecure_tokens = false;
 };
 
 // TLS for the gRPC port: both files or neither (PEM).
 struct TlsConfig {
   std::string cert_file;
   std::string key_file;
+};
+
+// Limits on the gRPC port's connections and the listener watchdog
+// (docs/security.md, "Connection floods"). Durations in ms; 0 where noted
+// means "no limit".
+struct ConnectionsConfig {
+  // HTTP/2 streams (calls) open at once on one connection.
+  int max_streams_per_connection = 100;
+  // A connection that has not finished its TCP/TLS/HTTP/2 handshake in this
+  // time is closed (gRPC's default is 120 s: what let idle sockets pile up).
+  int handshake_timeout_ms = 20'000;
+  // The server pings a connection's client after this long without traffic
+  // and closes it when no answer comes within keepalive_timeout_ms.
+  int keepalive_time_ms = 60'000;
+  int keepalive_timeout_ms = 20'000;
+  // A connection with no call open for this long is closed (clients
+  // reconnect transparently).
+  int max_idle_ms = 300'000;
+  // A connection older than this is asked to go away (GOAWAY: new calls go to
+  // a new connection); calls still open then get max_age_grace_ms to finish
+  // (0: as long as they need, so long streams are never cut).
+  int max_age_ms = 3'600'000;
+  int max_age_grace_ms = 0;
+  // File descriptors kept out of the count the watchdog considers available
+  // to connections: the database, BloFin HTTP, NATS and the logs need them.
+  int fd_reserve = 256;
+  // The listener watchdog: every watchdog_interval_ms it makes a health call
+  // over a fresh connection to xctld's own port (deadline
+  // watchdog_timeout_ms); after watchdog_failures failures in a row while
+  // descriptors are available again it rebuilds the gRPC server on the same
+  // port. watchdog_interval_ms 0 turns the watchdog off.
+  int watchdog_interval_ms = 5'000;
+  int watchdog_timeout_ms = 2'000;
+  int watchdog_failures = 3;
 };
 
 // Cluster mode (docs/cluster.md): several xctld instances share one
@@ -149,6 +187,7 @@ struct ServerConfig {
   bool forget_credentials = false;
   AuthConfig auth;
   TlsConfig tls;
+  ConnectionsConfig connections;
   std::vector<StrategyConfig> strategies;
   ClusterConfig cluster;
 };
@@ -169,6 +208,10 @@ inline constexpr int kDefaultStrategyLeaseTtlMs = 3000;
 // (its exchange reloads positions and orders), so a loaded instance should
 // not lose it to one slow renewal. Failover bound: docs/cluster.md.
 int EffectiveStrategyLeaseTtlMs(const ServerConfig& config);
+
+// True for a listen address only this machine can reach: 127.x.x.x,
+// localhost or [::1].
+bool IsLoopbackListen(absl::string_view listen);
 
 // Parses YAML text. `source` names the file in error messages.
 [[nodiscard]] absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml,

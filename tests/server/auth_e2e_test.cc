@@ -153,12 +153,8 @@ TEST(AuthE2e, WithoutTokensXctldListensOnLoopbackOnly) {
 // it trusts that certificate (--ca) and cannot in plaintext.
 TEST(TlsE2e, TheCliTrustsTheServersCertificate) {
   const std::string dir = MakeTempDir("tls");
-  Subprocess openssl({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                      "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost", "-addext",
-                      "subjectAltName=IP:127.0.0.1,DNS:localhost", "-days", "1", "-keyout",
-                      dir + "/key.pem", "-out", dir + "/cert.pem"},
-                     dir + "/openssl");
-  ASSERT_EQ(openssl.Wait(absl::Seconds(30)), 0) << openssl.Stderr();
+  ASSERT_TRUE(::xctl::testing::MakeSelfSignedCertificate(dir))
+      << ::xctl::testing::ReadFile(dir + "/openssl.err");
   std::ofstream(dir + "/xctl.yaml") << "tls: {cert_file: " << dir << "/cert.pem, key_file: "
                                     << dir << "/key.pem}\n";
   RunningXctld server({"--config=" + dir + "/xctl.yaml"}, dir);

@@ -239,6 +239,52 @@ TEST(ValidateConfig, ClusterNeedsPostgresqlAndValidSettings) {
   EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("cluster.lease_ttl_ms"));
 }
 
+TEST(ParseConfig, ReadsTheConnectionsSection) {
+  auto c = ParseConfig(
+      "connections: {max_streams_per_connection: 10, handshake_timeout_ms: 5000, "
+      "max_age_grace_ms: 0, fd_reserve: 64, watchdog_interval_ms: 1000, watchdog_failures: 5}\n",
+      "x.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->connections.max_streams_per_connection, 10);
+  EXPECT_EQ(c->connections.handshake_timeout_ms, 5000);
+  EXPECT_EQ(c->connections.fd_reserve, 64);
+  EXPECT_EQ(c->connections.watchdog_interval_ms, 1000);
+  EXPECT_EQ(c->connections.watchdog_failures, 5);
+  EXPECT_EQ(c->connections.max_idle_ms, 300'000);  // the default
+  EXPECT_TRUE(ValidateConfig(*c).ok());
+  EXPECT_THAT(ParseConfig("connections: {max_idle: 1}\n", "x.yaml").status().message(),
+              HasSubstr("max_idle"));
+}
+
+TEST(ValidateConfig, ConnectionLimitsMustBePositive) {
+  ServerConfig c;
+  c.connections.max_idle_ms = 0;
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("connections.max_idle_ms: must be > 0"));
+  c = ServerConfig();
+  c.connections.fd_reserve = -1;
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("connections.fd_reserve: must be >= 0"));
+  c = ServerConfig();
+  c.connections.watchdog_failures = 0;
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("watchdog_failures: must be > 0"));
+  c.connections.watchdog_interval_ms = 0;  // the watchdog off: its other settings do not matter
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
+TEST(ValidateConfig, TokensOffLoopbackNeedTlsOrAnExplicitAllowance) {
+  ServerConfig c;
+  c.auth.tokens.push_back({.name = "admin", .scope = "admin", .sha256 = std::string(64, 'a')});
+  EXPECT_TRUE(ValidateConfig(c).ok());  // loopback
+  c.listen = "0.0.0.0:50051";
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("tokens cross the network in clear"));
+  c.tls = {.cert_file = "server.crt", .key_file = "server.key"};
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  c.tls = {};
+  c.auth.allow_insecure_tokens = true;
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  EXPECT_TRUE(IsLoopbackListen("[::1]:1"));
+  EXPECT_FALSE(IsLoopbackListen("[::]:1"));
+}
+
 TEST(RedactUrl, HidesPasswordsInEveryForm) {
   EXPECT_EQ(RedactUrl("postgresql://xctl:s3cret@127.0.0.1:5432/xctl"),
             "postgresql://xctl:***@127.0.0.1:5432/xctl");

@@ -13,7 +13,12 @@
 //     --allow-core-dumps;
 //   - a full disk is UNAVAILABLE with one line, not INTERNAL, and the next
 //     write after space is freed works (a small tmpfs; needs root);
-//   - unknown enum values in list filters are INVALID_ARGUMENT.
+//   - unknown enum values in list filters are INVALID_ARGUMENT;
+//   - a flood of idle connections that exhausts the descriptors (gRPC's
+//     listener then stops accepting for good) is recovered from by the
+//     listener watchdog once the sockets close;
+//   - tokens on a non-loopback address without TLS, and a TLS key file open
+//     to others, stop the start.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/mount.h>
@@ -23,6 +28,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -39,6 +46,7 @@
 #include "gtest/gtest.h"
 #include "tests/server/running_xctld.h"
 #include "xctl/v1/exchange_control.grpc.pb.h"
+#include "xctl/v1/prices.grpc.pb.h"
 #include "xctl/v1/strategy_manager.grpc.pb.h"
 
 namespace xctl {
@@ -486,6 +494,146 @@ TEST(HostileE2e, UnknownEnumValuesInListFiltersAreRefusedNamingTheField) {
     EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_THAT(st.error_message(), HasSubstr("status: unknown value 42; one of "));
   }
+}
+
+// ---- 7. connection flood --------------------------------------------------------
+
+// ListPrices over a connection of its own (never one opened before the
+// flood, which would keep working).
+grpc::Status ListPricesOnAFreshConnection(const std::string& address, absl::Duration timeout) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  grpc::ClientContext c;
+  c.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+  v1::ListPricesRequest req;
+  v1::ListPricesResponse resp;
+  return v1::PriceFeed::NewStub(channel)->ListPrices(&c, req, &resp);
+}
+
+// Polls `done` every 100 ms up to `limit`; true once it held.
+template <typename Done>
+bool PollUntil(absl::Duration limit, Done done) {
+  const absl::Time end = absl::Now() + limit;
+  while (absl::Now() < end) {
+    if (done()) return true;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return done();
+}
+
+// An idle TCP connection (connect only, nothing sent); -1 when no socket.
+int IdleConnection(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));  // EINPROGRESS is fine
+  return fd;
+}
+
+TEST(HostileE2e, AConnectionFloodThatExhaustsDescriptorsIsRecoveredFrom) {
+  const std::string dir = MakeTempDir("flood");
+  std::ofstream(dir + "/xctl.yaml") << "connections: {fd_reserve: 32}\n";
+  RunningXctld server({"--config=" + dir + "/xctl.yaml", "--watchdog-interval-ms=500",
+                       "--watchdog-timeout-ms=1000", "--watchdog-failures=2"},
+                      dir);
+  ASSERT_TRUE(server.ok()) << server.process().Stderr();
+  auto logs = [&] { return server.process().Stdout() + server.process().Stderr(); };
+  ASSERT_TRUE(PollUntil(absl::Seconds(30), [&] {
+    return absl::StrContains(logs(), "event=listener_watchdog_armed");
+  })) << logs();
+  EXPECT_THAT(logs(), HasSubstr("event=fd_limit soft_before="));
+  ASSERT_TRUE(CreateExternal(server, "survivor").ok());  // state from before the flood
+  const int port = std::stoi(server.address().substr(server.address().rfind(':') + 1));
+
+  // Few descriptors, as a busy machine would have: the flood needs fewer sockets.
+  struct rlimit low = {256, 256};
+  ASSERT_EQ(prlimit(server.process().pid(), RLIMIT_NOFILE, &low, nullptr), 0)
+      << std::strerror(errno);
+  std::vector<int> flood;
+  bool failed_accept = false;
+  for (int round = 0; round < 40 && !failed_accept; ++round) {
+    for (int i = 0; i < 25; ++i) flood.push_back(IdleConnection(port));
+    failed_accept = PollUntil(absl::Milliseconds(200), [&] {
+      return absl::StrContains(logs(), "Too many open files");
+    });
+  }
+  ASSERT_TRUE(failed_accept) << "no accept failure after " << flood.size() << " connections\n"
+                             << logs();
+  ASSERT_TRUE(PollUntil(absl::Seconds(10), [&] {
+    return !ListPricesOnAFreshConnection(server.address(), absl::Milliseconds(500)).ok();
+  })) << "the API still answers new connections after the flood";
+  for (int fd : flood) close(fd);
+  const absl::Time released = absl::Now();
+
+  // The watchdog notices within a few periods and rebuilds the listener.
+  ASSERT_TRUE(PollUntil(absl::Seconds(60), [&] {
+    return ListPricesOnAFreshConnection(server.address(), absl::Seconds(1)).ok();
+  })) << "no answer 60 s after the flood closed\n" << logs();
+  std::printf("flood: %zu idle connections; the API answered %.1f s after they closed\n",
+              flood.size(), absl::ToDoubleSeconds(absl::Now() - released));
+  EXPECT_THAT(logs(), HasSubstr("event=listener_rebuilt"));
+  // Same process, same port, state kept; the old channel reconnects.
+  grpc::ClientContext c;
+  v1::GetStrategyRequest req;
+  req.set_id("survivor");
+  v1::GetStrategyResponse resp;
+  grpc::Status got = v1::StrategyManager::NewStub(server.channel())->GetStrategy(&c, req, &resp);
+  EXPECT_TRUE(got.ok()) << got.error_message();
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+// ---- 8. transport -------------------------------------------------------------
+
+// A config with one admin token (SHA-256 given) and `extra` lines.
+std::string TokenConfig(const std::string& dir, const std::string& extra = "") {
+  const std::string path = dir + "/tokens.yaml";
+  std::ofstream(path) << "auth:\n  tokens:\n    - {name: admin, scope: admin, sha256: "
+                      << std::string(64, 'a') << "}\n"
+                      << extra;
+  return "--config=" + path;
+}
+
+TEST(HostileE2e, TokensOffLoopbackWithoutTlsAreRefusedUnlessAllowed) {
+  const std::string dir = MakeTempDir("insecure-tokens");
+  auto [code, err] = StartRefused(dir, {TokenConfig(dir), "--listen=0.0.0.0:0"});
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(err, HasSubstr("tokens cross the network in clear"));
+  EXPECT_THAT(err, HasSubstr("--allow-insecure-tokens"));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+
+  RunningXctld allowed({TokenConfig(dir), "--listen=0.0.0.0:0", "--allow-insecure-tokens"}, dir);
+  EXPECT_TRUE(allowed.ok()) << allowed.process().Stderr();
+  RunningXctld by_config(
+      {TokenConfig(MakeTempDir("insecure-tokens-config"), "  allow_insecure_tokens: true\n"),
+       "--listen=0.0.0.0:0"},
+      MakeTempDir("insecure-tokens-run"));
+  EXPECT_TRUE(by_config.ok()) << by_config.process().Stderr();
+}
+
+TEST(HostileE2e, ATlsKeyFileOpenToOthersIsRefusedAtStart) {
+  const std::string dir = MakeTempDir("tls-key-mode");
+  ASSERT_TRUE(::xctl::testing::MakeSelfSignedCertificate(dir)) << "openssl failed";
+  const std::string key = dir + "/key.pem";
+  std::ofstream(dir + "/tls.yaml") << "tls: {cert_file: " << dir << "/cert.pem, key_file: "
+                                   << key << "}\n";
+  ASSERT_EQ(chmod(key.c_str(), 0640), 0);
+  auto [code, err] = StartRefused(dir, {"--config=" + dir + "/tls.yaml"});
+  ASSERT_TRUE(code.has_value());
+  EXPECT_NE(*code, 0);
+  EXPECT_THAT(err, HasSubstr(key));
+  EXPECT_THAT(err, HasSubstr("chmod 600 " + key));
+
+  ASSERT_EQ(chmod(key.c_str(), 0600), 0);
+  RunningXctld server({"--config=" + dir + "/tls.yaml"}, dir);
+  ASSERT_FALSE(server.address().empty()) << server.process().Stderr();
+  // The listener watchdog's probe speaks TLS too: it arms.
+  EXPECT_TRUE(PollUntil(absl::Seconds(30), [&] {
+    return absl::StrContains(server.process().Stdout(), "event=listener_watchdog_armed");
+  })) << server.process().Stdout();
 }
 
 }  // namespace

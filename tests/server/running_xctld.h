@@ -55,4 +55,16 @@ class RunningXctld {
   std::shared_ptr<grpc::Channel> channel_;
 };
 
+// Writes dir/cert.pem and dir/key.pem (0600): a self-signed P-256
+// certificate for localhost and 127.0.0.1, valid one day. False when openssl
+// failed.
+inline bool MakeSelfSignedCertificate(const std::string& dir) {
+  Subprocess openssl({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost", "-addext",
+                      "subjectAltName=IP:127.0.0.1,DNS:localhost", "-days", "1", "-keyout",
+                      dir + "/key.pem", "-out", dir + "/cert.pem"},
+                     dir + "/openssl");
+  return openssl.Wait(absl::Seconds(30)) == 0;
+}
+
 }  // namespace xctl::testing

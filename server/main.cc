@@ -50,6 +50,9 @@ ABSL_FLAG(std::optional<int>, blofin_requests_per_minute, std::nullopt,
           "together (default 400; BloFin allows 500 per IP)");
 ABSL_FLAG(std::optional<std::string>, replay_file, std::nullopt,
           "CSV file of ticks for the replay price source");
+ABSL_FLAG(std::optional<std::string>, metrics_listen, std::nullopt,
+          "serve Prometheus metrics (GET /metrics) on HOST:PORT, loopback unless "
+          "metrics.allow_remote (default: off)");
 ABSL_FLAG(std::optional<std::string>, cluster, std::nullopt,
           "cluster mode: NATS URL, e.g. nats://127.0.0.1:4222 (needs a PostgreSQL --db; "
           "see docs/cluster.md)");
@@ -115,6 +118,7 @@ void ApplyFlags(xctl::ServerConfig& c) {
     c.blofin.requests_per_minute = *v;
   }
   if (auto v = absl::GetFlag(FLAGS_replay_file)) c.price.replay_file = *v;
+  if (auto v = absl::GetFlag(FLAGS_metrics_listen)) c.metrics.listen = *v;
   if (auto v = absl::GetFlag(FLAGS_cluster)) c.cluster.nats_url = *v;
   if (auto v = absl::GetFlag(FLAGS_node_id)) c.cluster.node_id = *v;
   if (absl::GetFlag(FLAGS_allow_insecure_tokens)) c.auth.allow_insecure_tokens = true;

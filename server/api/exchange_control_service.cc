@@ -16,7 +16,7 @@ namespace xctl::api {
 namespace {
 
 grpc::Status Invalid(absl::string_view message) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(message));
+  return ToGrpcStatus(absl::InvalidArgumentError(message));
 }
 
 // An empty id is INVALID_ARGUMENT naming the field; a malformed one too.
@@ -368,7 +368,7 @@ grpc::ServerWriteReactor<v1::StreamPositionsResponse>* ExchangeControlService::S
   }
   if (hub_.shutting_down()) {
     return new FinishedWriter<v1::StreamPositionsResponse>(
-        grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+        ToGrpcStatus(absl::UnavailableError("server shutting down")));
   }
   return new FeedStream<PositionsTraits>(
       &hub_, control_, options_,
@@ -392,7 +392,7 @@ grpc::ServerWriteReactor<v1::StreamKpisResponse>* ExchangeControlService::Stream
   }
   if (hub_.shutting_down()) {
     return new FinishedWriter<v1::StreamKpisResponse>(
-        grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+        ToGrpcStatus(absl::UnavailableError("server shutting down")));
   }
   return new FeedStream<KpisTraits>(
       &hub_, control_, options_,

@@ -82,6 +82,9 @@ absl::Status GrpcListener::BuildLocked(const std::string& address) {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(MakeParseErrorInterceptorFactory());
+  if (options_.rpc_metrics != nullptr) {
+    interceptors.push_back(MakeRpcMetricsFactory(options_.rpc_metrics));
+  }
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   for (grpc::Service* s : services_) builder.RegisterService(s);
   server_ = builder.BuildAndStart();

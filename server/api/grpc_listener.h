@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/api/rpc_metrics.h"
 #include "server/config/config.h"
 
 namespace xctl::api {
@@ -29,6 +30,8 @@ class GrpcListener {
     TlsConfig tls;       // both files or neither (see ServerCredentials)
     ConnectionsConfig connections;
     absl::Duration shutdown_grace = absl::Seconds(3);
+    // Counts and times every call when set (not owned; rpc_metrics.h).
+    RpcMetrics* rpc_metrics = nullptr;
   };
 
   // Builds and starts the server with `services` (not owned). Fails when the

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "server/api/status.h"
 
 namespace xctl::api {
 namespace {
@@ -24,11 +25,10 @@ class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
       const grpc::Status status = methods->GetSendStatus();
       if (status.error_code() == grpc::StatusCode::INTERNAL ||
           status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-        methods->ModifySendStatus(grpc::Status(
-            grpc::StatusCode::INVALID_ARGUMENT,
+        methods->ModifySendStatus(ToGrpcStatus(absl::InvalidArgumentError(
             absl::StrCat("the request to ", method_,
                          " is not a valid message of its type (malformed protobuf, or a string "
-                         "field that is not UTF-8)")));
+                         "field that is not UTF-8)"))));
       }
     }
     methods->Proceed();

@@ -9,6 +9,7 @@
 #include "google/protobuf/wire_format_lite.h"
 #include "server/api/convert.h"
 #include "server/api/status.h"
+#include "server/common/error_reason.h"
 #include "server/api/stream_hub.h"
 #include "server/api/finished_writer.h"
 #include "server/common/log.h"
@@ -164,15 +165,16 @@ grpc::ServerUnaryReactor* PriceFeedService::GetPrice(grpc::CallbackServerContext
   } else if (absl::Status s = ValidateSymbol(pair); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
   } else if (!prices_.IsConfigured(pair)) {
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::NOT_FOUND,
-        absl::StrCat(pair, " is not a configured pair (configured: ",
-                     absl::StrJoin(prices_.pairs(), ", "), ")")));
+    reactor->Finish(ToGrpcStatus(WithReason(
+        absl::NotFoundError(absl::StrCat(pair, " is not a configured pair (configured: ",
+                                         absl::StrJoin(prices_.pairs(), ", "), ")")),
+        reason::kPairNotConfigured)));
   } else if (TickPtr tick = prices_.Latest(pair); !tick) {
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::UNAVAILABLE,
-        absl::StrCat("no price for ", pair, " yet: the ", prices_.source_name(),
-                     " price source has not delivered one since start; retry shortly")));
+    reactor->Finish(ToGrpcStatus(WithReason(
+        absl::UnavailableError(absl::StrCat(
+            "no price for ", pair, " yet: the ", prices_.source_name(),
+            " price source has not delivered one since start; retry shortly")),
+        reason::kPriceStale)));
   } else {
     ToProto(*tick, response->mutable_tick());
     reactor->Finish(grpc::Status::OK);
@@ -194,9 +196,10 @@ grpc::ServerUnaryReactor* PriceFeedService::ListPrices(grpc::CallbackServerConte
     return reactor;
   }
   if (!unknown.empty()) {
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::NOT_FOUND,
-        absl::StrCat("not configured on this server: ", absl::StrJoin(unknown, ", "))));
+    reactor->Finish(ToGrpcStatus(WithReason(
+        absl::NotFoundError(
+            absl::StrCat("not configured on this server: ", absl::StrJoin(unknown, ", "))),
+        reason::kPairNotConfigured)));
     return reactor;
   }
   for (const TickPtr& t : prices_.Snapshot(known)) ToProto(*t, response->add_ticks());
@@ -211,17 +214,16 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* PriceFeedService::StreamPrices(
   v1::StreamPricesRequest request;
   grpc::ByteBuffer copy(*raw_request);  // Deserialize consumes its buffer
   if (!grpc::SerializationTraits<v1::StreamPricesRequest>::Deserialize(&copy, &request).ok()) {
-    return new Refused(grpc::Status(
-        grpc::StatusCode::INVALID_ARGUMENT,
+    return new Refused(ToGrpcStatus(absl::InvalidArgumentError(
         "the request is not a valid xctl.v1.StreamPricesRequest (malformed protobuf, or a "
-        "string field that is not UTF-8)"));
+        "string field that is not UTF-8)")));
   }
   std::vector<std::string> known, unknown;
   if (absl::Status s = SplitPairs(prices_, request.pairs(), &known, &unknown); !s.ok()) {
     return new Refused(ToGrpcStatus(s));
   }
   if (hub_.shutting_down()) {
-    return new Refused(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+    return new Refused(ToGrpcStatus(absl::UnavailableError("server shutting down")));
   }
   return new PriceStreamReactor(&hub_, this, prices_, std::move(known), unknown);
 }

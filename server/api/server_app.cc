@@ -15,6 +15,8 @@
 #include "absl/synchronization/notification.h"
 #include "server/api/auth.h"
 #include "server/api/health_service.h"
+#include "server/api/rpc_metrics.h"
+#include "server/api/server_metrics.h"
 #include "server/api/exchange_control_service.h"
 #include "server/api/fd_limit.h"
 #include "server/api/grpc_listener.h"
@@ -30,6 +32,7 @@
 #include "server/exchange/blofin/rest_client.h"
 #include "server/exchange/instruments.h"
 #include "server/common/log.h"
+#include "server/metrics/metrics_server.h"
 #include "server/common/status_macros.h"
 #include "server/price/price_module.h"
 #include "server/store/store.h"
@@ -190,12 +193,14 @@ class ServerAppImpl final : public ServerApp {
         HealthProbes{.prices = [this] { return PricesFresh(*prices_); },
                      .database = [this] { return store_->Ping(); }},
         SystemClock());
+    XCTL_RETURN_IF_ERROR(StartMetrics());
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     auto listener = GrpcListener::Start(
         GrpcListener::Options{.listen = config_.listen,
                               .tls = config_.tls,
                               .connections = config_.connections,
-                              .shutdown_grace = absl::Milliseconds(config_.shutdown_grace_ms)},
+                              .shutdown_grace = absl::Milliseconds(config_.shutdown_grace_ms),
+                              .rpc_metrics = rpc_metrics_.get()},
         {price_feed_.get(), control_service_.get(), strategy_service_.get(), health_.get()});
     if (!listener.ok()) return listener.status();
     listener_ = *std::move(listener);
@@ -235,6 +240,8 @@ class ServerAppImpl final : public ServerApp {
     cluster_prices_.reset();  // after prices_->Stop(): its fetch gate points here
     watchdog_.reset();
     listener_.reset();
+    metrics_.reset();  // its collectors read health_ and prices_
+    rpc_metrics_.reset();
     health_.reset();
     strategy_service_.reset();
     strategies_.reset();
@@ -341,6 +348,17 @@ class ServerAppImpl final : public ServerApp {
     watchdog_->Start();
   }
 
+  // The Prometheus endpoint when metrics.listen is set (docs/operations.md,
+  // "Monitoring"): RPCs through the listener's interceptor, the rest read at
+  // scrape time.
+  absl::Status StartMetrics() {
+    if (config_.metrics.listen.empty()) return absl::OkStatus();
+    XCTL_ASSIGN_OR_RETURN(metrics_, metrics::MetricsServer::Start(config_.metrics.listen));
+    rpc_metrics_ = std::make_unique<RpcMetrics>(metrics_->registry(), SystemClock());
+    metrics_->Add(MakeServerCollector(*prices_, *health_, SystemClock()));
+    return absl::OkStatus();
+  }
+
   // OK when every configured pair has a price that is not stale.
   static absl::Status PricesFresh(const PriceModule& prices) {
     for (const std::string& pair : prices.pairs()) {
@@ -371,7 +389,9 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<cluster::ClusterFeed> cluster_feed_;
   // ---- end cluster mode streams ----
   std::unique_ptr<PriceFeedService> price_feed_;
-  std::unique_ptr<HealthService> health_;  // outlives listener_
+  std::unique_ptr<HealthService> health_;  // outlives listener_ and metrics_
+  std::unique_ptr<metrics::MetricsServer> metrics_;  // metrics.listen only
+  std::unique_ptr<RpcMetrics> rpc_metrics_;          // outlives listener_
   std::unique_ptr<GrpcListener> listener_;
   std::unique_ptr<ListenerWatchdog> watchdog_;  // after listener_: destroyed first
   std::atomic<int> exit_code_ = 0;

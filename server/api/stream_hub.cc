@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "server/api/status.h"
+
 namespace xctl::api {
 
 StreamHub::StreamHub(absl::Duration heartbeat_interval, int wake_threads)
@@ -34,7 +36,7 @@ void StreamHub::Register(HubStream* stream) {
   absl::MutexLock lock(&mu_);
   streams_.insert(stream);
   if (shutting_down_) {
-    stream->FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+    stream->FinishWith(ToGrpcStatus(absl::UnavailableError("server shutting down")));
   }
 }
 
@@ -84,7 +86,7 @@ void StreamHub::Shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   for (HubStream* s : streams_) {
-    s->FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+    s->FinishWith(ToGrpcStatus(absl::UnavailableError("server shutting down")));
   }
 }
 

@@ -59,4 +59,14 @@ std::optional<std::string> ReasonOf(const absl::Status& status);
 // ("FAILED_PRECONDITION"). Empty for OK.
 std::string EffectiveReason(const absl::Status& status);
 
+// The errors several modules give, with their reasons.
+// NOT_FOUND `unknown strategy "x"` (STRATEGY_NOT_FOUND).
+absl::Status UnknownStrategy(absl::string_view strategy_id);
+// FAILED_PRECONDITION `strategy x is stopped; start it to trade`
+// (STRATEGY_NOT_RUNNING).
+absl::Status StrategyStopped(absl::string_view strategy_id);
+// FAILED_PRECONDITION `client order id "c" was already used for a different
+// order (<existing>)` (CLIENT_ORDER_ID_REUSED); `existing` describes it.
+absl::Status ClientOrderIdReused(absl::string_view client_order_id, absl::string_view existing);
+
 }  // namespace xctl

@@ -382,7 +382,7 @@ absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml,
     XCTL_RETURN_IF_ERROR(top.CheckKeys({"listen", "database", "log_level",
                                         "shutdown_grace_ms", "price", "blofin",
                                         "instruments", "key_file", "auth", "tls",
-                                        "connections", "strategies", "cluster"}));
+                                        "connections", "metrics", "strategies", "cluster"}));
     if (top.Has("cluster")) {
       XCTL_RETURN_IF_ERROR(
           ParseCluster(Section(top.Get("cluster"), "cluster", source), &config.cluster));
@@ -392,6 +392,13 @@ absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml,
     }
     if (top.Has("tls")) {
       XCTL_RETURN_IF_ERROR(ParseTls(Section(top.Get("tls"), "tls", source), &config.tls));
+    }
+    if (top.Has("metrics")) {
+      Section m(top.Get("metrics"), "metrics", source);
+      XCTL_RETURN_IF_ERROR(m.CheckType());
+      XCTL_RETURN_IF_ERROR(m.CheckKeys({"listen", "allow_remote"}));
+      XCTL_RETURN_IF_ERROR(m.String("listen", &config.metrics.listen));
+      XCTL_RETURN_IF_ERROR(m.Bool("allow_remote", &config.metrics.allow_remote));
     }
     if (top.Has("connections")) {
       XCTL_RETURN_IF_ERROR(ParseConnections(
@@ -512,6 +519,18 @@ absl::Status ValidateConfig(const ServerConfig& config) {
     return absl::InvalidArgumentError("tls: give both cert_file and key_file, or neither");
   }
   XCTL_RETURN_IF_ERROR(ValidateConnections(config.connections));
+  if (!config.metrics.listen.empty()) {
+    if (!ValidHostPort(config.metrics.listen)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "metrics.listen: ", LogQuote(config.metrics.listen), " is not HOST:PORT"));
+    }
+    if (!IsLoopbackListen(config.metrics.listen) && !config.metrics.allow_remote) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "metrics.listen: ", config.metrics.listen,
+          " is reachable from other machines and /metrics has no authentication: listen on "
+          "127.0.0.1, or set metrics.allow_remote: true behind a firewall"));
+    }
+  }
   // Tokens in clear across a network (docs/security.md, "Encryption in transit: TLS").
   if (!config.auth.tokens.empty() && config.tls.cert_file.empty() &&
       !IsLoopbackListen(config.listen) && !config.auth.allow_insecure_tokens) {

@@ -104,6 +104,16 @@ struct TlsConfig {
 // Limits on the gRPC port's connections and the listener watchdog
 // (docs/security.md, "Connection floods"). Durations in ms; 0 where noted
 // means "no limit".
+// The Prometheus endpoint (docs/operations.md, "Monitoring"). Off while
+// `listen` is empty.
+struct MetricsConfig {
+  // HOST:PORT of GET /metrics; port 0 picks a free one.
+  std::string listen;
+  // A listen address other machines can reach is refused unless true: the
+  // page names strategies and pairs, and has no authentication.
+  bool allow_remote = false;
+};
+
 struct ConnectionsConfig {
   // HTTP/2 streams (calls) open at once on one connection.
   int max_streams_per_connection = 100;
@@ -188,6 +198,7 @@ struct ServerConfig {
   AuthConfig auth;
   TlsConfig tls;
   ConnectionsConfig connections;
+  MetricsConfig metrics;
   std::vector<StrategyConfig> strategies;
   ClusterConfig cluster;
 };

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/common/error_reason.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/exchange/paper/ledger.h"
@@ -420,7 +421,7 @@ absl::Status ExchangeControl::RemoveStrategy(absl::string_view strategy_id) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(strategy_id);
   if (it == entries_.end()) {
-    return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
+    return UnknownStrategy(strategy_id);
   }
   Entry& e = *it->second;
   aggregates_stale_ = true;
@@ -436,7 +437,7 @@ absl::Status ExchangeControl::SetRunning(absl::string_view strategy_id, bool run
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(strategy_id);
   if (it == entries_.end()) {
-    return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
+    return UnknownStrategy(strategy_id);
   }
   it->second->info.running = running;
   return absl::OkStatus();
@@ -454,12 +455,11 @@ absl::StatusOr<std::shared_ptr<Exchange>> ExchangeControl::ExchangeFor(
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(strategy_id);
   if (it == entries_.end()) {
-    return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
+    return UnknownStrategy(strategy_id);
   }
   const Entry& e = *it->second;
   if (!e.info.running) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("strategy ", strategy_id, " is stopped; start it to trade"));
+    return StrategyStopped(strategy_id);
   }
   for (const auto& [id, open] : e.open) {
     if (open.row.symbol != symbol) continue;
@@ -477,19 +477,19 @@ absl::StatusOr<OrderResult> ExchangeControl::PlaceOrder(const OrderRequest& requ
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(request.strategy_id);
     if (it == entries_.end()) {
-      return absl::NotFoundError(
-          absl::StrCat("unknown strategy ", LogQuote(request.strategy_id)));
+      return UnknownStrategy(request.strategy_id);
     }
     const Entry& e = *it->second;
     if (!e.info.running) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("strategy ", request.strategy_id, " is stopped; start it to trade"));
+      return StrategyStopped(request.strategy_id);
     }
     if (std::find(e.info.pairs.begin(), e.info.pairs.end(), request.symbol) ==
         e.info.pairs.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "symbol: ", LogQuote(request.symbol), " is not one of strategy ", request.strategy_id,
-          "'s pairs (", absl::StrJoin(e.info.pairs, ", "), ")"));
+      return WithReason(absl::InvalidArgumentError(absl::StrCat(
+                            "symbol: ", LogQuote(request.symbol), " is not one of strategy ",
+                            request.strategy_id, "'s pairs (", absl::StrJoin(e.info.pairs, ", "),
+                            ")")),
+                        reason::kSymbolNotTraded);
     }
     for (const auto& [id, open] : e.open) {
       const Position& row = open.row;
@@ -529,7 +529,7 @@ absl::StatusOr<Order> ExchangeControl::CancelOrder(absl::string_view strategy_id
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(strategy_id);
     if (it == entries_.end()) {
-      return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
+      return UnknownStrategy(strategy_id);
     }
     current = it->second->exchange;
     previous = it->second->previous;
@@ -546,7 +546,7 @@ absl::StatusOr<std::vector<Position>> ExchangeControl::OpenPositions(
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(strategy_id);
   if (it == entries_.end()) {
-    return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
+    return UnknownStrategy(strategy_id);
   }
   std::vector<Position> out;
   for (const auto& [id, open] : it->second->open) out.push_back(open.row);
@@ -560,7 +560,7 @@ absl::StatusOr<bool> ExchangeControl::HasOpenExposure(absl::string_view strategy
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(strategy_id);
     if (it == entries_.end()) {
-      return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
+      return UnknownStrategy(strategy_id);
     }
     if (!it->second->open.empty()) return true;
   }
@@ -797,7 +797,7 @@ absl::StatusOr<ExchangeControl::BalanceView> ExchangeControl::GetBalance(
     // Cluster mode: a strategy owned by another instance is answered with
     // its owner (the gate's UNAVAILABLE), not as unknown.
     XCTL_RETURN_IF_ERROR(CheckGate(strategy_id));
-    return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
+    return UnknownStrategy(strategy_id);
   }
   XCTL_ASSIGN_OR_RETURN(Account account, exchange->Balance());
   BalanceView v{.account = account, .mode = mode};
@@ -833,7 +833,7 @@ absl::StatusOr<ExchangeControl::KpiReport> ExchangeControl::GetKpis(
   if (!strategy_id.empty()) {
     auto it = entries_.find(strategy_id);
     if (it == entries_.end()) {
-      return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
+      return UnknownStrategy(strategy_id);
     }
     report.total = StrategyKpisLocked(*it->second);
     report.strategies.push_back(report.total);
@@ -867,7 +867,7 @@ absl::StatusOr<ReconcileReport> ExchangeControl::Reconcile(absl::string_view str
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(strategy_id);
     if (it == entries_.end()) {
-      return absl::NotFoundError(absl::StrCat("unknown strategy ", LogQuote(strategy_id)));
+      return UnknownStrategy(strategy_id);
     }
     exchange = it->second->exchange;
   }

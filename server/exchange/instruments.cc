@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/common/error_reason.h"
 #include "server/common/status_macros.h"
 
 namespace xctl {
@@ -65,9 +66,11 @@ absl::StatusOr<Instrument> InstrumentCatalog::Get(absl::string_view symbol) cons
   absl::MutexLock lock(&mu_);
   auto it = by_symbol_.find(symbol);
   if (it == by_symbol_.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("no contract specification for ", symbol,
-                     ": add it to the config's instruments section or trade a BloFin pair"));
+    return WithReason(
+        absl::NotFoundError(
+            absl::StrCat("no contract specification for ", symbol,
+                         ": add it to the config's instruments section or trade a BloFin pair")),
+        reason::kInstrumentNotFound);
   }
   return it->second;
 }
@@ -110,20 +113,35 @@ Instrument GenericInstrument(absl::string_view symbol) {
                     .max_leverage = Decimal::FromInt(100)};
 }
 
+namespace {
+
+// INVALID_ARGUMENT with the reason a client branches on (docs/api.md).
+absl::Status SizeError(absl::string_view message) {
+  return WithReason(absl::InvalidArgumentError(message), reason::kOrderSize);
+}
+absl::Status PriceError(absl::string_view message) {
+  return WithReason(absl::InvalidArgumentError(message), reason::kOrderPrice);
+}
+absl::Status RangeError(absl::string_view message) {
+  return WithReason(absl::InvalidArgumentError(message), reason::kNumberOutOfRange);
+}
+
+}  // namespace
+
 absl::Status CheckQuantity(const Instrument& instrument, Decimal quantity) {
   if (!quantity.is_positive()) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return SizeError(absl::StrCat(
         "quantity must be greater than 0 (contracts of ", instrument.symbol, "), got ",
         quantity.ToString()));
   }
   if (quantity < instrument.min_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return SizeError(absl::StrCat(
         "quantity ", quantity.ToString(), " is below ", instrument.symbol,
         "'s minimum size of ", instrument.min_size.ToString(), " contracts"));
   }
   if (!quantity.IsMultipleOf(instrument.lot_size)) {
     auto [lo, hi] = Neighbours(quantity, instrument.lot_size);
-    return absl::InvalidArgumentError(absl::StrCat(
+    return SizeError(absl::StrCat(
         "quantity ", quantity.ToString(), " is not a multiple of ", instrument.symbol,
         "'s lot size ", instrument.lot_size.ToString(),
         Try(std::max(lo, instrument.min_size), hi)));
@@ -136,7 +154,7 @@ absl::Status CheckMaxSize(const Instrument& instrument, OrderType type, Decimal 
   const std::optional<Decimal>& max =
       market ? instrument.max_market_size : instrument.max_limit_size;
   if (max && quantity > *max) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return SizeError(absl::StrCat(
         "quantity ", quantity.ToString(), " is above ", instrument.symbol, "'s maximum ",
         market ? "market" : "limit", " order size of ", max->ToString(), " contracts (BloFin's ",
         market ? "maxMarketSize" : "maxLimitSize", ")"));
@@ -149,7 +167,7 @@ absl::StatusOr<Decimal> CheckedNotional(const Instrument& instrument, Decimal pr
   absl::StatusOr<Decimal> notional =
       Decimal::CheckedMul(price, quantity, instrument.contract_value);
   if (!notional.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return RangeError(absl::StrCat(
         "the order's notional (price ", price.ToString(), " x quantity ", quantity.ToString(),
         " x contract value ", instrument.contract_value.ToString(), " of ", instrument.symbol,
         ") is beyond the largest amount xctl counts (", Decimal::Max().ToString(), ")"));
@@ -159,12 +177,12 @@ absl::StatusOr<Decimal> CheckedNotional(const Instrument& instrument, Decimal pr
 
 absl::Status CheckPrice(const Instrument& instrument, Decimal price) {
   if (!price.is_positive()) {
-    return absl::InvalidArgumentError(
+    return PriceError(
         absl::StrCat("price must be greater than 0, got ", price.ToString()));
   }
   if (!price.IsMultipleOf(instrument.tick_size)) {
     auto [lo, hi] = Neighbours(price, instrument.tick_size);
-    return absl::InvalidArgumentError(absl::StrCat(
+    return PriceError(absl::StrCat(
         "price ", price.ToString(), " is not a multiple of ", instrument.symbol,
         "'s tick size ", instrument.tick_size.ToString(), Try(lo, hi)));
   }
@@ -177,7 +195,7 @@ namespace {
 absl::Status CheckPriceOf(const Instrument& instrument, Decimal price, absl::string_view what) {
   absl::Status st = CheckPrice(instrument, price);
   if (st.ok()) return st;
-  return absl::InvalidArgumentError(absl::StrCat(what, ": ", st.message()));
+  return PriceError(absl::StrCat(what, ": ", st.message()));
 }
 
 absl::Status CheckTriggerPrices(const Instrument& instrument, const OrderRequest& request) {
@@ -204,7 +222,7 @@ absl::Status CheckTriggerSides(const OrderRequest& request, Decimal reference,
   if (request.take_profit) {
     const Decimal tp = request.take_profit->trigger_price;
     if (buy ? tp <= reference : tp >= reference) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return PriceError(absl::StrCat(
           "take-profit trigger price ", tp.ToString(), " of a ", ToString(request.side),
           " must be ", buy ? "above" : "below", " the ", reference_name, " ",
           reference.ToString()));
@@ -213,7 +231,7 @@ absl::Status CheckTriggerSides(const OrderRequest& request, Decimal reference,
   if (request.stop_loss) {
     const Decimal sl = request.stop_loss->trigger_price;
     if (buy ? sl >= reference : sl <= reference) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return PriceError(absl::StrCat(
           "stop-loss trigger price ", sl.ToString(), " of a ", ToString(request.side),
           " must be ", buy ? "below" : "above", " the ", reference_name, " ",
           reference.ToString()));
@@ -224,8 +242,10 @@ absl::Status CheckTriggerSides(const OrderRequest& request, Decimal reference,
 
 absl::Status CheckOrder(const Instrument& instrument, const OrderRequest& request) {
   if (!instrument.live) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        instrument.symbol, " is suspended on BloFin: orders are refused until it trades again"));
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          instrument.symbol,
+                          " is suspended on BloFin: orders are refused until it trades again")),
+                      reason::kInstrumentSuspended);
   }
   absl::Status quantity = CheckQuantity(instrument, request.quantity);
   if (!quantity.ok()) return quantity;
@@ -239,8 +259,7 @@ absl::Status CheckOrder(const Instrument& instrument, const OrderRequest& reques
   XCTL_RETURN_IF_ERROR(CheckTriggerPrices(instrument, request));
   if (IsPriced(request.type)) {
     if (!request.price) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("a ", ToString(request.type), " order needs a price"));
+      return PriceError(absl::StrCat("a ", ToString(request.type), " order needs a price"));
     }
     absl::Status price = CheckPrice(instrument, *request.price);
     if (!price.ok()) return price;
@@ -248,7 +267,7 @@ absl::Status CheckOrder(const Instrument& instrument, const OrderRequest& reques
     return CheckedNotional(instrument, *request.price, request.quantity).status();
   }
   if (request.price) {
-    return absl::InvalidArgumentError(
+    return PriceError(
         "a market order takes no price (it fills at the bid or ask); use a limit order to set one");
   }
   return absl::OkStatus();

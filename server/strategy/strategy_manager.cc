@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "server/common/error_reason.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/common/symbol.h"
@@ -48,6 +49,12 @@ struct StrategyManager::Entry {
 };
 
 namespace {
+
+// NOT_FOUND `strategy "x" not found` (STRATEGY_NOT_FOUND).
+absl::Status StrategyNotFoundHere(absl::string_view id) {
+  return WithReason(absl::NotFoundError(absl::StrCat("strategy ", LogQuote(id), " not found")),
+                    reason::kStrategyNotFound);
+}
 
 constexpr size_t kMaxNameBytes = 200;
 // Back-off of RetryFailed: 1 s, 2 s, 4 s, ... at most 5 minutes.
@@ -235,7 +242,7 @@ StrategyView StrategyManager::ViewOf(const Entry& e) const {
 
 absl::StatusOr<StrategyView> StrategyManager::Get(absl::string_view id) const {
   std::shared_ptr<Entry> e = Find(id);
-  if (!e) return absl::NotFoundError(absl::StrCat("strategy ", LogQuote(id), " not found"));
+  if (!e) return StrategyNotFoundHere(id);
   return ViewOf(*e);
 }
 
@@ -762,7 +769,7 @@ absl::StatusOr<StrategyView> StrategyManager::Update(const StrategyUpdate& u) {
   }
 
   std::shared_ptr<Entry> e = Find(u.id);
-  if (!e) return absl::NotFoundError(absl::StrCat("strategy ", LogQuote(u.id), " not found"));
+  if (!e) return StrategyNotFoundHere(u.id);
   absl::MutexLock op(&e->op_mu);
   XCTL_RETURN_IF_ERROR(CheckOwned(*e));
   StrategyRecord old;
@@ -770,7 +777,7 @@ absl::StatusOr<StrategyView> StrategyManager::Update(const StrategyUpdate& u) {
   std::string old_message;
   {
     absl::MutexLock lock(&e->mu);
-    if (e->removed) return absl::NotFoundError(absl::StrCat("strategy ", LogQuote(u.id), " not found"));
+    if (e->removed) return StrategyNotFoundHere(u.id);
     old = e->record;
     old_status = e->status;
     old_message = e->message;
@@ -883,12 +890,12 @@ absl::Status StrategyManager::CheckNoExposure(absl::string_view id) {
 
 absl::Status StrategyManager::Delete(absl::string_view id) {
   std::shared_ptr<Entry> e = Find(id);
-  if (!e) return absl::NotFoundError(absl::StrCat("strategy ", LogQuote(id), " not found"));
+  if (!e) return StrategyNotFoundHere(id);
   absl::MutexLock op(&e->op_mu);
   XCTL_RETURN_IF_ERROR(CheckOwned(*e));
   {
     absl::MutexLock lock(&e->mu);
-    if (e->removed) return absl::NotFoundError(absl::StrCat("strategy ", LogQuote(id), " not found"));
+    if (e->removed) return StrategyNotFoundHere(id);
     if (e->status == StrategyStatus::kRunning) {
       return absl::FailedPreconditionError(absl::StrCat(
           "strategy ", id, " is running; stop it first (StopStrategy), then delete it"));
@@ -918,7 +925,7 @@ absl::Status StrategyManager::Delete(absl::string_view id) {
 
 absl::StatusOr<StrategyView> StrategyManager::StartStrategy(absl::string_view id) {
   std::shared_ptr<Entry> e = Find(id);
-  if (!e) return absl::NotFoundError(absl::StrCat("strategy ", LogQuote(id), " not found"));
+  if (!e) return StrategyNotFoundHere(id);
   absl::MutexLock op(&e->op_mu);
   XCTL_RETURN_IF_ERROR(CheckOwned(*e));
   return StartLocked(*e);
@@ -931,7 +938,7 @@ absl::StatusOr<StrategyView> StrategyManager::StartLocked(Entry& e) {
   {
     absl::MutexLock lock(&e.mu);
     if (e.removed) {
-      return absl::NotFoundError(absl::StrCat("strategy ", LogQuote(e.record.id), " not found"));
+      return StrategyNotFoundHere(e.record.id);
     }
     running = e.status == StrategyStatus::kRunning;
     old = e.record;
@@ -963,13 +970,13 @@ absl::StatusOr<StrategyView> StrategyManager::StartLocked(Entry& e) {
 
 absl::StatusOr<StrategyView> StrategyManager::StopStrategy(absl::string_view id) {
   std::shared_ptr<Entry> e = Find(id);
-  if (!e) return absl::NotFoundError(absl::StrCat("strategy ", LogQuote(id), " not found"));
+  if (!e) return StrategyNotFoundHere(id);
   absl::MutexLock op(&e->op_mu);
   XCTL_RETURN_IF_ERROR(CheckOwned(*e));
   StrategyRecord next;
   {
     absl::MutexLock lock(&e->mu);
-    if (e->removed) return absl::NotFoundError(absl::StrCat("strategy ", LogQuote(id), " not found"));
+    if (e->removed) return StrategyNotFoundHere(id);
     next = e->record;
   }
   if (next.running) {
@@ -1137,8 +1144,7 @@ absl::StatusOr<OrderResult> StrategyManager::SubmitSignal(const SignalRequest& r
   if (request.strategy_id.empty()) return Invalid("strategy_id", "is required");
   std::shared_ptr<Entry> e = Find(request.strategy_id);
   if (!e) {
-    return absl::NotFoundError(
-        absl::StrCat("strategy ", LogQuote(request.strategy_id), " not found"));
+    return StrategyNotFoundHere(request.strategy_id);
   }
   const std::string& id = request.strategy_id;
   XCTL_RETURN_IF_ERROR(CheckOwned(*e));
@@ -1160,8 +1166,10 @@ absl::StatusOr<OrderResult> StrategyManager::SubmitSignal(const SignalRequest& r
     return absl::PermissionDeniedError("signal secret does not match");
   }
   if (status != StrategyStatus::kRunning) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "strategy ", id, " is ", ToString(status), "; start it (StartStrategy) to take signals"));
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "strategy ", id, " is ", ToString(status),
+                          "; start it (StartStrategy) to take signals")),
+                      reason::kStrategyNotRunning);
   }
   if (!signal_driven) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -1199,8 +1207,9 @@ absl::StatusOr<OrderResult> StrategyManager::SubmitSignal(const SignalRequest& r
   {
     absl::MutexLock lock(&e->mu);
     if (e->removed || e->status != StrategyStatus::kRunning || !e->strategy) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("strategy ", id, " stopped before the signal could be handled"));
+      return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                            "strategy ", id, " stopped before the signal could be handled")),
+                        reason::kStrategyNotRunning);
     }
   }
   StrategyContext context(id, trading_);

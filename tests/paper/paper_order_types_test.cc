@@ -105,7 +105,8 @@ TEST_P(PaperOrderTypesTest, IocAndFokFillInFullWhenTheyCrossAsTaker) {
     EXPECT_FALSE(r.fills[0].maker);
   }
   EXPECT_EQ(OpenPosition().quantity, D("2"));
-  EXPECT_FALSE(ex_->NeedsTicks());
+  EXPECT_TRUE(ex_->OpenOrders().value().empty());  // nothing rests
+  EXPECT_TRUE(ex_->NeedsTicks());  // the open position: funding and liquidation
 }
 
 TEST_P(PaperOrderTypesTest, IocAndFokThatDoNotCrossAreCanceledAndNeverRest) {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "server/common/error_reason.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/exchange/blofin/json.h"
@@ -280,9 +281,7 @@ absl::StatusOr<OrderResult> BlofinExchange::PlaceLocked(const OrderRequest& requ
 absl::StatusOr<OrderResult> BlofinExchange::Retry(const Order& stored, const OrderRequest& req,
                                                   const Instrument& instrument) {
   if (!MatchesRequest(stored, req)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "client order id ", LogQuote(req.client_order_id),
-        " was already used for a different order (", DescribeOrder(stored), ")"));
+    return ClientOrderIdReused(req.client_order_id, DescribeOrder(stored));
   }
   const bool unresolved = stored.exchange_order_id.empty() && !IsTerminal(stored.status);
   if (unresolved) {

@@ -11,6 +11,7 @@
 #include "rapidjson/error/en.h"
 #include "server/common/status_macros.h"
 #include "server/exchange/blofin/json.h"
+#include "server/common/error_reason.h"
 #include "server/exchange/blofin/signer.h"
 
 namespace xctl::blofin {
@@ -77,12 +78,22 @@ struct CodeMeaning {
   absl::StatusCode status = absl::StatusCode::kFailedPrecondition;
   absl::string_view hint;
   bool uncertain = false;
+  // The reason clients see (server/common/error_reason.h).
+  const char* reason = reason::kExchangeRejected;
 };
 
 CodeMeaning Meaning(absl::string_view code) {
   using Code = absl::StatusCode;
-  if (OneOf(code, {"500", "103013"})) return {Code::kUnavailable, "", true};  // BloFin's internal
-  if (code == "429") return {Code::kResourceExhausted};
+  if (OneOf(code, {"500", "103013"})) {  // BloFin's internal
+    return {Code::kUnavailable, "", true, reason::kExchangeUnavailable};
+  }
+  if (code == "429") return {Code::kResourceExhausted, "", false, reason::kExchangeRateLimited};
+  // errors.md 150004 "Insufficient balance", 103003 "Insufficient USDT margin".
+  if (OneOf(code, {"150004", "103003"})) {
+    return {Code::kFailedPrecondition, "", false, reason::kInsufficientMargin};
+  }
+  // errors.md 102068: the order is filled or cancelled already.
+  if (code == "102068") return {Code::kFailedPrecondition, "", false, reason::kOrderNotCancelable};
   if (OneOf(code, {"102002", "150003"})) return {Code::kAlreadyExists};
   if (IsParameterCode(code)) return {Code::kInvalidArgument};
   if (OneOf(code, {"152405", "152410"})) {
@@ -110,8 +121,7 @@ CodeMeaning Meaning(absl::string_view code) {
   }
   // Definite refusals of errors.md (margin, position, cancel, settings; 1
   // and 2 are the batch envelopes).
-  if (OneOf(code, {"150004", "103003", "102005", "102022", "102068", "110006", "110019", "1000",
-                   "1", "2"})) {
+  if (OneOf(code, {"102005", "102022", "110006", "110019", "1000", "1", "2"})) {
     return {Code::kFailedPrecondition};
   }
   // A code this client does not know: assume the worst.
@@ -125,7 +135,7 @@ absl::Status CodeStatus(absl::string_view code, absl::string_view msg) {
   const CodeMeaning meaning = Meaning(code);
   std::string text = absl::StrCat("BloFin ", code, ": ", msg.empty() ? "(no message)" : msg);
   if (!meaning.hint.empty()) absl::StrAppend(&text, " (", meaning.hint, ")");
-  return WithCode(absl::Status(meaning.status, text), code);
+  return WithReason(WithCode(absl::Status(meaning.status, text), code), meaning.reason);
 }
 
 bool IsUncertain(const absl::Status& status) {
@@ -286,40 +296,47 @@ absl::StatusOr<rapidjson::Document> RestClient::Send(absl::string_view method,
   auto response = http_.Send(method, options_.base_url + target, headers, body);
   const std::string what = absl::StrCat(method, " ", target.substr(0, target.find('?')));
   if (!response.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("BloFin ", what, " failed: ", response.status().message()));
+    return WithReason(absl::UnavailableError(
+        absl::StrCat("BloFin ", what, " failed: ", response.status().message())),
+                      reason::kExchangeUnavailable);
   }
   if (response->status == 429) {
     const int wait = std::max(response->retry_after_seconds, 1);
     budget_->BackOff(absl::Seconds(wait), "HTTP 429");
-    return WithCode(absl::ResourceExhaustedError(absl::StrCat(
-                        "BloFin 429: rate limit on ", what, "; nothing is sent for ", wait, " s")),
-                    "429");
+    return WithReason(
+        WithCode(absl::ResourceExhaustedError(absl::StrCat(
+                     "BloFin 429: rate limit on ", what, "; nothing is sent for ", wait, " s")),
+                 "429"),
+        reason::kExchangeRateLimited);
   }
   if (response->status == 403) {
     budget_->BackOff(options_.ban_backoff, "HTTP 403");
-    return absl::ResourceExhaustedError(absl::StrCat(
+    return WithReason(absl::ResourceExhaustedError(absl::StrCat(
         "BloFin ", what, " answered HTTP 403 (BloFin's firewall: a temporary ban after too many "
         "requests, or this IP is not allowed); xctl sends nothing for ",
-        absl::FormatDuration(options_.ban_backoff)));
+        absl::FormatDuration(options_.ban_backoff))),
+                      reason::kExchangeRateLimited);
   }
   if (response->status >= 500) {
-    return absl::UnavailableError(
-        absl::StrCat("BloFin ", what, " answered HTTP ", response->status));
+    return WithReason(absl::UnavailableError(
+        absl::StrCat("BloFin ", what, " answered HTTP ", response->status)),
+                      reason::kExchangeUnavailable);
   }
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseIterativeFlag>(response->body.data(), response->body.size());
   if (doc.HasParseError() || !doc.IsObject()) {
-    return absl::UnavailableError(absl::StrCat(
+    return WithReason(absl::UnavailableError(absl::StrCat(
         "BloFin ", what, " answered HTTP ", response->status, " with a body that is not JSON",
         doc.HasParseError() ? absl::StrCat(" (", rapidjson::GetParseError_En(doc.GetParseError()),
                                            ")")
-                            : ""));
+                            : "")),
+                      reason::kExchangeUnavailable);
   }
   const std::string code = Member(doc, "code");
   if (code.empty()) {
-    return absl::UnavailableError(
-        absl::StrCat("BloFin ", what, " answered HTTP ", response->status, " without a code"));
+    return WithReason(absl::UnavailableError(
+        absl::StrCat("BloFin ", what, " answered HTTP ", response->status, " without a code")),
+                      reason::kExchangeUnavailable);
   }
   if (code != "0") {
     // "All operations failed" (errors.md, code 1): the item's own code says why.
@@ -333,11 +350,14 @@ absl::StatusOr<rapidjson::Document> RestClient::Send(absl::string_view method,
     return CodeStatus(code, Member(doc, "msg"));
   }
   if (response->status != 200) {
-    return absl::UnavailableError(
-        absl::StrCat("BloFin ", what, " answered HTTP ", response->status));
+    return WithReason(absl::UnavailableError(
+        absl::StrCat("BloFin ", what, " answered HTTP ", response->status)),
+                      reason::kExchangeUnavailable);
   }
   if (!doc.HasMember("data")) {
-    return absl::UnavailableError(absl::StrCat("BloFin ", what, " answered without data"));
+    return WithReason(
+        absl::UnavailableError(absl::StrCat("BloFin ", what, " answered without data")),
+        reason::kExchangeUnavailable);
   }
   return doc;
 }

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/error_reason.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/exchange/exchange_store.h"
@@ -75,15 +76,18 @@ absl::StatusOr<Instrument> PaperExchange::GetInstrument(absl::string_view symbol
 absl::StatusOr<TickPtr> PaperExchange::FreshTick(absl::string_view symbol) const {
   TickPtr tick = deps_.prices->Latest(symbol);
   if (!tick) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "no price for ", symbol, " yet: market orders fill at the price module's latest price ",
-        "(is ", symbol, " in price.pairs?)"));
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "no price for ", symbol,
+                          " yet: market orders fill at the price module's latest price ",
+                          "(is ", symbol, " in price.pairs?)")),
+                      reason::kPriceStale);
   }
   if (tick->stale) {
     int64_t age_ms = deps_.clock->NowMillis() - tick->receive_time_ms;
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the price of ", symbol, " is stale (last update ", age_ms / 1000,
-        " s ago); market orders wait for a fresh price"));
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "the price of ", symbol, " is stale (last update ", age_ms / 1000,
+                          " s ago); market orders wait for a fresh price")),
+                      reason::kPriceStale);
   }
   return tick;
 }
@@ -173,12 +177,14 @@ absl::Status PaperExchange::CheckMargin(const Instrument& instrument, Side side,
   if (!available_or.ok()) return refuse(available_or.status());
   const Decimal needed = *needed_or, available = *available_or;
   if (needed > available) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "insufficient margin: the order needs ", needed.ToString(), " USDT (initial margin ",
-        margin->ToString(), " at ", config_.leverage.ToString(), "x leverage + fee ",
-        fee->ToString(), "), available ", available.ToString(), " USDT (balance ",
-        account->balance.ToString(), ", unrealized pnl ", unrealized.ToString(),
-        ", margin in use ", account->margin_used.ToString(), ")"));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "insufficient margin: the order needs ", needed.ToString(), " USDT (initial margin ",
+            margin->ToString(), " at ", config_.leverage.ToString(), "x leverage + fee ",
+            fee->ToString(), "), available ", available.ToString(), " USDT (balance ",
+            account->balance.ToString(), ", unrealized pnl ", unrealized.ToString(),
+            ", margin in use ", account->margin_used.ToString(), ")")),
+        reason::kInsufficientMargin);
   }
   return absl::OkStatus();
 }
@@ -197,11 +203,13 @@ absl::StatusOr<OrderResult> PaperExchange::Fill(Order order, const Instrument& i
     if (o.reduce_only) {
       if (!open || open->side == SideOpened(o.side)) {
         if (o.id == 0) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "reduce-only ", ToString(o.side), " would not reduce a position: ",
-              open ? absl::StrCat("the open position in ", o.symbol, " is ",
-                                  ToString(open->side))
-                   : absl::StrCat("there is no open position in ", o.symbol)));
+          return WithReason(
+              absl::FailedPreconditionError(absl::StrCat(
+                  "reduce-only ", ToString(o.side), " would not reduce a position: ",
+                  open ? absl::StrCat("the open position in ", o.symbol, " is ",
+                                      ToString(open->side))
+                       : absl::StrCat("there is no open position in ", o.symbol))),
+              reason::kNoPosition);
         }
         // A resting reduce-only order whose position is gone: cancel it.
         o.status = OrderStatus::kCanceled;
@@ -245,9 +253,7 @@ absl::StatusOr<std::optional<OrderResult>> PaperExchange::Replay(const OrderRequ
                                                          request.client_order_id));
     if (!stored) return absl::OkStatus();
     if (!MatchesRequest(*stored, request)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "client order id ", LogQuote(request.client_order_id),
-          " was already used for a different order (", DescribeOrder(*stored), ")"));
+      return ClientOrderIdReused(request.client_order_id, DescribeOrder(*stored));
     }
     XCTL_ASSIGN_OR_RETURN(result, ReplayedResult(tx, *stored));
     return absl::OkStatus();
@@ -374,11 +380,14 @@ absl::StatusOr<Order> PaperExchange::CancelOrder(const CancelRequest& request) {
       return absl::OkStatus();
     }));
     if (!stored) {
-      return absl::NotFoundError(
-          absl::StrCat(which, " not found for strategy ", config_.strategy_id));
+      return WithReason(absl::NotFoundError(absl::StrCat(which, " not found for strategy ",
+                                                         config_.strategy_id)),
+                        reason::kOrderNotFound);
     }
-    return absl::FailedPreconditionError(
-        absl::StrCat(which, " cannot be cancelled: it is already ", ToString(stored->status)));
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          which, " cannot be cancelled: it is already ",
+                          ToString(stored->status))),
+                      reason::kOrderNotCancelable);
   }
   Order order = *it;
   order.status = OrderStatus::kCanceled;
@@ -417,14 +426,17 @@ absl::StatusOr<OrderResult> PaperExchange::ClosePosition(const CloseRequest& req
     return PlaceLocked(order);
   }
   if (!open) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("no open position in ", request.symbol, " to close"));
+    return WithReason(absl::FailedPreconditionError(
+                          absl::StrCat("no open position in ", request.symbol, " to close")),
+                      reason::kNoPosition);
   }
   Decimal quantity = request.quantity.value_or(open->quantity);
   if (quantity > open->quantity) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot close ", quantity.ToString(), " contracts: the open ", ToString(open->side),
-        " position in ", request.symbol, " is ", open->quantity.ToString()));
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "cannot close ", quantity.ToString(), " contracts: the open ",
+                          ToString(open->side), " position in ", request.symbol, " is ",
+                          open->quantity.ToString())),
+                      reason::kNoPosition);
   }
   order.side = Opposite(open->side);
   order.quantity = quantity;

@@ -98,10 +98,15 @@ void CheckValid(const xctl::ServerConfig& c) {
     for (const auto& p : s.pairs) FUZZ_CHECK(ValidSymbol(p), "strategy pair " + Q(p));
     for (const std::optional<std::string>& v :
          {std::optional<std::string>(s.starting_balance), std::optional<std::string>(s.leverage),
-          s.taker_fee_rate, s.maker_fee_rate}) {
+          s.taker_fee_rate}) {
       if (!v) continue;
       auto d = Decimal::Parse(*v);
       FUZZ_CHECK(d.ok() && !d->is_negative(), "strategy value " + Q(*v));
+    }
+    // A maker rebate is a negative maker rate, above -1 (docs/exchanges.md).
+    if (s.maker_fee_rate) {
+      auto d = Decimal::Parse(*s.maker_fee_rate);
+      FUZZ_CHECK(d.ok() && *d > Decimal::FromInt(-1), "maker_fee_rate " + Q(*s.maker_fee_rate));
     }
   }
 }

@@ -602,8 +602,13 @@ absl::Status ValidateConfig(const ServerConfig& config) {
         return absl::InvalidArgumentError(absl::StrCat(
             "strategies: \"", st.id, "\": ", name, ": ", d.status().message()));
       }
-      // maker_fee_rate may be negative: a maker rebate (checked further by
-      // the strategy manager).
+      // maker_fee_rate may be negative: a maker rebate, above -1 (the
+      // strategy manager checks the same for strategies made over the API).
+      if (name == "maker_fee_rate" && *d <= Decimal::FromInt(-1)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "strategies: \"", st.id, "\": maker_fee_rate must be above -1 (a rebate), got ",
+            *value));
+      }
       if (d->is_negative() && name != "maker_fee_rate") {
         return absl::InvalidArgumentError(absl::StrCat(
             "strategies: \"", st.id, "\": ", name, " must not be negative"));

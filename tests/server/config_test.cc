@@ -132,6 +132,13 @@ TEST(ValidateConfig, RefusesBadValues) {
   c = ServerConfig();
   c.strategies.push_back(St("a", "x", {}, "-5"));
   EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("must not be negative"));
+  // A maker rebate is a negative maker rate above -1 (found by config_fuzz).
+  c = ServerConfig();
+  c.strategies.push_back(St("a", "x"));
+  c.strategies.back().maker_fee_rate = "-0.0002";
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  c.strategies.back().maker_fee_rate = "-5.0002";
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("maker_fee_rate must be above -1"));
 }
 
 TEST(ParseConfig, ReadsBlofinInstrumentsAndKeyFile) {

@@ -15,22 +15,38 @@ Decimal MaintenanceMargin(const MarginedPosition& p) {
                       p.maintenance_rate);
 }
 
+Contribution Contribute(const MarginedPosition& p, Decimal leverage) {
+  return {.unrealized = UnrealizedPnl(p.position, p.instrument, p.mark),
+          .maintenance = MaintenanceMargin(p),
+          .initial = InitialMargin(p.position, p.instrument, leverage)};
+}
+
+void LiquidationSnapshot::Mark(size_t i, Decimal mark, Decimal leverage) {
+  MarginedPosition& p = positions[i];
+  Contribution& c = contributions[i];
+  if (p.mark == mark && c.initial.is_positive()) return;  // nothing moved
+  p.mark = mark;
+  // The initial margin does not move with the mark: computed once.
+  if (!c.initial.is_positive()) c.initial = InitialMargin(p.position, p.instrument, leverage);
+  const Decimal unrealized = UnrealizedPnl(p.position, p.instrument, mark);
+  const Decimal maintenance = MaintenanceMargin(p);
+  unrealized_sum += unrealized - c.unrealized;
+  maintenance_sum += maintenance - c.maintenance;
+  c.unrealized = unrealized;
+  c.maintenance = maintenance;
+}
+
 std::vector<size_t> PositionsToLiquidate(const std::vector<MarginedPosition>& positions,
                                          Decimal balance, Decimal leverage, bool isolated) {
   std::vector<size_t> out;
-  Decimal equity = balance, maintenance;
+  Decimal unrealized, maintenance;
   for (size_t i = 0; i < positions.size(); ++i) {
-    const MarginedPosition& p = positions[i];
-    const Decimal unrealized = UnrealizedPnl(p.position, p.instrument, p.mark);
-    const Decimal mm = MaintenanceMargin(p);
-    if (isolated) {
-      if (InitialMargin(p.position, p.instrument, leverage) + unrealized <= mm) out.push_back(i);
-      continue;
-    }
-    equity += unrealized;
-    maintenance += mm;
+    const Contribution c = Contribute(positions[i], leverage);
+    if (isolated && IsolatedDue(c)) out.push_back(i);
+    unrealized += c.unrealized;
+    maintenance += c.maintenance;
   }
-  if (!isolated && !positions.empty() && equity <= maintenance) {
+  if (!isolated && !positions.empty() && CrossDue(balance, unrealized, maintenance)) {
     for (size_t i = 0; i < positions.size(); ++i) out.push_back(i);
   }
   return out;
@@ -60,28 +76,44 @@ void PaperExchange::LiquidateLocked(const Tick& tick, std::vector<OrderResult>* 
     snap.version = writes_;
     snap.balance = account->balance;
     snap.positions.clear();
+    snap.contributions.assign(open.size(), paper::Contribution{});
+    snap.unrealized_sum = Decimal();
+    snap.maintenance_sum = Decimal();
+    snap.by_symbol.clear();
     for (const Position& p : open) {
       const Instrument instrument = InstrumentOf(p.symbol);
       const std::vector<MarginTier> tiers = deps_.tiers
                                                 ? deps_.tiers->Get(instrument, config_.margin_mode)
                                                 : DefaultTiers(instrument);
+      snap.by_symbol[p.symbol].push_back(snap.positions.size());
       snap.positions.push_back(
           {.position = p, .instrument = instrument, .mark = p.open_price,
            .maintenance_rate = MaintenanceMarginRate(tiers, instrument, p.quantity)});
     }
+    // Each position at its latest price; one without any price yet counts
+    // at its open price (no unrealized pnl) until its pair ticks.
+    for (size_t i = 0; i < snap.positions.size(); ++i) {
+      TickPtr latest = deps_.prices->Latest(snap.positions[i].position.symbol);
+      snap.Mark(i, latest ? latest->last : snap.positions[i].position.open_price,
+                config_.leverage);
+    }
   }
-  // Each position at its latest price (this tick's for its pair); one
-  // without any price yet counts at its open price (no unrealized pnl).
-  std::vector<TickPtr> prices;
-  for (paper::MarginedPosition& m : snap.positions) {
-    TickPtr latest = m.position.symbol == tick.pair ? nullptr : deps_.prices->Latest(m.position.symbol);
-    m.mark = m.position.symbol == tick.pair ? tick.last
-             : latest                       ? latest->last
-                                            : m.position.open_price;
-    prices.push_back(latest);
+  // This tick moves only its own pair's positions.
+  auto ticked = snap.by_symbol.find(tick.pair);
+  if (ticked != snap.by_symbol.end()) {
+    for (size_t i : ticked->second) snap.Mark(i, tick.last, config_.leverage);
   }
-  const std::vector<size_t> due =
-      paper::PositionsToLiquidate(snap.positions, snap.balance, config_.leverage, isolated);
+  std::vector<size_t> due;
+  if (isolated) {
+    if (ticked != snap.by_symbol.end()) {
+      for (size_t i : ticked->second) {
+        if (paper::IsolatedDue(snap.contributions[i])) due.push_back(i);
+      }
+    }
+  } else if (!snap.positions.empty() &&
+             paper::CrossDue(snap.balance, snap.unrealized_sum, snap.maintenance_sum)) {
+    for (size_t i = 0; i < snap.positions.size(); ++i) due.push_back(i);
+  }
   if (due.empty()) return;
   // Copies: the fills below make the snapshot stale.
   const std::vector<paper::MarginedPosition> margined = snap.positions;
@@ -90,7 +122,8 @@ void PaperExchange::LiquidateLocked(const Tick& tick, std::vector<OrderResult>* 
     const Position& p = margined[i].position;
     // The closing price: this tick's book, or a fresh price of the symbol.
     const Tick* at = p.symbol == tick.pair ? &tick : nullptr;
-    if (!at && prices[i] && !prices[i]->stale) at = prices[i].get();
+    TickPtr latest = at ? nullptr : deps_.prices->Latest(p.symbol);
+    if (!at && latest && !latest->stale) at = latest.get();
     if (!at) continue;  // liquidated on its own pair's next tick
     const bool buy = p.side == PositionSide::kShort;
     Order order{.strategy_id = config_.strategy_id,

@@ -6,8 +6,11 @@
 // below what BloFin leaves, and a negative maker rate as a rebate.
 // BTC-USDT: contract value 0.001, taker 0.06%; numbers worked out by hand.
 #include <memory>
+#include <random>
 
 #include "gmock/gmock.h"
+
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/common/clock.h"
 #include "server/exchange/paper/liquidation.h"
@@ -267,6 +270,41 @@ TEST(LiquidationRuleTest, IsolatedChecksEachPositionCrossTheAccount) {
   // Cross: the same position is carried by the account's 1000 USDT.
   EXPECT_TRUE(paper::PositionsToLiquidate({p}, D("1000"), D("10"), false).empty());
   EXPECT_EQ(paper::PositionsToLiquidate({p}, D("50"), D("10"), false).size(), 1u);
+}
+
+// The snapshot's running sums, updated one ticked position at a time, agree
+// with the rule evaluated from scratch after every tick of a random walk.
+TEST(LiquidationRuleTest, TheIncrementalSnapshotAgreesWithTheRuleFromScratch) {
+  const Instrument btc = DefaultInstruments()[0];
+  paper::LiquidationSnapshot snap;
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20; ++i) {
+    snap.positions.push_back(
+        {.position = Position{.symbol = absl::StrCat("P", i % 5, "-USDT"),
+                              .side = i % 2 ? PositionSide::kShort : PositionSide::kLong,
+                              .open_price = D("50000"),
+                              .quantity = Decimal::FromUnits((i + 1) * 10'000'000)},
+         .instrument = btc, .mark = D("50000"), .maintenance_rate = D("0.005")});
+    snap.by_symbol[snap.positions.back().position.symbol].push_back(i);
+  }
+  snap.contributions.assign(snap.positions.size(), paper::Contribution{});
+  for (size_t i = 0; i < snap.positions.size(); ++i) snap.Mark(i, D("50000"), D("10"));
+  for (int step = 0; step < 500; ++step) {
+    const std::string pair = absl::StrCat("P", rng() % 5, "-USDT");
+    const Decimal mark = Decimal::FromInt(45000 + static_cast<int64_t>(rng() % 10000));
+    for (size_t i : snap.by_symbol[pair]) snap.Mark(i, mark, D("10"));
+    Decimal unrealized, maintenance;
+    for (const paper::MarginedPosition& p : snap.positions) {
+      const paper::Contribution c = paper::Contribute(p, D("10"));
+      unrealized += c.unrealized;
+      maintenance += c.maintenance;
+    }
+    ASSERT_EQ(snap.unrealized_sum, unrealized) << "step " << step;
+    ASSERT_EQ(snap.maintenance_sum, maintenance) << "step " << step;
+    const Decimal balance = D("300");
+    EXPECT_EQ(paper::CrossDue(balance, snap.unrealized_sum, snap.maintenance_sum),
+              !paper::PositionsToLiquidate(snap.positions, balance, D("10"), false).empty());
+  }
 }
 
 }  // namespace

@@ -88,7 +88,14 @@ int main(int argc, char** argv) {
     return absl::StrContains(file, "client/cli/");
   };
   if (xctl::WantsHelp(args)) {
-    std::fputs(xctl::FlagHelp(xctl::cli::Usage(), own).c_str(), stdout);
+    // `xctl order place --help`: that command's lines and flags; else all.
+    std::vector<std::string> words;
+    for (size_t i = 1; i < args.size() && !absl::StartsWith(args[i], "-"); ++i) {
+      words.push_back(args[i]);
+    }
+    std::string help = words.empty() ? "" : xctl::CommandHelp(xctl::cli::Usage(), words, own);
+    if (help.empty()) help = xctl::FlagHelp(xctl::cli::Usage(), own);
+    std::fputs(help.c_str(), stdout);
     return 0;
   }
   if (auto unknown = xctl::CheckFlags(args, own)) {

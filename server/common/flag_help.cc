@@ -2,12 +2,17 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+#include <utility>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace xctl {
@@ -69,24 +74,72 @@ bool WantsHelp(const std::vector<std::string>& args) {
   return false;
 }
 
-std::string FlagHelp(absl::string_view usage, const FlagFileFilter& own) {
-  std::vector<std::pair<std::string, std::string>> lines;
+namespace {
+
+// "--name=VALUE" (not for booleans) and "help (default D)", for the table.
+std::pair<std::string, std::string> FlagLine(absl::string_view name,
+                                             const absl::CommandLineFlag& flag) {
+  std::string left = absl::StrCat("--", Dashed(name));
+  if (!flag.IsOfType<bool>()) absl::StrAppend(&left, "=VALUE");
+  std::string right = flag.Help();
+  const std::string def = flag.DefaultValue();
+  if (!def.empty() && !flag.IsOfType<bool>()) absl::StrAppend(&right, " (default ", def, ")");
+  return {std::move(left), std::move(right)};
+}
+
+// The lines as an aligned two-column table.
+std::string Table(const std::vector<std::pair<std::string, std::string>>& lines) {
   size_t width = 0;
-  for (const auto& [name, flag] : OwnFlags(own)) {
-    std::string left = absl::StrCat("--", Dashed(name));
-    if (!flag->IsOfType<bool>()) absl::StrAppend(&left, "=VALUE");
-    std::string right = flag->Help();
-    const std::string def = flag->DefaultValue();
-    if (!def.empty() && !flag->IsOfType<bool>()) absl::StrAppend(&right, " (default ", def, ")");
-    width = std::max(width, left.size());
-    lines.emplace_back(std::move(left), std::move(right));
-  }
-  std::string out = absl::StrCat(usage, "\n\nFlags:\n");
+  for (const auto& [left, right] : lines) width = std::max(width, left.size());
+  std::string out;
   for (const auto& [left, right] : lines) {
     absl::StrAppend(&out, "  ", left, std::string(width - left.size() + 2, ' '), right, "\n");
   }
-  absl::StrAppend(&out, "  --version", std::string(width > 9 ? width - 9 + 2 : 2, ' '),
-                  "print the version and exit\n");
+  return out;
+}
+
+}  // namespace
+
+std::string FlagHelp(absl::string_view usage, const FlagFileFilter& own) {
+  std::vector<std::pair<std::string, std::string>> lines;
+  for (const auto& [name, flag] : OwnFlags(own)) lines.push_back(FlagLine(name, *flag));
+  lines.emplace_back("--version", "print the version and exit");
+  return absl::StrCat(usage, "\n\nFlags:\n", Table(lines));
+}
+
+std::string CommandHelp(absl::string_view usage, const std::vector<std::string>& words,
+                        const FlagFileFilter& own) {
+  const std::string command = absl::StrJoin(words, " ");
+  std::string blocks, global;
+  bool in_block = false;
+  for (absl::string_view line : absl::StrSplit(usage, '\n')) {
+    const bool top = absl::StartsWith(line, "  ") && line.size() > 2 && line[2] != ' ';
+    if (top) {
+      absl::string_view text = line.substr(2);
+      in_block = absl::StartsWith(text, command) &&
+                 (text.size() == command.size() || text[command.size()] == ' ' ||
+                  text[command.size()] == '|');
+    } else if (!absl::StartsWith(line, "   ")) {
+      in_block = false;
+    }
+    if (in_block) absl::StrAppend(&blocks, line, "\n");
+    if (absl::StartsWith(line, "Global flags")) global = std::string(line);
+  }
+  if (blocks.empty()) return "";
+  std::vector<std::pair<std::string, std::string>> lines;
+  std::set<std::string> seen;
+  const std::map<std::string, absl::CommandLineFlag*> flags = OwnFlags(own);
+  for (size_t at = blocks.find("--"); at != std::string::npos; at = blocks.find("--", at + 2)) {
+    size_t end = at + 2;
+    while (end < blocks.size() && (absl::ascii_isalnum(blocks[end]) || blocks[end] == '-')) ++end;
+    const std::string name = absl::StrReplaceAll(blocks.substr(at + 2, end - at - 2), {{"-", "_"}});
+    auto it = flags.find(name);
+    if (it == flags.end() || !seen.insert(name).second) continue;
+    lines.push_back(FlagLine(name, *it->second));
+  }
+  std::string out = absl::StrCat("Usage: xctl ", command, " ...\n\n", blocks);
+  if (!lines.empty()) absl::StrAppend(&out, "\nFlags:\n", Table(lines));
+  if (!global.empty()) absl::StrAppend(&out, "\n", global, "\n");
   return out;
 }
 

@@ -30,6 +30,14 @@ bool WantsHelp(const std::vector<std::string>& args);
 // `--name=<type>`, the help text and the default when there is one.
 std::string FlagHelp(absl::string_view usage, const FlagFileFilter& own);
 
+// The help of one command: the lines of `usage` that describe the command
+// `words` name ("positions", "order place", or "order" for all of its
+// forms; a block is a line indented by two spaces and the lines indented
+// deeper under it), then the flags those lines mention, as in FlagHelp, and
+// `usage`'s "Global flags" line. Empty when no line describes `words`.
+std::string CommandHelp(absl::string_view usage, const std::vector<std::string>& words,
+                        const FlagFileFilter& own);
+
 // An error for the first flag Abseil does not know (naming the nearest of
 // the program's own flags when one is close), or nullopt. Abseil's own flags
 // (--helpfull, --version, --flagfile, ...) and `--noNAME` for a boolean flag

@@ -44,6 +44,23 @@ TEST(CliHelp, HelpAndDashHPrintTheCommandsAndEveryFlagAndExitZero) {
   }
 }
 
+TEST(CliHelp, ACommandsHelpShowsThatCommandAndItsFlagsOnly) {
+  CliRun r = Xctl({"order", "place", "--help"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Usage: xctl order place"));
+  EXPECT_THAT(r.out, HasSubstr("--take-profit-price=VALUE"));
+  EXPECT_THAT(r.out, HasSubstr("Global flags"));
+  EXPECT_THAT(r.out, Not(HasSubstr("order cancel")));
+  EXPECT_THAT(r.out, Not(HasSubstr("--action=VALUE")));  // signal's, not order place's
+  r = Xctl({"positions", "-h"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("--status=VALUE"));
+  EXPECT_THAT(r.out, Not(HasSubstr("--quantity=VALUE")));
+  r = Xctl({"nosuchcommand", "--help"});  // unknown: the whole help
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("strategies set-credentials ID"));
+}
+
 TEST(CliHelp, AMisspeltFlagIsAUsageErrorNamingTheNearest) {
   CliRun r = Xctl({"positions", "--stauts=all"});
   EXPECT_EQ(r.code, 2);

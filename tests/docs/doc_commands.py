@@ -163,3 +163,27 @@ def control(url: str, what: str, body: str) -> None:
         assert r.status == 200, f"fake BloFin /_control/{what}: {r.status}"
 
 
+
+
+def run_credentials_lines(mirror: Path, set_line: str, clear_line: str, strategy: str,
+                          env: dict[str, str] | None = None) -> None:
+    """Runs a page's `set-credentials` and `clear-credentials` lines against xctld on the demo
+    config, with live orders going to the local fake BloFin: the line's `...` placeholders become
+    an account of the fake. `strategy` must show live after the first line and paper after the
+    second."""
+    with fake_blofin(mirror) as url:
+        control(url, "accounts", '{"apiKey":"docs-key","secret":"docs-secret",'
+                                 '"passphrase":"docs-pass","balance":"5000"}')
+        config = mirror / "demo-fake-blofin.yaml"
+        config.write_text((REPO / "server/config/demo.yaml").read_text()
+                          + f"blofin: {{url: \"{url}\"}}\n")
+        with background(f"build/server/xctld --config {config}", mirror, ready="event=xctld_serving"):
+            wait_serving(mirror)
+            with_keys = (set_line.replace("XCTL_API_KEY=...", "XCTL_API_KEY=docs-key")
+                         .replace("XCTL_API_SECRET=...", "XCTL_API_SECRET=docs-secret")
+                         .replace("XCTL_PASSPHRASE=...", "XCTL_PASSPHRASE=docs-pass"))
+            assert "..." not in with_keys, with_keys
+            out = run(with_keys, mirror, env=env)
+            assert re.search(rf"{strategy}\s+\S+\s+live", out), out
+            out = run(clear_line, mirror, env=env)
+            assert re.search(rf"{strategy}\s+\S+\s+paper", out), out

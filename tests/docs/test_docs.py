@@ -10,19 +10,16 @@ scenario that runs it; a line added to a page without a scenario fails
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from doc_commands import (
     REPO,
     background,
     check_covered,
-    control,
-    fake_blofin,
     page_commands,
     ports_free,
     run,
-    wait_serving,
+    run_credentials_lines,
 )
 
 TV_SECRET = "docs-test-signal-secret"
@@ -129,18 +126,4 @@ def test_the_cli_tour_in_order(mirror: Path) -> None:
 def test_the_cli_credentials_lines(mirror: Path) -> None:
     ports_free()
     set_line, clear_line = lines_of("docs/cli.md", cli_table(), CLI_CREDENTIALS)
-    with fake_blofin(mirror) as url:
-        control(url, "accounts", '{"apiKey":"cli-key","secret":"cli-secret",'
-                                 '"passphrase":"cli-pass","balance":"5000"}')
-        config = mirror / "demo-fake-blofin.yaml"
-        config.write_text((REPO / "server/config/demo.yaml").read_text()
-                          + f"blofin: {{url: \"{url}\"}}\n")
-        with background(f"build/server/xctld --config {config}", mirror, ready="event=xctld_serving"):
-            wait_serving(mirror)
-            with_keys = (set_line.replace("XCTL_API_KEY=...", "XCTL_API_KEY=cli-key")
-                         .replace("XCTL_API_SECRET=...", "XCTL_API_SECRET=cli-secret")
-                         .replace("XCTL_PASSPHRASE=...", "XCTL_PASSPHRASE=cli-pass"))
-            out = run(with_keys, mirror, env=cli_env(mirror))
-            assert re.search(r"sma-eth\s+sma_cross\s+live", out), out
-            out = run(clear_line, mirror, env=cli_env(mirror))
-            assert re.search(r"sma-eth\s+sma_cross\s+paper", out), out
+    run_credentials_lines(mirror, set_line, clear_line, "sma-eth", env=cli_env(mirror))

@@ -16,7 +16,6 @@ of that fake. ``scripts/test`` and ``scripts/bench`` are what CI runs (.ci/run),
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 from pathlib import Path
@@ -26,11 +25,11 @@ from doc_commands import (
     START_TIMEOUT_S,
     background,
     check_covered,
-    control,
     fake_blofin,
     page_commands,
     ports_free,
     run,
+    run_credentials_lines,
     wait_serving,
 )
 
@@ -140,24 +139,7 @@ def test_the_blofin_prices_line(mirror: Path) -> None:
 def test_the_credentials_lines(mirror: Path) -> None:
     ports_free()
     set_line, clear_line = scenario("credentials")
-    with fake_blofin(mirror) as url:
-        control(url, "accounts", '{"apiKey":"readme-key","secret":"readme-secret",'
-                                 '"passphrase":"readme-pass","balance":"5000"}')
-        # The demo config, with live orders going to the fake instead of BloFin.
-        config = mirror / "demo-fake-blofin.yaml"
-        config.write_text((REPO / "server/config/demo.yaml").read_text()
-                          + f"blofin: {{url: \"{url}\"}}\n")
-        xctld = f"build/server/xctld --config {config}"
-        with background(xctld, mirror, ready="event=xctld_serving"):
-            wait_serving(mirror)
-            with_keys = (set_line.replace("XCTL_API_KEY=...", "XCTL_API_KEY=readme-key")
-                         .replace("XCTL_API_SECRET=...", "XCTL_API_SECRET=readme-secret")
-                         .replace("XCTL_PASSPHRASE=...", "XCTL_PASSPHRASE=readme-pass"))
-            assert "..." not in with_keys
-            out = run(with_keys, mirror)
-            assert re.search(r"sma-btc\s+sma_cross\s+live", out), out
-            out = run(clear_line, mirror)
-            assert re.search(r"sma-btc\s+sma_cross\s+paper", out), out
+    run_credentials_lines(mirror, set_line, clear_line, "sma-btc")
 
 
 def test_scripts_run_fails_with_the_reason_when_the_grpc_port_is_taken(mirror: Path) -> None:

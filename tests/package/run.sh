@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Debian package, end to end (docs/operations.md, "Install as a service"):
-# builds it with cpack from BUILD_DIR, checks its control fields and files,
-# installs it with dpkg -i (so this needs root, as the README's commands do),
-# checks the service user, file modes and `systemd-analyze verify` of both
-# units, runs the installed xctld as the unit does (user xctl, the packaged
+# builds it with the page's cpack line and installs it with its dpkg -i line,
+# both as written (so this needs root, as the README's commands do; the
+# page's systemctl line needs a running systemd and is not run), checks its
+# control fields and files, the service user, file modes and `systemd-analyze
+# verify` of both units, runs the installed xctld as the unit does (user xctl, the packaged
 # config, on a free port) and asks its health and the installed CLI, checks
 # --version of the three programs, then removes and purges the package.
 # A copy of xctl installed by anything but this test is never touched.
@@ -19,7 +20,7 @@ cleanup() {
     dpkg -P xctl >/dev/null 2>&1 || true
     rm -rf /var/lib/xctl
   fi
-  rm -rf "$work"
+  rm -rf "$work" "${deb:-}"
 }
 trap cleanup EXIT
 
@@ -28,9 +29,20 @@ if dpkg -s xctl >/dev/null 2>&1 && [[ ! -f $marker ]]; then
   fail "a package xctl is installed on this machine already; this test installs and purges its own"
 fi
 
-(cd "$BUILD_DIR" && cpack -G DEB -B "$work" >/dev/null)
-deb=$(ls "$work"/xctl_*.deb)
-version=$(grep -m1 -oP 'project\(xctl VERSION \K[0-9.]+' "$(dirname "$0")/../../CMakeLists.txt")
+# docs/operations.md, "Install as a service": its cpack and dpkg -i lines are
+# run exactly as written, from the checkout (they name build/).
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+doc_line() { grep -m1 -E "^$1" "$root/docs/operations.md" | sed 's/ *#.*$//'; }
+cpack_line=$(doc_line '\(cd build && cpack')
+install_line=$(doc_line 'dpkg -i build/')
+[[ -n $cpack_line && -n $install_line ]] || fail "docs/operations.md lost its cpack or dpkg -i line"
+[[ $BUILD_DIR == "$root/build" ]] || fail "the documented lines name build/; run with $root/build"
+version=$(grep -m1 -oP 'project\(xctl VERSION \K[0-9.]+' "$root/CMakeLists.txt")
+deb="$root/build/xctl_${version}_amd64.deb"
+[[ $install_line == "dpkg -i build/xctl_${version}_amd64.deb" ]] \
+  || fail "docs/operations.md installs '${install_line#dpkg -i }', but this version builds $(basename "$deb")"
+(cd "$root" && bash -c "$cpack_line" >/dev/null)
+[[ -f $deb ]] || fail "'$cpack_line' made no $deb"
 [[ $(dpkg-deb -f "$deb" Version) == "$version" ]] || fail "package version $(dpkg-deb -f "$deb" Version), want $version"
 depends=$(dpkg-deb -f "$deb" Depends)
 for lib in adduser libgrpc++ libsoci-sqlite3 libsoci-postgresql libcurl4; do
@@ -45,7 +57,7 @@ done
 [[ $(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles) == /etc/xctl/xctld.yaml ]] \
   || fail "/etc/xctl/xctld.yaml is not a conffile"
 
-dpkg -i "$deb" >/dev/null
+(cd "$root" && bash -c "$install_line" >/dev/null)
 mkdir -p /var/lib/xctl && touch $marker
 getent passwd xctl >/dev/null || fail "no user xctl after install"
 [[ $(stat -c '%a %U' /var/lib/xctl) == "700 xctl" ]] || fail "/var/lib/xctl is $(stat -c '%a %U' /var/lib/xctl), want 700 xctl"

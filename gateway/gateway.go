@@ -18,9 +18,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/grpc/status"
 
 	xctlv1 "xctl/gateway/gen/xctl/v1"
 )
@@ -66,7 +65,7 @@ type Gateway struct {
 	mux     *http.ServeMux
 	handler http.Handler // mux behind the request guard
 	logger  *slog.Logger
-	marshal protojson.MarshalOptions
+	json    *restMarshaler // REST bodies and stream events (marshaler.go)
 
 	maxStreams         int
 	streamWriteTimeout time.Duration
@@ -104,7 +103,7 @@ func New(opts Options) (*Gateway, error) {
 		conn:     conn,
 		mux:      http.NewServeMux(),
 		logger:   opts.Logger,
-		marshal:  protojson.MarshalOptions{UseProtoNames: true},
+		json:     newRestMarshaler(),
 		streams:  map[*eventStream]struct{}{},
 		closedCh: make(chan struct{}),
 
@@ -119,10 +118,8 @@ func New(opts Options) (*Gateway, error) {
 	g.handler = guard
 
 	rest := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   g.marshal,
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, g.json),
+		runtime.SetQueryParameterParser(&queryParser{}),
 		// xctld's errors with their reason and details (errors.go).
 		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux,
 			m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {

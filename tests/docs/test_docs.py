@@ -45,11 +45,14 @@ GATEWAY = {
     "build/gateway/xctl-gateway --listen 127.0.0.1:8080 --grpc 127.0.0.1:50051": "scripts/run",
     "curl -s localhost:8080/v1/prices/BTC-USDT": "demo",
     "curl -s -X POST localhost:8080/v1/orders -H 'Content-Type: application/json'   -d "
-    "'{\"strategy_id\":\"tv-demo\",\"symbol\":\"BTC-USDT\",\"side\":\"SIDE_BUY\","
-    "\"type\":\"ORDER_TYPE_MARKET\",\"quantity\":{\"value\":\"1\"}}'": "demo",
+    "'{\"strategy_id\":\"tv-demo\",\"symbol\":\"BTC-USDT\",\"side\":\"buy\","
+    "\"type\":\"market\",\"quantity\":\"1\"}'": "demo",
     "curl -s -X POST localhost:8080/v1/strategies/tv-demo:stop   # no body: no Content-Type needed": "demo",
-    "curl -s 'localhost:8080/v1/strategies/tv-demo/positions?status=POSITION_STATUS_OPEN'": "demo",
+    "curl -s 'localhost:8080/v1/strategies/tv-demo/positions?status=open'": "demo",
+    "curl -s 'localhost:8080/v1/positions?status=done'   # 400 UNKNOWN_ENUM_VALUE: "
+    "\"accepted: open, closed ...\"": "demo",
     "curl -sN localhost:8080/v1/stream/kpis          # one \"data: {...}\" event per update": "demo",
+    "curl -s localhost:9091/metrics | grep '^xctl_gateway_http_requests_total'": "demo",
     "ctest --test-dir build -R gateway_schemathesis --output-on-failure": "ctest",
     "XCTL_SCHEMATHESIS_EXAMPLES=300 XCTL_SCHEMATHESIS_SEED=7   XCTL_SCHEMATHESIS_ARGS="
     "\"--phases=examples,coverage,fuzzing,stateful\"   ctest --test-dir build -R gateway_schemathesis "
@@ -96,12 +99,15 @@ def test_the_api_and_gateway_lines_against_the_demo(mirror: Path) -> None:
             streams = "--watch" in line or "/Stream" in line
             out = run(line, mirror, timeout=4.0 if streams else 30.0, streams=streams)
             assert out.strip(), line
-        checks = {
+        checks = {  # the first key in the line decides
             "v1/prices/BTC-USDT": '"pair":"BTC-USDT"',
             "v1/orders": '"status":"ORDER_STATUS_FILLED"',
+            "status=done": '"reason":"UNKNOWN_ENUM_VALUE"',
             "tv-demo:stop": '"status":"STRATEGY_STATUS_STOPPED"',
             "positions?status": '"strategy_id":"tv-demo"',
             "stream/kpis": "data: {",
+            # the gateway's metrics (scripts/run's gateway, default --metrics-listen)
+            "9091/metrics": 'xctl_gateway_http_requests_total{',
         }
         for line in lines_of("docs/gateway.md", GATEWAY, "demo"):
             streams = "curl -sN" in line

@@ -91,6 +91,11 @@ func TestDecimalsArePlainStringsBothWays(t *testing.T) {
 	if status != 400 || got["reason"] != "INVALID_DECIMAL" || !strings.HasPrefix(got["message"].(string), "quantity: not a decimal: true") {
 		t.Errorf("quantity true = %d %s, want 400 INVALID_DECIMAL", status, body)
 	}
+	// A long value is cut in the message, which stays one line.
+	status, body = s.do(t, "POST", "/v1/orders", strings.Replace(order, `"side":"SIDE_BUY"`, `"side":"`+strings.Repeat("é", 5000)+`\n"`, 1))
+	if got := decodeJSON(t, body); status != 400 || got["reason"] != "UNKNOWN_ENUM_VALUE" || len(got["message"].(string)) > 200 {
+		t.Errorf("a 10 kB side = %d %s, want 400 UNKNOWN_ENUM_VALUE with a short message", status, body)
+	}
 	// In a nested message: the TP/SL of an order.
 	tpsl := `{"strategy_id":"ext","symbol":"ETH-USDT","side":"buy","type":"limit","quantity":"1","price":"1","take_profit":{"trigger_price":[1]}}`
 	status, body = s.do(t, "POST", "/v1/orders", tpsl)

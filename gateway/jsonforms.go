@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -208,7 +209,20 @@ func decimalFromJSON(raw json.RawMessage, field string) (json.RawMessage, error)
 		s, _ := json.Marshal(string(raw))
 		return append(append([]byte(`{"value":`), s...), '}'), nil
 	}
-	return nil, &valueError{Reason: reasonInvalidDecimal, Field: field, Value: string(raw)}
+	return nil, &valueError{Reason: reasonInvalidDecimal, Field: field, Value: shortened(string(raw))}
+}
+
+// shortened cuts a value quoted in an error message to 40 bytes and "...".
+func shortened(s string) string {
+	const most = 40
+	if len(s) <= most {
+		return s
+	}
+	cut := most
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // decimalToJSON turns {"value":"1.5"} into "1.5" ({} into "").
@@ -282,7 +296,7 @@ func enumValueByName(ed protoreflect.EnumDescriptor, name string) protoreflect.E
 // enumValueError lists the short and full names of ed's values but the
 // UNSPECIFIED one (which a request leaves out instead).
 func enumValueError(ed protoreflect.EnumDescriptor, field, value string) *valueError {
-	e := &valueError{Reason: reasonUnknownEnumValue, Field: field, Value: fmt.Sprintf("%q", value)}
+	e := &valueError{Reason: reasonUnknownEnumValue, Field: field, Value: fmt.Sprintf("%q", shortened(value))}
 	for i := 0; i < ed.Values().Len(); i++ {
 		v := ed.Values().Get(i)
 		if v.Number() == 0 && strings.HasSuffix(string(v.Name()), "_UNSPECIFIED") {

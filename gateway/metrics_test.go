@@ -81,7 +81,7 @@ func TestMetricsCountRequestsStreamsAndUpstreamErrors(t *testing.T) {
 	}{
 		{"GET", "/v1/strategies/ext/positions", "", 200},
 		{"GET", "/v1/strategies/tv/positions", "", 200},
-		{"GET", "/v1/prices/DOGE-USDT", "", 404},      // xctld's NOT_FOUND
+		{"GET", "/v1/prices/DOGE-USDT", "", 404},       // xctld's NOT_FOUND
 		{"POST", "/v1/orders", `{"strategy_id":`, 400}, // never reaches xctld
 		{"PATCH", "/v1/strategies/nobody", `{"strategy":{"name":"x"},"update_mask":"name"}`, 404},
 		{"GET", "/v1/nothing-here", "", 404},

@@ -10,6 +10,7 @@ scenario that runs it; a line added to a page without a scenario fails
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from doc_commands import (
@@ -59,17 +60,24 @@ GATEWAY = {
     "--output-on-failure": "ctest",
 }
 
-# docs/cli.md: the tour in order against the demo, then the credentials lines on the fake BloFin.
+# docs/cli.md: the tour in order against the demo, then the credentials lines on the fake BloFin,
+# and the completion lines in the shell each names.
 CLI_TOUR = "tour"
 CLI_CREDENTIALS = "credentials"
+CLI_COMPLETION = "completion"
 
 
 def cli_table() -> dict[str, str]:
-    """docs/cli.md's lines: the credentials block's two lines, the tour's every other line."""
+    """docs/cli.md's lines: the credentials block's two lines, the completion block's two lines,
+    the tour's every other line."""
     table = {}
     for line in page_commands(REPO / "docs/cli.md"):
-        credentials = "set-credentials" in line or "clear-credentials" in line
-        table[line] = CLI_CREDENTIALS if credentials else CLI_TOUR
+        if "set-credentials" in line or "clear-credentials" in line:
+            table[line] = CLI_CREDENTIALS
+        elif "xctl completion" in line:
+            table[line] = CLI_COMPLETION
+        else:
+            table[line] = CLI_TOUR
     return table
 
 
@@ -133,3 +141,24 @@ def test_the_cli_credentials_lines(mirror: Path) -> None:
     ports_free()
     set_line, clear_line = lines_of("docs/cli.md", cli_table(), CLI_CREDENTIALS)
     run_credentials_lines(mirror, set_line, clear_line, "sma-eth", env=cli_env(mirror))
+
+
+def test_the_cli_completion_lines(mirror: Path) -> None:
+    """Each completion line in its shell (zsh after compinit, as in a ~/.zshrc): it loads and
+    registers the completion function for xctl."""
+    lines = lines_of("docs/cli.md", cli_table(), CLI_COMPLETION)
+    assert sorted("bash" if "completion bash" in line else "zsh" for line in lines) == ["bash", "zsh"]
+    env = {k: v for k, v in os.environ.items() if k not in ("XCTL_SERVER", "XCTL_TOKEN")}
+    env.update(cli_env(mirror), HOME=str(mirror), ZDOTDIR=str(mirror))
+    for line in lines:
+        if "completion bash" in line:
+            argv = ["bash", "-c", f"{line}\ncomplete -p xctl"]
+            want = "complete -F _xctl xctl"
+        else:
+            argv = ["zsh", "-f", "-c", f"autoload -U compinit && compinit -u -d {mirror}/.zcompdump\n"
+                    f"{line}\nprint -r -- $_comps[xctl]"]
+            want = "_xctl"
+        done = subprocess.run(argv, cwd=mirror, env=env, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, f"{line!r} exited {done.returncode}:\n{done.stdout}{done.stderr}"
+        assert done.stdout.strip() == want, f"{line!r} registered no completion:\n{done.stdout}{done.stderr}"
+        assert done.stderr == "", f"{line!r}:\n{done.stderr}"

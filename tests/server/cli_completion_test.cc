@@ -4,6 +4,8 @@
 // zsh script is loaded by a real zsh after compinit, registered for xctl, and
 // its function run with words / CURRENT set and compadd recording what it is
 // offered.
+#include <unistd.h>
+
 #include <algorithm>
 #include <set>
 #include <string>
@@ -80,6 +82,15 @@ TEST(CliCompletion, BashRegistersItsFunctionForXctl) {
   ShellRun r = Shell({"/bin/bash", "-c", "source <(\"$XCTL\" completion bash) && complete -p xctl"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "complete -F _xctl xctl\n");
+}
+
+TEST(CliCompletion, AnotherShellIsAUsageError) {
+  ShellRun r = Shell({BinaryPath("client/cli/xctl"), "completion", "fish"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("no completion for \"fish\" (bash or zsh)"));
+  r = Shell({BinaryPath("client/cli/xctl"), "completion"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("missing shell (bash or zsh)"));
 }
 
 TEST(CliCompletion, BashCompletesCommandsAndSubcommands) {
@@ -178,6 +189,7 @@ TEST(CliCompletion, EveryFlagOfTheHelpBelongsToSomeCommand) {
 // then _xctl is called as compsys calls it, with compadd and compset stubbed
 // to print what they are given (compsys itself matches the word's prefix).
 std::vector<std::string> Zsh(const std::vector<std::string>& words) {
+  EXPECT_EQ(access("/usr/bin/zsh", X_OK), 0) << "no /usr/bin/zsh: scripts/setup installs it";
   const std::string script = R"(
 autoload -U compinit && compinit -u -d "$ZDOTDIR/.zcompdump" || exit 3
 source <("$XCTL" completion zsh) || exit 4
@@ -200,6 +212,7 @@ _xctl
 }
 
 TEST(CliCompletion, ZshScriptParses) {
+  ASSERT_EQ(access("/usr/bin/zsh", X_OK), 0) << "no /usr/bin/zsh: scripts/setup installs it";
   ShellRun n = Shell({"/usr/bin/zsh", "-f", "-c", "zsh -n <(\"$XCTL\" completion zsh)"});
   EXPECT_EQ(n.code, 0) << n.err;
   EXPECT_EQ(n.err, "");

@@ -3,17 +3,27 @@
 // COMP_WORDS / COMP_CWORD (and COMP_LINE / COMP_POINT) as bash sets them; the
 // zsh script is loaded by a real zsh after compinit, registered for xctl, and
 // its function run with words / CURRENT set and compadd recording what it is
-// offered.
+// offered. Last, both shells run interactively on a terminal (a pty), the
+// way a person meets them: Tab pressed after a typed line.
+#include <pty.h>
+#include <signal.h>
+#include <sys/select.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -229,6 +239,131 @@ TEST(CliCompletion, ZshCompletesCommandsFlagsAndValues) {
               ElementsAre("*=", "-P", "buy", "compset", "sell"));
   EXPECT_THAT(Zsh({"xctl", "--ca", ""}), ElementsAre("*=", "-P", "FILES", "compset"));
   EXPECT_THAT(Zsh({"xctl", "completion", ""}), ElementsAre("bash", "zsh"));
+}
+
+// An interactive shell on a pty: what is typed goes to it, what it draws is
+// read back without terminal escapes.
+class Terminal {
+ public:
+  Terminal(std::vector<std::string> argv, std::vector<std::string> env) {
+    pid_ = forkpty(&fd_, nullptr, nullptr, nullptr);
+    if (pid_ == 0) {
+      for (const std::string& e : env) putenv(strdup(e.c_str()));
+      std::vector<char*> args;
+      for (std::string& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+  }
+  ~Terminal() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (fd_ >= 0) close(fd_);
+  }
+  bool started() const { return pid_ > 0; }
+
+  // Clears the line and runs a command whose output differs from its text;
+  // once it shows, nothing the shell drew before is still on its way.
+  void Sync() {
+    ++syncs_;
+    Type(absl::StrCat("\x15", "echo synced-$((", syncs_, " * 1000))\n"));
+    EXPECT_FALSE(Await(absl::StrCat("synced-", syncs_ * 1000)).empty()) << "the shell hangs";
+  }
+
+  void Type(const std::string& keys) {
+    seen_.clear();
+    ASSERT_EQ(write(fd_, keys.data(), keys.size()), static_cast<ssize_t>(keys.size()));
+  }
+
+  // What the shell drew since the last Type, once it matches `want` (a regex);
+  // "" after 10 s without.
+  std::string Await(const std::string& want) {
+    const std::regex re(want);
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (!std::regex_search(seen_, re)) {
+      const absl::Duration left = give_up - absl::Now();
+      if (left <= absl::ZeroDuration()) return "";
+      fd_set in;
+      FD_ZERO(&in);
+      FD_SET(fd_, &in);
+      timeval tv = absl::ToTimeval(left);
+      if (select(fd_ + 1, &in, nullptr, nullptr, &tv) <= 0) continue;
+      char buf[4096];
+      ssize_t n = read(fd_, buf, sizeof buf);
+      if (n <= 0) return "";
+      seen_ += Plain(std::string(buf, n));
+    }
+    return seen_;
+  }
+
+ private:
+  // Without escape sequences and the control characters that move the cursor.
+  static std::string Plain(const std::string& raw) {
+    static const std::regex kEscape("\x1b(\\[[0-9;?]*[A-Za-z]|[()][A-Za-z0-9]|[=>])|[\x07\x08\r]");
+    return std::regex_replace(raw, kEscape, "");
+  }
+
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::string seen_;
+  int syncs_ = 0;
+};
+
+// What a shell on a terminal lists for `line` + `keys` (Tab; twice for bash):
+// the lines it draws under the typed line once they show `listed`'s last.
+void ExpectListed(Terminal& t, const std::string& line, const std::string& keys,
+                  const std::vector<std::string>& listed, const std::vector<std::string>& absent) {
+  const std::regex special("[.^$|()\\[\\]{}*+?\\\\]");
+  const std::string quoted = std::regex_replace(line, special, "\\$&");
+  t.Sync();
+  t.Type(line + keys);
+  const std::string out =
+      t.Await(quoted + "[^\n]*\n[\\s\\S]*" + std::regex_replace(listed.back(), special, "\\$&"));
+  ASSERT_FALSE(out.empty()) << line << ": no " << listed.back() << " listed";
+  // The list: from the line after the typed one to the prompt or the line
+  // drawn again under it (zsh moves the cursor back up, bash prints both).
+  std::string list = out.substr(out.find('\n', out.find(line)) + 1);
+  list = list.substr(0, std::min(list.find("$ "), list.find(line)));
+  for (const std::string& want : listed) EXPECT_THAT(list, HasSubstr(want)) << line;
+  for (const std::string& not_want : absent) EXPECT_THAT(list, Not(HasSubstr(not_want))) << line;
+}
+
+TEST(CliCompletion, BashOnATerminalCompletesAsTyped) {
+  const std::string path = absl::StrCat(BinaryPath("client/cli"), ":", std::getenv("PATH"));
+  Terminal t({"/bin/bash", "--norc", "--noprofile", "-i"},
+             {"PATH=" + path, "PS1=$ ", "INPUTRC=/dev/null", "TERM=xterm", "HISTFILE=/dev/null"});
+  ASSERT_TRUE(t.started());
+  t.Type("source <(xctl completion bash); echo loaded-$((6 * 7))\n");
+  ASSERT_FALSE(t.Await("loaded-42").empty());
+  t.Type("xctl pr\t");
+  EXPECT_FALSE(t.Await("xctl prices ").empty()) << "xctl pr<Tab> is not xctl prices";
+  ExpectListed(t, "xctl prices --", "\t\t", {"--updates", "--server", "--token-stdin", "--watch"},
+               {"--strategy", "--symbol"});
+  ExpectListed(t, "xctl order place --side=", "\t\t", {"buy", "sell"}, {"--"});
+  t.Sync();
+  t.Type("xctl --server=127.0.0.1:50051 strategies cl\t");
+  EXPECT_FALSE(t.Await("strategies clear-credentials ").empty());
+}
+
+TEST(CliCompletion, ZshOnATerminalCompletesAsTyped) {
+  ASSERT_EQ(access("/usr/bin/zsh", X_OK), 0) << "no /usr/bin/zsh: scripts/setup installs it";
+  const std::string home = MakeTempDir("zsh-tty");
+  const std::string path = absl::StrCat(BinaryPath("client/cli"), ":", std::getenv("PATH"));
+  Terminal t({"/usr/bin/zsh", "-f", "-i"},
+             {"PATH=" + path, "HOME=" + home, "ZDOTDIR=" + home, "TERM=xterm"});
+  ASSERT_TRUE(t.started());
+  t.Type("PS1='$ '; autoload -U compinit && compinit -u -d ~/.zcompdump && "
+         "source <(xctl completion zsh) && echo loaded-$((6 * 7))\n");
+  ASSERT_FALSE(t.Await("loaded-42").empty());
+  t.Type("xctl pr\t");
+  EXPECT_FALSE(t.Await("xctl prices").empty()) << "xctl pr<Tab> is not xctl prices";
+  ExpectListed(t, "xctl prices --", "\t", {"--updates", "--server", "--token-stdin", "--watch"},
+               {"--strategy", "--symbol"});
+  ExpectListed(t, "xctl order place --side=", "\t", {"buy", "sell"}, {"--s"});
+  ExpectListed(t, "xctl order ", "\t", {"cancel", "place"}, {"prices"});
 }
 
 }  // namespace

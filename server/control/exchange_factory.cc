@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
+#include "server/control/metered_exchange.h"
 #include "server/exchange/blofin/blofin_exchange.h"
 #include "server/exchange/paper/paper_exchange.h"
 
@@ -11,6 +12,13 @@ namespace xctl {
 
 absl::StatusOr<std::unique_ptr<Exchange>> DefaultExchangeFactory::Make(const StrategyInfo& info,
                                                                        TradingMode mode) {
+  XCTL_ASSIGN_OR_RETURN(std::unique_ptr<Exchange> exchange, MakeUnmetered(info, mode));
+  if (deps_.telemetry == nullptr) return exchange;
+  return std::make_unique<MeteredExchange>(std::move(exchange), *deps_.telemetry);
+}
+
+absl::StatusOr<std::unique_ptr<Exchange>> DefaultExchangeFactory::MakeUnmetered(
+    const StrategyInfo& info, TradingMode mode) {
   if (mode == TradingMode::kPaper) {
     auto paper = PaperExchange::Open(
         PaperAccountConfig{.strategy_id = info.id,

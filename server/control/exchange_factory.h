@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "server/common/clock.h"
+#include "server/common/telemetry.h"
 #include "server/control/strategy_info.h"
 #include "server/exchange/blofin/rest_client.h"
 #include "server/exchange/exchange.h"
@@ -48,6 +49,9 @@ class DefaultExchangeFactory final : public ExchangeFactory {
     // and position tiers (null: built-in) for paper liquidation.
     const FundingRateView* funding = nullptr;
     const TierCatalog* tiers = nullptr;
+    // When set, every exchange made is a MeteredExchange reporting its
+    // orders and fills here (metered_exchange.h); must outlive them.
+    Telemetry* telemetry = nullptr;
   };
   // `blofin` gives the base URL and limits of live exchanges.
   DefaultExchangeFactory(const Deps& deps, blofin::RestOptions blofin)
@@ -57,6 +61,8 @@ class DefaultExchangeFactory final : public ExchangeFactory {
                                                  TradingMode mode) override;
 
  private:
+  absl::StatusOr<std::unique_ptr<Exchange>> MakeUnmetered(const StrategyInfo& info,
+                                                          TradingMode mode);
   absl::Status LoadLiveInstruments();
 
   const Deps deps_;

@@ -32,8 +32,10 @@ MetricsServer::~MetricsServer() {
   exposer_.reset();  // stops serving before the collectors go
 }
 
+void MetricsServer::Stop() { exposer_.reset(); }
+
 void MetricsServer::Add(std::shared_ptr<prometheus::Collectable> collector) {
-  exposer_->RegisterCollectable(collector);
+  if (exposer_) exposer_->RegisterCollectable(collector);
   collectors_.push_back(std::move(collector));
 }
 

@@ -41,6 +41,10 @@ class MetricsServer {
   prometheus::Registry& registry() { return *registry_; }
   // Serves `collector` too, from now on; kept alive by the server.
   void Add(std::shared_ptr<prometheus::Collectable> collector);
+  // Stops serving (waits for a scrape in progress): no collector is called
+  // after it returns, while the registry stays usable. Idempotent; the
+  // destructor does it too.
+  void Stop();
 
  private:
   MetricsServer() = default;

@@ -181,7 +181,9 @@ void PriceModule::PollOnce() {
     absl::MutexLock lock(&cache_mu_);
     ++stats_.fetches;
   }
+  const absl::Time fetch_start = clock_.Now();
   absl::StatusOr<std::vector<Tick>> ticks = source_->Fetch(config_.pairs);
+  telemetry_->PriceFetch(clock_.Now() - fetch_start, ticks.ok());
   NoteSourceResult(ticks.status());
   if (ticks.ok()) {
     if (sink) {
@@ -365,10 +367,18 @@ std::unique_ptr<Subscription> PriceModule::SubscribeCallback(
 
 void PriceModule::Unsubscribe(SubscriptionState* state) {
   absl::MutexLock lock(&subs_mu_);
+  retired_conflated_ += state->total_conflated();
   subscribers_.erase(
       std::remove_if(subscribers_.begin(), subscribers_.end(),
                      [state](const auto& s) { return s.get() == state; }),
       subscribers_.end());
+}
+
+uint64_t PriceModule::conflated_total() const {
+  absl::MutexLock lock(&subs_mu_);
+  uint64_t total = retired_conflated_;
+  for (const auto& s : subscribers_) total += s->total_conflated();
+  return total;
 }
 
 PriceModule::Stats PriceModule::stats() const {

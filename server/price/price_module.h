@@ -33,6 +33,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "server/common/clock.h"
+#include "server/common/telemetry.h"
 #include "server/price/funding_rates.h"
 #include "server/price/price_config.h"
 #include "server/price/price_source.h"
@@ -77,6 +78,11 @@ class PriceModule : public PriceView, public FundingRateView {
   using FetchSink = std::function<void(std::vector<Tick> ticks)>;
   using FetchGate = std::function<FetchSink()>;
   void SetFetchGate(FetchGate gate);
+
+  // Where fetch durations are reported (server/common/telemetry.h); the
+  // default reports nothing. Set it before Start(); `telemetry` must outlive
+  // this module.
+  void SetTelemetry(Telemetry* telemetry) { telemetry_ = telemetry; }
 
   // Runs the next poll now instead of at the next interval (used when this
   // instance becomes the price leader). Cheap; no-op when not started.
@@ -132,6 +138,10 @@ class PriceModule : public PriceView, public FundingRateView {
 
   Stats stats() const;
   size_t subscriber_count() const;
+  // Ticks that subscribers never took because newer ones of the same pair
+  // replaced them (conflation, subscription.h), over every subscriber this
+  // module has had, the gone ones included.
+  uint64_t conflated_total() const;
 
  private:
   struct PairState {
@@ -159,6 +169,7 @@ class PriceModule : public PriceView, public FundingRateView {
   int64_t next_poll_not_before_ms_ ABSL_GUARDED_BY(cache_mu_) = 0;
 
   FetchGate fetch_gate_;  // empty outside cluster mode
+  Telemetry* telemetry_ = &NoTelemetry();
 
   FundingRateCache funding_;
   // Used by the polling thread only (PollOnce is never run concurrently).
@@ -171,6 +182,8 @@ class PriceModule : public PriceView, public FundingRateView {
   mutable absl::Mutex subs_mu_;
   std::vector<std::shared_ptr<SubscriptionState>> subscribers_
       ABSL_GUARDED_BY(subs_mu_);
+  // Conflated ticks of the subscribers gone.
+  uint64_t retired_conflated_ ABSL_GUARDED_BY(subs_mu_) = 0;
 
   std::unique_ptr<Dispatcher> dispatcher_;
   absl::Mutex run_mu_;

@@ -170,8 +170,12 @@ absl::StatusOr<SociTarget> SociTargetFor(const std::string& url) {
       "\": expected sqlite:PATH or postgresql://user:pass@host:port/db"));
 }
 
-Store::Store(Dialect dialect, std::unique_ptr<soci::connection_pool> pool)
-    : dialect_(dialect), pool_(std::move(pool)) {}
+Store::Store(Dialect dialect, std::unique_ptr<soci::connection_pool> pool,
+             const StoreOptions& options)
+    : dialect_(dialect),
+      pool_(std::move(pool)),
+      telemetry_(options.telemetry != nullptr ? options.telemetry : &NoTelemetry()),
+      clock_(options.clock != nullptr ? options.clock : &SystemClock()) {}
 
 Store::~Store() = default;
 
@@ -215,7 +219,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
           "cannot open database ", RedactUrl(url), ": ", msg));
     }
   }
-  auto store = std::unique_ptr<Store>(new Store(dialect, std::move(pool)));
+  auto store = std::unique_ptr<Store>(new Store(dialect, std::move(pool), options));
   if (absl::Status s = store->Migrate(); !s.ok()) return s;
   spdlog::info("event=store_opened database={} schema_version={} pool={}",
                LogQuote(RedactUrl(url)), store->schema_version_, size);
@@ -277,7 +281,8 @@ absl::Status Store::Migrate() {
 }
 
 absl::Status Store::Transact(absl::FunctionRef<absl::Status(Tx&)> fn) {
-  return Guard("transaction", [&]() -> absl::Status {
+  const absl::Time start = clock_->Now();
+  absl::Status status = Guard("transaction", [&]() -> absl::Status {
     soci::session sql(*pool_);
     EnsureConnected(sql);
     const char* begin = dialect_ == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN";
@@ -311,6 +316,8 @@ absl::Status Store::Transact(absl::FunctionRef<absl::Status(Tx&)> fn) {
     }
     return absl::OkStatus();
   });
+  telemetry_->StoreTransaction(clock_->Now() - start, status.ok());
+  return status;
 }
 
 absl::Status Store::Read(absl::FunctionRef<absl::Status(Tx&)> fn) {

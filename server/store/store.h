@@ -14,6 +14,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "server/common/clock.h"
+#include "server/common/telemetry.h"
 #include "server/store/repositories.h"
 
 namespace soci {
@@ -26,6 +27,10 @@ struct StoreOptions {
   // sqlite:PATH (relative or absolute) or postgresql://user:pass@host:port/db
   std::string url;
   int pool_size = 4;
+  // Where the duration of every write transaction is reported (telemetry.h),
+  // timed by `clock`; both must outlive the store. Null: none, SystemClock().
+  Telemetry* telemetry = nullptr;
+  const Clock* clock = nullptr;
 };
 
 enum class Dialect { kSqlite, kPostgresql };
@@ -98,7 +103,7 @@ class Store {
   static int LatestSchemaVersion();
 
  private:
-  Store(Dialect dialect, std::unique_ptr<soci::connection_pool> pool);
+  Store(Dialect dialect, std::unique_ptr<soci::connection_pool> pool, const StoreOptions& options);
   // A pooled PostgreSQL session whose connection libpq knows is broken is
   // reconnected before use (throws, and so UNAVAILABLE, while the server is
   // still down).
@@ -107,6 +112,8 @@ class Store {
 
   Dialect dialect_;
   std::unique_ptr<soci::connection_pool> pool_;
+  Telemetry* telemetry_;
+  const Clock* clock_;
   int schema_version_ = 0;
 };
 

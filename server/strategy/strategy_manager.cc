@@ -437,6 +437,7 @@ void StrategyManager::DispatchTicks(Entry& e, const std::vector<TickPtr>& ticks)
     if (t->published_steady_us > 0) {
       const int64_t now = SteadyMicros();
       tick_latency_.Record(now - t->published_steady_us, now);
+      telemetry_->TickToStrategy(absl::Microseconds(now - t->published_steady_us));
     }
     std::optional<std::string> error;
     try {

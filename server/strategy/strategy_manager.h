@@ -46,6 +46,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/common/clock.h"
+#include "server/common/telemetry.h"
 #include "server/config/config.h"
 #include "server/control/strategy_info.h"
 #include "server/price/price_module.h"
@@ -288,6 +289,9 @@ class StrategyManager {
   std::optional<TickLatency::Figures> TickLatencyWindow() const {
     return tick_latency_.LastWindow();
   }
+  // Where each tick-to-strategy sample is reported too (server/common/
+  // telemetry.h). Set before Start(); `telemetry` must outlive the manager.
+  void SetTelemetry(Telemetry* telemetry) { telemetry_ = telemetry; }
 
  private:
   struct Entry;
@@ -338,6 +342,7 @@ class StrategyManager {
   absl::flat_hash_map<std::string, std::shared_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   TickLatency tick_latency_;
+  Telemetry* telemetry_ = &NoTelemetry();
   // Last: destroyed first, running what is queued while the rest still exists.
   TradeLanes lanes_{4};
 };

@@ -34,6 +34,7 @@
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/metrics/metrics_server.h"
+#include "server/metrics/prometheus_telemetry.h"
 #include "server/price/price_module.h"
 #include "server/store/store.h"
 #include "server/strategy/credentials_cipher.h"
@@ -50,11 +51,12 @@ class ServerAppImpl final : public ServerApp {
   ~ServerAppImpl() override { Shutdown(); }
 
   absl::Status Init() {
+    XCTL_RETURN_IF_ERROR(StartMetrics());
     spdlog::info("event=xctld_starting listen={} database={} price_source={} pairs={}",
                  config_.listen, LogQuote(RedactUrl(config_.database)),
                  config_.price.source, fmt::join(config_.price.pairs, ","));
 
-    auto store = Store::Open(StoreOptions{.url = config_.database});
+    auto store = Store::Open(StoreOptions{.url = config_.database, .telemetry = telemetry_.get()});
     if (!store.ok()) {
       return absl::Status(store.status().code(),
                           absl::StrCat("database: ", store.status().message()));
@@ -68,6 +70,7 @@ class ServerAppImpl final : public ServerApp {
                           absl::StrCat("price source: ", source.status().message()));
     }
     prices_ = std::make_unique<PriceModule>(config_.price, *std::move(source));
+    if (telemetry_) prices_->SetTelemetry(telemetry_.get());
     if (config_.cluster.enabled()) {
       // Cluster mode (docs/cluster.md): only the price leader fetches; every
       // instance ingests the leader's ticks from NATS. Before Start, which
@@ -108,7 +111,7 @@ class ServerAppImpl final : public ServerApp {
     factory_ = std::make_unique<DefaultExchangeFactory>(
         DefaultExchangeFactory::Deps{store_.get(), prices_.get(), &instruments_, &SystemClock(),
                                      /*live_catalog=*/&instruments_, /*funding=*/prices_.get(),
-                                     /*tiers=*/&tiers_},
+                                     /*tiers=*/&tiers_, /*telemetry=*/telemetry_.get()},
         rest);
     control_ = std::make_unique<ExchangeControl>(ExchangeControl::Deps{
         store_.get(), prices_.get(), &instruments_, factory_.get(), &SystemClock()});
@@ -160,6 +163,7 @@ class ServerAppImpl final : public ServerApp {
     cipher_ = *std::move(cipher);
     strategies_ = std::make_unique<StrategyManager>(store_.get(), control_.get(), prices_.get(),
                                                     &registry_, cipher_.get(), &SystemClock());
+    if (telemetry_) strategies_->SetTelemetry(telemetry_.get());
     // ---- cluster mode: strategy sharding (docs/cluster.md) -------------
     if (config_.cluster.enabled() && cluster_prices_) {
       auto shards = cluster::StrategyShards::Create(
@@ -193,7 +197,13 @@ class ServerAppImpl final : public ServerApp {
         HealthProbes{.prices = [this] { return PricesFresh(*prices_); },
                      .database = [this] { return store_->Ping(); }},
         SystemClock());
-    XCTL_RETURN_IF_ERROR(StartMetrics());
+    if (metrics_) {
+      metrics_->Add(MakeServerCollector({.prices = prices_.get(),
+                                         .health = health_.get(),
+                                         .clock = &SystemClock(),
+                                         .cluster_prices = cluster_prices_.get(),
+                                         .strategy_shards = strategy_shards_.get()}));
+    }
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     auto listener = GrpcListener::Start(
         GrpcListener::Options{.listen = config_.listen,
@@ -216,6 +226,7 @@ class ServerAppImpl final : public ServerApp {
   void Shutdown() override {
     if (stopped_) return;
     stopped_ = true;
+    if (metrics_) metrics_->Stop();  // its collectors read the modules stopped below
     if (watchdog_) watchdog_->Stop();  // before the listener: it may rebuild it
     if (listener_) {
       health_->SetShuttingDown();
@@ -349,13 +360,16 @@ class ServerAppImpl final : public ServerApp {
   }
 
   // The Prometheus endpoint when metrics.listen is set (docs/operations.md,
-  // "Monitoring"): RPCs through the listener's interceptor, the rest read at
-  // scrape time.
+  // "Monitoring"), first of all, so the modules can report into telemetry_:
+  // RPCs through the listener's interceptor, durations, orders and fills
+  // through telemetry_, the rest read at scrape time (the collector is
+  // added once the modules exist).
   absl::Status StartMetrics() {
     if (config_.metrics.listen.empty()) return absl::OkStatus();
     XCTL_ASSIGN_OR_RETURN(metrics_, metrics::MetricsServer::Start(config_.metrics.listen));
     rpc_metrics_ = std::make_unique<RpcMetrics>(metrics_->registry(), SystemClock());
-    metrics_->Add(MakeServerCollector(*prices_, *health_, SystemClock()));
+    telemetry_ = std::make_unique<metrics::PrometheusTelemetry>();
+    metrics_->Add(telemetry_->registry());
     return absl::OkStatus();
   }
 
@@ -370,6 +384,9 @@ class ServerAppImpl final : public ServerApp {
   }
 
   ServerConfig config_;
+  // metrics.listen only. First: the modules report into it until they are
+  // destroyed.
+  std::unique_ptr<metrics::PrometheusTelemetry> telemetry_;
   Authorizer auth_;
   InstrumentCatalog instruments_;
   TierCatalog tiers_;

@@ -30,19 +30,52 @@ absl::Status Exhausted(absl::string_view what, absl::Duration wait) {
 RequestBudget::RequestBudget(std::string host, RequestLimits limits, const Clock* clock)
     : host_(std::move(host)), limits_(limits), clock_(clock) {}
 
+namespace {
+
+absl::Mutex registry_mu(absl::kConstInit);
+
+// The shared budgets by host; never destroyed (used until exit).
+absl::flat_hash_map<std::string, std::shared_ptr<RequestBudget>>& Registry()
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(registry_mu) {
+  static auto* registry = new absl::flat_hash_map<std::string, std::shared_ptr<RequestBudget>>();
+  return *registry;
+}
+
+}  // namespace
+
 std::shared_ptr<RequestBudget> RequestBudget::ForHost(absl::string_view base_url,
                                                       const RequestLimits& limits,
                                                       const Clock* clock) {
-  static absl::Mutex registry_mu(absl::kConstInit);
-  static auto* registry =
-      new absl::flat_hash_map<std::string, std::shared_ptr<RequestBudget>>();
   const std::string host = HostOf(base_url);
   // The first caller's limits and clock stand for everyone.
-  const std::string& key = host;
   absl::MutexLock lock(&registry_mu);
-  auto& slot = (*registry)[key];
+  auto& slot = Registry()[host];
   if (!slot) slot = std::make_shared<RequestBudget>(host, limits, clock);
   return slot;
+}
+
+std::vector<std::shared_ptr<RequestBudget>> RequestBudget::Shared() {
+  absl::MutexLock lock(&registry_mu);
+  std::vector<std::shared_ptr<RequestBudget>> all;
+  for (const auto& [host, budget] : Registry()) all.push_back(budget);
+  std::sort(all.begin(), all.end(),
+            [](const auto& a, const auto& b) { return a->host() < b->host(); });
+  return all;
+}
+
+absl::string_view RequestBudget::KindName(Kind kind) {
+  switch (kind) {
+    case Kind::kPublic: return "public";
+    case Kind::kPrivate: return "private";
+    case Kind::kTrade: return "trade";
+    case Kind::kSync: return "sync";
+  }
+  return "public";
+}
+
+RequestBudget::Counts RequestBudget::counts() const {
+  absl::MutexLock lock(&mu_);
+  return counts_;
 }
 
 void RequestBudget::ExpireLocked(absl::Time now) {
@@ -51,6 +84,13 @@ void RequestBudget::ExpireLocked(absl::Time now) {
 
 absl::Status RequestBudget::Acquire(Kind kind, absl::string_view account, bool trade_window) {
   absl::MutexLock lock(&mu_);
+  absl::Status status = AcquireLocked(kind, account, trade_window);
+  ++(status.ok() ? counts_.sent : counts_.refused)[static_cast<int>(kind)];
+  return status;
+}
+
+absl::Status RequestBudget::AcquireLocked(Kind kind, absl::string_view account,
+                                          bool trade_window) {
   const absl::Time now = clock_->Now();
   if (now < blocked_until_) {
     return Exhausted(absl::StrCat(host_, " asked xctl to back off (", blocked_reason_,

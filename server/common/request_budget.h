@@ -19,6 +19,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -74,6 +75,18 @@ class RequestBudget {
   // passed. `reason` ("HTTP 403") goes into the refusals' messages.
   void BackOff(absl::Duration d, absl::string_view reason);
 
+  // Every budget ForHost made, by host (metrics).
+  static std::vector<std::shared_ptr<RequestBudget>> Shared();
+
+  // Requests that Acquire let through (`sent`) and refused, by Kind.
+  struct Counts {
+    uint64_t sent[4] = {};
+    uint64_t refused[4] = {};
+  };
+  Counts counts() const;
+  // "public", "private", "trade", "sync".
+  static absl::string_view KindName(Kind kind);
+
   // Requests left in the current minute (for benchmarks and metrics).
   int RemainingThisMinute() const;
   // True while a back-off is in force.
@@ -84,6 +97,8 @@ class RequestBudget {
 
  private:
   void ExpireLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AcquireLocked(Kind kind, absl::string_view account, bool trade_window)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string host_;
   const RequestLimits limits_;
@@ -93,6 +108,7 @@ class RequestBudget {
   absl::flat_hash_map<std::string, std::deque<absl::Time>> trades_ ABSL_GUARDED_BY(mu_);
   absl::Time blocked_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::string blocked_reason_ ABSL_GUARDED_BY(mu_);
+  Counts counts_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace xctl

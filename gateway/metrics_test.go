@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -144,6 +145,38 @@ func TestMetricsCountRequestsStreamsAndUpstreamErrors(t *testing.T) {
 			t.Errorf("no %s (the Go and process collectors)", name)
 		}
 	}
+	// Every gateway metric the Grafana dashboard queries is served.
+	for _, name := range dashboardMetrics(t, "xctl_gateway_") {
+		if got[name] == nil {
+			t.Errorf("docs/grafana/xctl.json queries %s, which the gateway does not serve", name)
+		}
+	}
+}
+
+// dashboardMetrics lists the metric families docs/grafana/xctl.json
+// queries whose names start with prefix (histograms without their
+// _bucket, _count and _sum suffixes).
+func dashboardMetrics(t *testing.T, prefix string) []string {
+	t.Helper()
+	dashboard, err := os.ReadFile("../docs/grafana/xctl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, name := range regexp.MustCompile(`\b`+prefix+`[a-z_]+`).FindAllString(string(dashboard), -1) {
+		for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+			name = strings.TrimSuffix(name, suffix)
+		}
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	if len(names) < 4 {
+		t.Fatalf("docs/grafana/xctl.json queries only %v of the gateway's metrics", names)
+	}
+	return names
 }
 
 // The binary serves the metrics on --metrics-listen; a remote address

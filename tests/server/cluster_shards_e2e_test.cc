@@ -31,6 +31,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/common/decimal.h"
+#include "tests/server/metrics_scrape.h"
 #include "tests/server/running_xctld.h"
 #include "tests/server/stored_orders.h"
 #include "tests/support/nats_server.h"
@@ -93,7 +94,8 @@ class ClusterShardsE2e : public ::testing::Test {
       nodes_.push_back(std::make_unique<RunningXctld>(
           std::vector<std::string>{"--config=" + dir + "/xctl.yaml", "--db=" + db_->url(),
                                    "--cluster=" + nats_->url(),
-                                   absl::StrCat("--node-id=node", i)},
+                                   absl::StrCat("--node-id=node", i),
+                                   "--metrics-listen=127.0.0.1:0"},
           dir));
       ASSERT_TRUE(nodes_.back()->ok()) << nodes_.back()->process().Stderr();
       stubs_.push_back(v1::ExchangeControl::NewStub(nodes_.back()->channel()));
@@ -143,6 +145,30 @@ class ClusterShardsE2e : public ::testing::Test {
     return {};
   }
 
+  // Each node's /metrics (docs/operations.md, "Monitoring") agrees with the
+  // placement: the strategies owned add up, one price leader, NATS up; and
+  // every cluster metric the Grafana dashboard queries is served.
+  void ExpectClusterMetrics(const std::map<std::string, int>& owner) {
+    int leaders = 0;
+    double owned = 0;
+    for (int n = 0; n < kNodes; ++n) {
+      const int port = xctl::testing::MetricsPort(*nodes_[n]);
+      ASSERT_GT(port, 0);
+      const std::string page = xctl::testing::Scrape(port);
+      EXPECT_EQ(xctl::testing::Value(page, "xctl_cluster_nats_connected"), 1) << page;
+      owned += xctl::testing::Value(page, "xctl_cluster_strategies_owned");
+      EXPECT_EQ(xctl::testing::Value(page, "xctl_cluster_members"), kNodes);
+      const double leader = xctl::testing::Value(page, "xctl_cluster_price_leader");
+      leaders += leader == 1 ? 1 : 0;
+      if (leader == 1) EXPECT_GT(xctl::testing::Value(page, "xctl_cluster_price_leader_epoch"), 0);
+      for (const std::string& name : xctl::testing::DashboardMetrics("xctl_cluster_")) {
+        EXPECT_THAT(page, HasSubstr("# TYPE " + name + " ")) << name;
+      }
+    }
+    EXPECT_EQ(leaders, 1);
+    EXPECT_EQ(owned, static_cast<double>(owner.size()));
+  }
+
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<NatsServer> nats_;
   std::vector<std::unique_ptr<RunningXctld>> nodes_;
@@ -156,6 +182,7 @@ TEST_F(ClusterShardsE2e, KillingTheOwnerLosesAndDuplicatesNoAcknowledgedOrder) {
   std::map<std::string, int> owner = Owners(/*balanced=*/true);
   ASSERT_EQ(owner.size(), static_cast<size_t>(kStrategies))
       << "not every strategy found exactly one owner, balanced";
+  ExpectClusterMetrics(owner);
   for (int s = 0; s < kStrategies; ++s) {
     for (int n = 0; n < kNodes; ++n) {
       if (n == owner[Sid(s)]) continue;

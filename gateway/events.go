@@ -147,7 +147,7 @@ func (g *Gateway) serveEvents(w http.ResponseWriter, r *http.Request,
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	for msg := first; ; {
-		data, err := g.marshal.Marshal(msg)
+		data, err := g.json.Marshal(msg)
 		if err != nil {
 			break
 		}

@@ -43,6 +43,24 @@ func checkListen(listen string, tls, allowRemote bool) error {
 	return nil
 }
 
+// checkMetricsListen: --metrics-listen on anything but loopback needs
+// --allow-remote (the page is plain HTTP without tokens: routes, error
+// rates and stream counts are for the operator's network only). "" is off.
+func checkMetricsListen(listen string, allowRemote bool) error {
+	if listen == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("--metrics-listen %s: want HOST:PORT, or empty for no metrics", listen)
+	}
+	if isLoopbackHost(host) || allowRemote {
+		return nil
+	}
+	return fmt.Errorf("--metrics-listen %s is reachable from other machines: listen on 127.0.0.1, or say "+
+		"--allow-remote to serve the metrics (plain HTTP, no tokens) to the network (docs/gateway.md)", listen)
+}
+
 // checkUpstream applies the second rule to --grpc.
 func checkUpstream(target, ca string) error {
 	if ca != "" {

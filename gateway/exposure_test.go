@@ -86,7 +86,9 @@ func buildGateway(t *testing.T) string {
 func runGateway(t *testing.T, bin string, args ...string) (int, string) {
 	t.Helper()
 	portFile := filepath.Join(t.TempDir(), "port")
-	cmd := exec.Command(bin, append(args, "--port-file="+portFile)...)
+	// Metrics off unless args say otherwise (the last flag wins): the
+	// default address is one per machine.
+	cmd := exec.Command(bin, append(append([]string{"--metrics-listen="}, args...), "--port-file="+portFile)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

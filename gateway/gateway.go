@@ -18,9 +18,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/grpc/status"
 
 	xctlv1 "xctl/gateway/gen/xctl/v1"
 )
@@ -66,7 +65,8 @@ type Gateway struct {
 	mux     *http.ServeMux
 	handler http.Handler // mux behind the request guard
 	logger  *slog.Logger
-	marshal protojson.MarshalOptions
+	json    *restMarshaler // REST bodies and stream events (marshaler.go)
+	metrics *gatewayMetrics
 
 	maxStreams         int
 	streamWriteTimeout time.Duration
@@ -96,7 +96,10 @@ func New(opts Options) (*Gateway, error) {
 		}
 		transport = tlsCreds
 	}
-	conn, err := grpc.NewClient(opts.Upstream, grpc.WithTransportCredentials(transport))
+	metrics := newGatewayMetrics()
+	conn, err := grpc.NewClient(opts.Upstream, grpc.WithTransportCredentials(transport),
+		grpc.WithChainUnaryInterceptor(metrics.unaryInterceptor),
+		grpc.WithChainStreamInterceptor(metrics.streamInterceptor))
 	if err != nil {
 		return nil, fmt.Errorf("upstream %q: %w", opts.Upstream, err)
 	}
@@ -104,25 +107,32 @@ func New(opts Options) (*Gateway, error) {
 		conn:     conn,
 		mux:      http.NewServeMux(),
 		logger:   opts.Logger,
-		marshal:  protojson.MarshalOptions{UseProtoNames: true},
+		json:     newRestMarshaler(),
+		metrics:  metrics,
 		streams:  map[*eventStream]struct{}{},
 		closedCh: make(chan struct{}),
 
 		maxStreams:         opts.MaxStreams,
 		streamWriteTimeout: opts.StreamWriteTimeout,
 	}
-	guard, err := newRequestGuard(opts.AllowedHosts, opts.AllowedOrigins, g.mux)
+	// Every request: counted (metrics.go), then the Host/Origin guard, then
+	// 405 for a method the spec does not declare on one of its paths.
+	methods, err := newMethodGuard(openapiSpec, g.mux)
 	if err != nil {
 		_ = conn.Close()
 		return nil, err
 	}
-	g.handler = guard
+	guard, err := newRequestGuard(opts.AllowedHosts, opts.AllowedOrigins, methods)
+	if err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	g.handler = metrics.instrument(guard)
 
 	rest := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   g.marshal,
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, g.json),
+		runtime.SetQueryParameterParser(&queryParser{}),
+		runtime.WithMiddlewares(restRoute),
 		// xctld's errors with their reason and details (errors.go).
 		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux,
 			m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
@@ -151,20 +161,17 @@ func New(opts Options) (*Gateway, error) {
 			return nil, err
 		}
 	}
-	g.mux.Handle("/v1/stream/prices", http.HandlerFunc(g.streamPrices))
-	g.mux.Handle("/v1/stream/positions", http.HandlerFunc(g.streamPositions))
-	g.mux.Handle("/v1/stream/kpis", http.HandlerFunc(g.streamKpis))
-	methods, err := newMethodGuard(openapiSpec, rest)
-	if err != nil {
-		return nil, err
-	}
-	g.mux.Handle("/v1/", limitBody(methods))
-	g.mux.HandleFunc("/healthz", g.healthz)
-	g.mux.HandleFunc("/readyz", g.readyz)
-	g.mux.HandleFunc("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+	handle := func(route string, h http.Handler) { g.mux.Handle(route, routed(route, h)) }
+	handle("/v1/stream/prices", http.HandlerFunc(g.streamPrices))
+	handle("/v1/stream/positions", http.HandlerFunc(g.streamPositions))
+	handle("/v1/stream/kpis", http.HandlerFunc(g.streamKpis))
+	g.mux.Handle("/v1/", limitBody(rest)) // restRoute labels the routes
+	handle("/healthz", http.HandlerFunc(g.healthz))
+	handle("/readyz", http.HandlerFunc(g.readyz))
+	handle("/openapi.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapiSpec)
-	})
+	}))
 	var web fs.FS
 	if opts.WebDir != "" {
 		web = os.DirFS(opts.WebDir)
@@ -175,9 +182,13 @@ func New(opts Options) (*Gateway, error) {
 		}
 		web = sub
 	}
-	g.mux.Handle("/", http.FileServer(http.FS(web)))
+	handle("/", http.FileServer(http.FS(web)))
 	return g, nil
 }
+
+// MetricsHandler serves the gateway's Prometheus metrics (metrics.go); main
+// serves it on --metrics-listen.
+func (g *Gateway) MetricsHandler() http.Handler { return g.metrics.Handler() }
 
 // ServeHTTP checks Host, Origin and Content-Type (guard.go) and logs each
 // request (method, path, status, duration).

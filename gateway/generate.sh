@@ -2,7 +2,9 @@
 # Generates the gateway's Go code from proto/xctl/v1 (into gen/, not
 # committed) and the OpenAPI spec (openapi/xctl.swagger.json, committed):
 # routes from xctl_http.yaml, input rules (patterns, ranges, required fields)
-# from xctl_openapi.yaml.
+# from xctl_openapi.yaml, then finished by openapi/main.go (decimals as
+# strings, short enum names, the streams as Server-Sent Events, and the
+# health routes of openapi/gateway_paths.json).
 # Needs protoc (Debian) and the four Go plugins on PATH (gateway/build.sh
 # installs them from the Go module proxy at pinned versions).
 # --check: fail if the committed OpenAPI spec is not what the protos give.
@@ -25,11 +27,12 @@ protoc -I "$ROOT/proto" -I /usr/include \
   --openapiv2_opt=grpc_api_configuration=xctl_http.yaml,openapi_configuration=xctl_openapi.yaml \
   --openapiv2_opt=allow_merge=true,merge_file_name=xctl,json_names_for_fields=false \
   "${PROTOS[@]}"
+go run ./openapi "$TMP/xctl.swagger.json" openapi/gateway_paths.json "$TMP/spec.json"
 if [[ "${1:-}" == "--check" ]]; then
-  if ! cmp -s "$TMP/xctl.swagger.json" openapi/xctl.swagger.json; then
+  if ! cmp -s "$TMP/spec.json" openapi/xctl.swagger.json; then
     echo "gateway/openapi/xctl.swagger.json is stale: run gateway/generate.sh and commit it" >&2
     exit 1
   fi
 else
-  cp "$TMP/xctl.swagger.json" openapi/xctl.swagger.json
+  cp "$TMP/spec.json" openapi/xctl.swagger.json
 fi

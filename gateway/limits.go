@@ -37,6 +37,7 @@ func (g *Gateway) register(s *eventStream) error {
 		return errTooManyStreams
 	}
 	g.streams[s] = struct{}{}
+	g.metrics.streams.WithLabelValues(s.path).Inc()
 	return nil
 }
 
@@ -44,6 +45,7 @@ func (g *Gateway) unregister(s *eventStream) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	delete(g.streams, s)
+	g.metrics.streams.WithLabelValues(s.path).Dec()
 }
 
 // ServerLimits are the http.Server's timeouts and the connection cap.

@@ -1,7 +1,8 @@
 // Command xctl-gateway is the REST/JSON face of xctld for browsers and
 // webhooks: the unary RPCs through gRPC-Gateway (routes in xctl_http.yaml),
 // the server streams as Server-Sent Events, the live dashboard at /, the
-// OpenAPI spec at /openapi.json and xctld's health at /healthz.
+// OpenAPI spec at /openapi.json and xctld's health at /healthz; its own
+// Prometheus metrics at /metrics on --metrics-listen (metrics.go).
 //
 //	xctl-gateway --listen 127.0.0.1:8080 --grpc 127.0.0.1:50051
 package main
@@ -46,6 +47,7 @@ func main() {
 	flag.DurationVar(&limits.ReadTimeout, "read-timeout", limits.ReadTimeout, "time a client has to send a whole request, body included (not event streams)")
 	flag.DurationVar(&limits.WriteTimeout, "write-timeout", limits.WriteTimeout, "time to answer a request, xctld's included (not event streams)")
 	flag.DurationVar(&limits.IdleTimeout, "idle-timeout", limits.IdleTimeout, "how long an idle keep-alive connection stays open")
+	metricsListen := flag.String("metrics-listen", DefaultMetricsListen, "serve Prometheus metrics at GET /metrics on HOST:PORT (loopback unless --allow-remote; empty: off)")
 	streamWriteTimeout := flag.Duration("stream-write-timeout", DefaultStreamWriteTimeout, "time one event may take to reach a client; a client that stops reading is dropped")
 	flag.Parse()
 	if *showVersion {
@@ -62,6 +64,9 @@ func main() {
 		refuse(err.Error())
 	}
 	if err := checkUpstream(*upstream, *grpcCA); err != nil {
+		refuse(err.Error())
+	}
+	if err := checkMetricsListen(*metricsListen, *allowRemote); err != nil {
 		refuse(err.Error())
 	}
 	switch {
@@ -93,6 +98,22 @@ func main() {
 			os.Exit(1)
 		}
 	}
+	var metricsServer *http.Server
+	if *metricsListen != "" {
+		mln, err := net.Listen("tcp", *metricsListen)
+		switch {
+		case err == nil:
+			metricsServer = metricsHTTPServer(gw.MetricsHandler(), limits)
+			logger.Info("metrics serving", "event", "metrics_serving", "metrics", mln.Addr().String())
+			go func() { _ = metricsServer.Serve(mln) }()
+		case flagGiven("metrics-listen"):
+			fmt.Fprintf(os.Stderr, "xctl-gateway: cannot listen on %s (--metrics-listen): %v\n", *metricsListen, err)
+			os.Exit(1)
+		default:
+			logger.Warn("metrics off: the default --metrics-listen address is taken", "event", "metrics_off",
+				"metrics", *metricsListen, "error", err.Error())
+		}
+	}
 	server := limits.Server(gw)
 	ln = limits.Listener(ln)
 	logger.Info("gateway serving", "event", "gateway_serving", "listen", ln.Addr().String(),
@@ -106,6 +127,9 @@ func main() {
 		gw.Shutdown() // ends the event streams so Shutdown does not wait on them
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		if metricsServer != nil {
+			_ = metricsServer.Shutdown(shutdownCtx)
+		}
 		_ = server.Shutdown(shutdownCtx)
 	}()
 	serve := func() error { return server.Serve(ln) }
@@ -123,6 +147,13 @@ func main() {
 func refuse(message string) {
 	fmt.Fprintf(os.Stderr, "xctl-gateway: %s\n", message)
 	os.Exit(2)
+}
+
+// flagGiven says whether the command line set the flag name.
+func flagGiven(name string) bool {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 // splitList splits a comma-separated flag; "" is an empty list.

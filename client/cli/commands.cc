@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <optional>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
@@ -10,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "client/cli/command_table.h"
+#include "client/cli/completion.h"
 #include "client/cli/table.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -52,42 +55,6 @@ namespace xctl::cli {
 namespace {
 
 using google::protobuf::util::TimeUtil;
-
-const char kUsageText[] = R"(xctl: command-line client of xctld.
-
-Usage: xctl [--server HOST:PORT] [--json] COMMAND ...
-
-  prices [PAIR ...] [--watch [--updates N]]
-  positions [--strategy ID | --type TYPE] [--status open|closed|all]
-  orders [--strategy ID | --type TYPE] [--status all|open|filled|canceled|...]
-  kpis [--strategy ID | --type TYPE] [--watch [--updates N]]
-  balance --strategy ID
-  order place --strategy ID --symbol SYM --side buy|sell --quantity Q [--price P]
-              [--order-type market|limit|post_only|ioc|fok] [--client-order-id C]
-              [--reduce-only] [--take-profit T [--take-profit-price P]]
-              [--stop-loss T [--stop-loss-price P]]
-              (post_only: canceled if it would trade at once; ioc: what crosses fills,
-              the rest is canceled; fok: all at once or nothing. Take-profit / stop-loss:
-              when the last price reaches T the position is closed, at P or at market)
-  order cancel --strategy ID (--order-id N | --client-order-id C)
-  close --strategy ID --symbol SYM [--quantity Q]
-  signal --strategy ID --action buy|sell|close --symbol SYM [--quantity Q] [--price P]
-         [--client-order-id C]      (the signal secret: $XCTL_SIGNAL_SECRET or --secret-stdin)
-  strategies list [--type TYPE]
-  strategies get|start|stop|delete ID
-  strategies create --strategy ID --type TYPE --pairs A,B [--params k=v,...]
-                    [--starting-balance N] [--leverage N] [--start]
-                    (a signal secret for it: $XCTL_SIGNAL_SECRET or --secret-stdin)
-  strategies set-credentials ID   (reads XCTL_API_KEY, XCTL_API_SECRET, XCTL_PASSPHRASE)
-  strategies clear-credentials ID
-
-Global flags: --server (default 127.0.0.1:50051, or $XCTL_SERVER), --json, --watch, --timeout.
-Secrets never go on the command line (every user can read it in ps or /proc/PID/cmdline):
-the token for servers with auth comes from $XCTL_TOKEN or --token-stdin, the signal secret from
-$XCTL_SIGNAL_SECRET or --secret-stdin (the first line of standard input); --token and --secret
-are refused.
-Exit codes: 0 ok, 1 the server refused or failed, 2 bad command line.
-)";
 
 struct UsageError {
   std::string message;
@@ -671,7 +638,7 @@ int Strategies(const std::vector<std::string>& words, Context& ctx) {
 
 }  // namespace
 
-const char* Usage() { return kUsageText; }
+std::string Usage() { return UsageText(); }
 
 int Run(const std::vector<std::string>& words, Context& ctx) {
   try {
@@ -686,8 +653,15 @@ int Run(const std::vector<std::string>& words, Context& ctx) {
     if (cmd == "close") return Close(ctx);
     if (cmd == "signal") return Signal(ctx);
     if (cmd == "strategies") return Strategies(words, ctx);
+    if (cmd == "completion") {
+      const std::string shell = Arg(words, 1, "shell (bash or zsh)");
+      std::optional<std::string> script = CompletionScript(shell);
+      if (!script) throw UsageError{absl::StrCat("no completion for \"", shell, "\" (bash or zsh)")};
+      std::fputs(script->c_str(), ctx.out);
+      return kOk;
+    }
     if (cmd == "help") {
-      std::fprintf(ctx.out, "%s", kUsageText);
+      std::fputs(UsageText().c_str(), ctx.out);
       return kOk;
     }
     throw UsageError{absl::StrCat("unknown command \"", cmd, "\"")};

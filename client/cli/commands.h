@@ -38,7 +38,7 @@ inline constexpr int kUsage = 2;        // bad command line
 // the ABSL flags defined in commands.cc).
 int Run(const std::vector<std::string>& words, Context& ctx);
 
-// The usage text.
-const char* Usage();
+// The usage text (command_table.h).
+std::string Usage();
 
 }  // namespace xctl::cli

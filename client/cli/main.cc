@@ -12,6 +12,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
+#include "client/cli/command_table.h"
 #include "client/cli/commands.h"
 #include "server/common/flag_help.h"
 #include "server/common/flag_names.h"
@@ -19,7 +20,7 @@
 
 ABSL_FLAG(std::string, server, "", "xctld address HOST:PORT (default $XCTL_SERVER or 127.0.0.1:50051)");
 ABSL_FLAG(bool, json, false, "print JSON (one object per line) instead of tables");
-ABSL_FLAG(bool, watch, false, "prices, kpis: keep streaming updates");
+ABSL_FLAG(bool, watch, false, "keep streaming updates");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "deadline of each call");
 ABSL_FLAG(std::string, ca, "", "TLS: PEM file of the CA (or self-signed certificate) to trust; "
                                "default $XCTL_CA; empty: plaintext");
@@ -93,7 +94,7 @@ int main(int argc, char** argv) {
     for (size_t i = 1; i < args.size() && !absl::StartsWith(args[i], "-"); ++i) {
       words.push_back(args[i]);
     }
-    std::string help = words.empty() ? "" : xctl::CommandHelp(xctl::cli::Usage(), words, own);
+    std::string help = words.empty() ? "" : xctl::cli::CommandHelpText(words, own);
     if (help.empty()) help = xctl::FlagHelp(xctl::cli::Usage(), own);
     std::fputs(help.c_str(), stdout);
     return 0;
@@ -106,6 +107,11 @@ int main(int argc, char** argv) {
   for (auto& a : args) ptrs.push_back(a.data());
   std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(ptrs.size()), ptrs.data());
   std::vector<std::string> words(rest.begin() + 1, rest.end());
+  // A flag of another command (`xctl prices --strategy s1`) is refused, not ignored.
+  if (auto misplaced = xctl::cli::CheckCommandFlags(args, words, own)) {
+    std::fprintf(stderr, "%s\n", misplaced->c_str());
+    return xctl::cli::kUsage;
+  }
 
   std::string server = absl::GetFlag(FLAGS_server);
   if (server.empty()) {

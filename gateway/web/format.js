@@ -1,6 +1,6 @@
 // Formatting of the gateway's JSON values for display.
 //
-// Money, prices and quantities arrive as decimal strings ({"value": "64000.5"}) and are formatted
+// Money, prices and quantities arrive as plain decimal strings ("64000.5") and are formatted
 // as strings: digits are regrouped, shifted (fractions to percent) and rounded with BigInt, never
 // through a JS float. Only the charts convert to numbers (toChartNumber).
 
@@ -8,12 +8,10 @@ const DECIMAL_RE = /^([+-]?)(\d*)(?:\.(\d*))?$/;
 
 export const DASH = '—';
 
-// The string inside a Decimal message, or a bare string; undefined when absent or empty.
+// A decimal as the gateway sends it (a plain string, "64000.5"); undefined when absent or empty.
 export function decimalString(d) {
   if (d === undefined || d === null) return undefined;
-  const s = typeof d === 'object' ? d.value : d;
-  if (s === undefined || s === null) return undefined;
-  const t = String(s).trim();
+  const t = String(d).trim();
   return t === '' ? undefined : t;
 }
 

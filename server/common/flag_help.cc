@@ -2,17 +2,13 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 #include <utility>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace xctl {
@@ -107,40 +103,28 @@ std::string FlagHelp(absl::string_view usage, const FlagFileFilter& own) {
   return absl::StrCat(usage, "\n\nFlags:\n", Table(lines));
 }
 
-std::string CommandHelp(absl::string_view usage, const std::vector<std::string>& words,
-                        const FlagFileFilter& own) {
-  const std::string command = absl::StrJoin(words, " ");
-  std::string blocks, global;
-  bool in_block = false;
-  for (absl::string_view line : absl::StrSplit(usage, '\n')) {
-    const bool top = absl::StartsWith(line, "  ") && line.size() > 2 && line[2] != ' ';
-    if (top) {
-      absl::string_view text = line.substr(2);
-      in_block = absl::StartsWith(text, command) &&
-                 (text.size() == command.size() || text[command.size()] == ' ' ||
-                  text[command.size()] == '|');
-    } else if (!absl::StartsWith(line, "   ")) {
-      in_block = false;
-    }
-    if (in_block) absl::StrAppend(&blocks, line, "\n");
-    if (absl::StartsWith(line, "Global flags")) global = std::string(line);
-  }
-  if (blocks.empty()) return "";
-  std::vector<std::pair<std::string, std::string>> lines;
-  std::set<std::string> seen;
+std::string FlagTable(const std::vector<std::string>& names, const FlagFileFilter& own) {
   const std::map<std::string, absl::CommandLineFlag*> flags = OwnFlags(own);
-  for (size_t at = blocks.find("--"); at != std::string::npos; at = blocks.find("--", at + 2)) {
-    size_t end = at + 2;
-    while (end < blocks.size() && (absl::ascii_isalnum(blocks[end]) || blocks[end] == '-')) ++end;
-    const std::string name = absl::StrReplaceAll(blocks.substr(at + 2, end - at - 2), {{"-", "_"}});
+  std::vector<std::pair<std::string, std::string>> lines;
+  for (const std::string& name : names) {
     auto it = flags.find(name);
-    if (it == flags.end() || !seen.insert(name).second) continue;
-    lines.push_back(FlagLine(name, *it->second));
+    if (it != flags.end()) lines.push_back(FlagLine(name, *it->second));
   }
-  std::string out = absl::StrCat("Usage: xctl ", command, " ...\n\n", blocks);
-  if (!lines.empty()) absl::StrAppend(&out, "\nFlags:\n", Table(lines));
-  if (!global.empty()) absl::StrAppend(&out, "\n", global, "\n");
-  return out;
+  return Table(lines);
+}
+
+std::string NearestName(absl::string_view name, const std::vector<std::string>& candidates) {
+  std::string nearest;
+  size_t best = 3;  // only names at most 2 edits away, or sharing a prefix
+  for (const std::string& candidate : candidates) {
+    size_t d = Distance(name, candidate);
+    if (absl::StartsWith(candidate, name) && name.size() >= 3) d = std::min<size_t>(d, 1);
+    if (d < best) {
+      best = d;
+      nearest = candidate;
+    }
+  }
+  return nearest;
 }
 
 std::optional<std::string> CheckFlags(const std::vector<std::string>& args,
@@ -152,16 +136,9 @@ std::optional<std::string> CheckFlags(const std::vector<std::string>& args,
     if (a.empty()) continue;
     absl::string_view name = a.substr(0, a.find('='));
     if (Known(name)) continue;
-    std::string nearest;
-    size_t best = 3;  // suggest only names at most 2 edits away, or sharing a prefix
-    for (const auto& [candidate, flag] : OwnFlags(own)) {
-      size_t d = Distance(name, candidate);
-      if (absl::StartsWith(candidate, name) && name.size() >= 3) d = std::min<size_t>(d, 1);
-      if (d < best) {
-        best = d;
-        nearest = candidate;
-      }
-    }
+    std::vector<std::string> names;
+    for (const auto& [candidate, flag] : OwnFlags(own)) names.push_back(candidate);
+    const std::string nearest = NearestName(name, names);
     std::string message = absl::StrCat("unknown flag --", Dashed(name));
     if (!nearest.empty()) absl::StrAppend(&message, " (did you mean --", Dashed(nearest), "?)");
     return absl::StrCat(message, "; --help lists the flags");

@@ -5,7 +5,9 @@
 //   - `-h` / `--help` print the usage text and then the program's flags, one
 //     line each, with dashed names and defaults, and exit 0 (FlagHelp);
 //   - an unknown flag is refused with the nearest valid name, and the caller
-//     exits 2 (CheckFlags): "unknown flag --lisen (did you mean --listen?)".
+//     exits 2 (CheckFlags): "unknown flag --lisen (did you mean --listen?)";
+//   - for a program with commands (xctl), the lines of chosen flags
+//     (FlagTable) and the nearest of a set of names (NearestName).
 //
 // Arguments are those after NormalizeFlagNames (flag_names.h): `--a_b[=v]`.
 #pragma once
@@ -30,13 +32,16 @@ bool WantsHelp(const std::vector<std::string>& args);
 // `--name=<type>`, the help text and the default when there is one.
 std::string FlagHelp(absl::string_view usage, const FlagFileFilter& own);
 
-// The help of one command: the lines of `usage` that describe the command
-// `words` name ("positions", "order place", or "order" for all of its
-// forms; a block is a line indented by two spaces and the lines indented
-// deeper under it), then the flags those lines mention, as in FlagHelp, and
-// `usage`'s "Global flags" line. Empty when no line describes `words`.
-std::string CommandHelp(absl::string_view usage, const std::vector<std::string>& words,
-                        const FlagFileFilter& own);
+// The help lines of the named flags (Abseil names, '_'), in the given order,
+// as in FlagHelp; names that are not flags of files `own` accepts are left
+// out. For a program whose commands take different flags (xctl's --help of
+// one command).
+std::string FlagTable(const std::vector<std::string>& names, const FlagFileFilter& own);
+
+// The candidate nearest to `name` (at most 2 edits away, counting a swap of
+// neighbours as one, or starting with a `name` of 3 or more characters), or
+// "" when none is close.
+std::string NearestName(absl::string_view name, const std::vector<std::string>& candidates);
 
 // An error for the first flag Abseil does not know (naming the nearest of
 // the program's own flags when one is close), or nullopt. Abseil's own flags

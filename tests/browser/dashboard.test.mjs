@@ -196,11 +196,11 @@ async function run() {
 
     // One position per strategy and symbol (net mode): buying onto an open BTC-USDT position
     // would add to that row instead of opening one. Close it first with a reduce-only order.
-    const q = new URLSearchParams({ status: 'POSITION_STATUS_OPEN', strategy_id: strategy, page_size: '50' });
+    const q = new URLSearchParams({ status: 'open', strategy_id: strategy, page_size: '50' });
     const existing = ((await api('GET', `/v1/positions?${q}`)).positions || [])
       .filter((p) => p.symbol === PAIR && p.strategy_id === strategy);
     for (const p of existing) {
-      console.log(`# closing ${strategy}'s open ${PAIR} position ${p.id} (${p.side} ${p.quantity?.value}) first`);
+      console.log(`# closing ${strategy}'s open ${PAIR} position ${p.id} (${p.side} ${p.quantity}) first`);
       await api('POST', '/v1/orders', {
         strategy_id: strategy, symbol: PAIR, type: 'ORDER_TYPE_MARKET', reduce_only: true,
         side: p.side === 'POSITION_SIDE_SHORT' ? 'SIDE_BUY' : 'SIDE_SELL', quantity: p.quantity,
@@ -212,8 +212,7 @@ async function run() {
     const before = new Set(await openRowIds(page));
     const url = page.url();
     const placed = await api('POST', '/v1/orders', {
-      strategy_id: strategy, symbol: PAIR, side: 'SIDE_BUY', type: 'ORDER_TYPE_MARKET',
-      quantity: { value: '1' },
+      strategy_id: strategy, symbol: PAIR, side: 'buy', type: 'market', quantity: '1',
     });
     const order = placed.order || {};
     if (order.status === 'ORDER_STATUS_REJECTED') fail(`order rejected: ${order.reject_reason || '(no reason)'}`);

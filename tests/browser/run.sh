@@ -28,7 +28,7 @@ wait_port() {  # file
   2>"$DIR/xctld.log" &
 PIDS+=($!)
 wait_port "$DIR/xctld.port"
-"$GATEWAY" --listen=127.0.0.1:0 --port-file="$DIR/gateway.port" \
+"$GATEWAY" --listen=127.0.0.1:0 --metrics-listen=127.0.0.1:0 --port-file="$DIR/gateway.port" \
   --grpc="127.0.0.1:$(cat "$DIR/xctld.port")" 2>"$DIR/gateway.log" &
 PIDS+=($!)
 wait_port "$DIR/gateway.port"

@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 OUT="$(mkdir -p "${1:-../build/gateway}" && cd "${1:-../build/gateway}" && pwd)"
-export PATH="$OUT/tools:$PATH:/usr/local/go/bin"
+# Go: /usr/local/go/bin first, then PATH (the rule of scripts/install-go).
+export PATH="$OUT/tools:/usr/local/go/bin:$PATH"
 export GOFLAGS="${GOFLAGS:--mod=mod}"
 
 PLUGINS=(

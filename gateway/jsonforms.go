@@ -43,38 +43,12 @@ var responseForms = jsonRewriter{decimal: decimalToJSON}
 // message rewrites raw, the JSON of a message of type md; field is the path
 // of the message in the request ("" at the top, "strategy." inside).
 func (w jsonRewriter) message(md protoreflect.MessageDescriptor, raw json.RawMessage, field string) (json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return raw, nil // not an object (null, or a type error protojson reports)
-	}
-	var out bytes.Buffer
-	out.WriteByte('{')
-	for n := 0; dec.More(); n++ {
-		tok, err := dec.Token()
-		if err != nil {
-			return raw, nil
-		}
-		key, _ := tok.(string)
-		var value json.RawMessage
-		if err := dec.Decode(&value); err != nil {
-			return raw, nil // malformed: protojson says where
-		}
+	return w.object(raw, func(key string, v json.RawMessage) (json.RawMessage, error) {
 		if fd := fieldByKey(md, key); fd != nil {
-			if value, err = w.field(fd, value, field+string(fd.Name())); err != nil {
-				return nil, err
-			}
+			return w.field(fd, v, field+string(fd.Name()))
 		}
-		if n > 0 {
-			out.WriteByte(',')
-		}
-		k, _ := json.Marshal(key)
-		out.Write(k)
-		out.WriteByte(':')
-		out.Write(value)
-	}
-	out.WriteByte('}')
-	return out.Bytes(), nil
+		return v, nil
+	})
 }
 
 // field rewrites the value of one field: each element of a list, each value
@@ -147,11 +121,13 @@ func (w jsonRewriter) touches(fd protoreflect.FieldDescriptor) bool {
 	return false
 }
 
-// object rewrites each value of a JSON object, keys in order.
+// object rewrites each value of a JSON object, keys in order; anything
+// but an object (null, or a type error protojson reports), and malformed
+// JSON (protojson says where), is returned as it is.
 func (w jsonRewriter) object(raw json.RawMessage, each func(key string, v json.RawMessage) (json.RawMessage, error)) (json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	if _, err := dec.Token(); err != nil {
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return raw, nil
 	}
 	var out bytes.Buffer

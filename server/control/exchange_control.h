@@ -220,7 +220,8 @@ class ExchangeControl final : public StrategyTrading {
   void MarkAggregatesLocked(const absl::flat_hash_set<std::string>& types, int64_t now,
                             std::vector<KpiView>* kpis) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void IndexEntryLocked(Entry& entry, bool add) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Decimal MarkOf(const std::string& symbol, const Position& row) const;
+  Decimal MarkOf(const std::string& symbol, const Position& row) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A closed row's view, and an open row's with its mark.
   PositionView ViewLocked(const Entry& entry, const Position& row) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -320,6 +320,7 @@ absl::Status CheckPriced(const PriceModule* prices, const Strategy& strategy,
 // Requires e.op_mu.
 absl::Status StrategyManager::Apply(Entry& e, const StrategyRecord& record, bool run,
                                     bool* reached_control) {
+  e.op_mu.AssertHeld();
   if (reached_control) *reached_control = false;
   XCTL_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> instance, BuildInstance(record));
   if (run) XCTL_RETURN_IF_ERROR(CheckPriced(prices_, *instance, record.pairs));
@@ -404,7 +405,12 @@ int StrategyManager::RetryFailed() {
     if (!due()) continue;  // changed while op_mu was awaited
     ++tried;
     auto started = StartLocked(*e);
-    spdlog::info("event=strategy_retry id={} ok={} error={}", e->record.id, started.ok(),
+    std::string id;
+    {
+      absl::MutexLock lock(&e->mu);
+      id = e->record.id;
+    }
+    spdlog::info("event=strategy_retry id={} ok={} error={}", id, started.ok(),
                  LogQuote(started.ok() ? "" : started.status().message()));
   }
   return tried;
@@ -821,7 +827,7 @@ absl::StatusOr<StrategyView> StrategyManager::Update(const StrategyUpdate& u) {
   next.updated_at_ms = clock_->NowMillis();
 
   // Puts exchange control and the entry back as they were.
-  auto revert = [&] {
+  auto revert = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(e->op_mu) {
     if (absl::Status s = Apply(*e, old, old_status == StrategyStatus::kRunning); !s.ok()) {
       MarkFailed(*e, absl::StrCat("could not restore the strategy after a failed update: ",
                                   s.message()));
@@ -934,6 +940,7 @@ absl::StatusOr<StrategyView> StrategyManager::StartStrategy(absl::string_view id
 
 // Requires e.op_mu.
 absl::StatusOr<StrategyView> StrategyManager::StartLocked(Entry& e) {
+  e.op_mu.AssertHeld();
   StrategyRecord old;
   bool running = false;
   {

@@ -15,7 +15,7 @@ void PaperExchange::SettleFundingLocked(const Tick& tick, std::vector<OrderResul
   int64_t& done = funding_done_[tick.pair];
   for (const FundingRate& settlement : deps_.funding->Settlements(tick.pair, done, now)) {
     std::optional<FundingPayment> paid;
-    absl::Status st = deps_.store->Transact([&](Tx& tx) -> absl::Status {
+    absl::Status st = deps_.store->Transact([&](Tx& tx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
       paid.reset();
       XCTL_ASSIGN_OR_RETURN(std::optional<Position> open,
                             tx.positions().GetOpen(config_.strategy_id, tick.pair));

@@ -43,7 +43,7 @@ absl::StatusOr<std::unique_ptr<PaperExchange>> PaperExchange::Open(
   const int64_t now = deps.clock->NowMillis();
   std::vector<Order> resting;
   std::vector<Position> open;
-  XCTL_RETURN_IF_ERROR(deps.store->Transact([&](Tx& tx) -> absl::Status {
+  XCTL_RETURN_IF_ERROR(deps.store->Transact([&](Tx& tx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ex->mu_) -> absl::Status {
     XCTL_RETURN_IF_ERROR(tx.strategies().Get(config.strategy_id).status());
     XCTL_ASSIGN_OR_RETURN(std::optional<Account> account, tx.accounts().Get(config.strategy_id));
     if (!account) {
@@ -194,7 +194,7 @@ absl::StatusOr<OrderResult> PaperExchange::Fill(Order order, const Instrument& i
   const int64_t now = deps_.clock->NowMillis();
   const std::vector<Order> other_resting = RestingExcept(order.id);
   OrderResult result;
-  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
+  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     result = OrderResult{};
     Order o = order;
     XCTL_ASSIGN_OR_RETURN(std::optional<Position> open,
@@ -332,7 +332,7 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& reque
   }
   const int64_t now = deps_.clock->NowMillis();
   std::vector<Order> resting = resting_;
-  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
+  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     if (request.reduce_only) {
       XCTL_ASSIGN_OR_RETURN(std::optional<Position> open,
                             tx.positions().GetOpen(config_.strategy_id, request.symbol));
@@ -393,7 +393,7 @@ absl::StatusOr<Order> PaperExchange::CancelOrder(const CancelRequest& request) {
   order.status = OrderStatus::kCanceled;
   order.update_time_ms = deps_.clock->NowMillis();
   const std::vector<Order> others = RestingExcept(order.id);
-  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
+  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     XCTL_RETURN_IF_ERROR(tx.orders().Update(order));
     return UpdateAccount(tx, Decimal(), others, order.update_time_ms);
   }));

@@ -1,7 +1,10 @@
-// Clock: the source of "now" for every module, so tests can use FakeClock.
+// Clock: the source of "now" for every module, and the way a module waits
+// for a time to come, so tests can use FakeClock and move time themselves
+// instead of sleeping.
 #pragma once
 
 #include <cstdint>
+#include <set>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -14,6 +17,15 @@ class Clock {
   virtual absl::Time Now() const = 0;
   // UTC milliseconds since the Unix epoch, the unit of the API and database.
   int64_t NowMillis() const { return absl::ToUnixMillis(Now()); }
+
+  // With `mu` held, waits until `cond` holds or this clock reaches
+  // `deadline` (absl::Mutex::AwaitWithDeadline in this clock's time); true
+  // when `cond` holds. `mu` is released while waiting, as there.
+  virtual bool AwaitWithDeadline(absl::Mutex& mu, const absl::Condition& cond,
+                                 absl::Time deadline) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return mu.AwaitWithTimeout(cond, deadline - Now());
+  }
 };
 
 // The real wall clock. Shared, stateless.
@@ -36,10 +48,38 @@ class FakeClock : public Clock {
     absl::MutexLock lock(&mu_);
     now_ = t;
   }
+  // Returns as soon as `cond` holds or Advance/Set has moved this clock to
+  // `deadline`, whatever the wall clock says (checked every millisecond of
+  // real time: a waiter sees a move within about 1 ms).
+  bool AwaitWithDeadline(absl::Mutex& mu, const absl::Condition& cond,
+                         absl::Time deadline) const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    {
+      absl::MutexLock lock(&mu_);
+      deadlines_.insert(deadline);
+    }
+    bool held = false;
+    while (!held && Now() < deadline) held = mu.AwaitWithTimeout(cond, absl::Milliseconds(1));
+    absl::MutexLock lock(&mu_);
+    deadlines_.erase(deadlines_.find(deadline));
+    return held || cond.Eval();
+  }
+  // Waits, up to `timeout` of real time, until a thread waits in
+  // AwaitWithDeadline for a time still to come: what a test calls before it
+  // moves the clock, so the module under test has done all it does at the
+  // current time. False on timeout.
+  bool AwaitSleeper(absl::Duration timeout = absl::Seconds(10)) const {
+    absl::MutexLock lock(&mu_);
+    auto sleeping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !deadlines_.empty() && *deadlines_.rbegin() > now_;
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&sleeping), timeout);
+  }
 
  private:
   mutable absl::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
+  // The deadlines of the threads in AwaitWithDeadline.
+  mutable std::multiset<absl::Time> deadlines_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace xctl

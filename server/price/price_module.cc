@@ -136,7 +136,7 @@ void PriceModule::Stop() {
 
 void PriceModule::PollLoop() {
   const absl::Duration interval = absl::Milliseconds(config_.interval_ms);
-  absl::Time next = absl::Now();
+  absl::Time next = clock_.Now();
   while (true) {
     PollOnce();
     int64_t backoff_ms;
@@ -145,18 +145,18 @@ void PriceModule::PollLoop() {
       backoff_ms = next_poll_not_before_ms_ - clock_.NowMillis();
     }
     next += interval;
-    absl::Time now = absl::Now();
+    absl::Time now = clock_.Now();
     if (next < now) next = now;  // a slow fetch does not cause a burst
     if (backoff_ms > 0) next = std::max(next, now + absl::Milliseconds(backoff_ms));
     absl::MutexLock lock(&run_mu_);
     auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_) {
       return stopping_ || poll_soon_;
     };
-    run_mu_.AwaitWithDeadline(absl::Condition(&woken), next);
+    clock_.AwaitWithDeadline(run_mu_, absl::Condition(&woken), next);
     if (stopping_) return;
     if (poll_soon_) {
       poll_soon_ = false;
-      next = std::max(absl::Now(), next - interval);  // keep the cadence from now on
+      next = std::max(clock_.Now(), next - interval);  // keep the cadence from now on
     }
   }
 }

@@ -143,7 +143,12 @@ void ExpectOneRequestPerInterval(FakeBlofin& server, int subscribers) {
   c.pairs = {"BTC-USDT", "ETH-USDT", "SOL-USDT"};
   c.interval_ms = 100;
   c.blofin_url = server.base_url();
-  PriceModule module(c, std::make_unique<BlofinRestSource>(server.base_url(), 2000));
+  // The poll loop runs on this clock: ten intervals pass without a sleep.
+  FakeClock clock;
+  auto budget = std::make_shared<RequestBudget>("fake", RequestLimits{}, &clock);
+  PriceModule module(
+      c, std::make_unique<BlofinRestSource>(server.base_url(), 2000, clock, RequestLimits{}, budget),
+      clock);
   std::vector<std::unique_ptr<Subscription>> subs;
   std::atomic<uint64_t> delivered{0};
   for (int i = 0; i < subscribers; ++i) {
@@ -154,18 +159,23 @@ void ExpectOneRequestPerInterval(FakeBlofin& server, int subscribers) {
           {}, [&](const std::vector<TickPtr>& t) { delivered += t.size(); }));
     }
   }
-  int before = server.Requests("GET /api/v1/market/tickers");
-  absl::Time start = absl::Now();
+  const int before = server.Requests("GET /api/v1/market/tickers");
   module.Start();
-  absl::SleepFor(absl::Milliseconds(1050));
+  constexpr int kIntervals = 10;
+  for (int i = 0; i < kIntervals; ++i) {
+    ASSERT_TRUE(clock.AwaitSleeper());
+    // Half an interval: no request.
+    clock.Advance(absl::Milliseconds(c.interval_ms / 2));
+    ASSERT_TRUE(clock.AwaitSleeper());
+    EXPECT_EQ(server.Requests("GET /api/v1/market/tickers") - before, i + 1);
+    clock.Advance(absl::Milliseconds(c.interval_ms / 2));
+  }
+  ASSERT_TRUE(clock.AwaitSleeper());
   module.Stop();
-  double elapsed_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
-  int requests = server.Requests("GET /api/v1/market/tickers") - before;
   // Every poll is exactly one request, and there is one poll per interval.
+  const int requests = server.Requests("GET /api/v1/market/tickers") - before;
+  EXPECT_EQ(requests, kIntervals + 1);
   EXPECT_EQ(static_cast<uint64_t>(requests), module.stats().fetches);
-  int expected = static_cast<int>(elapsed_ms / c.interval_ms) + 1;
-  EXPECT_GE(requests, expected - 2) << "polls: " << requests << " in " << elapsed_ms << " ms";
-  EXPECT_LE(requests, expected) << "polls: " << requests << " in " << elapsed_ms << " ms";
   EXPECT_EQ(module.subscriber_count(), static_cast<size_t>(subscribers));
 }
 

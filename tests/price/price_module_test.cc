@@ -191,17 +191,45 @@ TEST(PriceModule, SourceErrorsKeepLastPricesAndLogOncePerStateChange) {
 
 TEST(PriceModule, RateLimitDelaysTheNextPoll) {
   PriceConfig c = Config();
+  FakeClock clock;
   auto s = std::make_unique<ScriptedSource>();
   ScriptedSource* source = s.get();
   source->next = {MakeTick("BTC-USDT", "64000")};
   source->next_status = absl::ResourceExhaustedError("rate limited");
   source->retry_after_ms = 1000;
-  PriceModule module(c, std::move(s));
+  PriceModule module(c, std::move(s), clock);
   module.Start();
-  absl::SleepFor(absl::Milliseconds(600));
+  // 100 ms interval, but the 429 asked for 1 s: no poll until 1 s has
+  // passed on the module's clock, then the next one.
+  for (int ms = 0; ms < 1000; ms += 50) {
+    ASSERT_TRUE(clock.AwaitSleeper()) << "at " << ms << " ms";
+    EXPECT_EQ(source->fetches.load(), 1) << "at " << ms << " ms";
+    clock.Advance(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(clock.AwaitSleeper());
+  EXPECT_EQ(source->fetches.load(), 2);
   module.Stop();
-  // 100 ms interval, but the 429 asked for 1 s: only the first poll ran.
-  EXPECT_EQ(source->fetches.load(), 1);
+}
+
+// The poll loop runs on the module's Clock: one poll per interval of that
+// clock's time, none while it stands still.
+TEST(PriceModule, ThePollLoopPollsOncePerIntervalOfItsClock) {
+  PriceConfig c = Config();
+  FakeClock clock;
+  auto s = std::make_unique<ScriptedSource>();
+  ScriptedSource* source = s.get();
+  source->next = {MakeTick("BTC-USDT", "64000")};
+  PriceModule module(c, std::move(s), clock);
+  module.Start();
+  for (int polls = 1; polls <= 10; ++polls) {
+    ASSERT_TRUE(clock.AwaitSleeper()) << "poll " << polls;
+    EXPECT_EQ(source->fetches.load(), polls);
+    clock.Advance(absl::Milliseconds(c.interval_ms / 2));  // half an interval: nothing
+    ASSERT_TRUE(clock.AwaitSleeper());
+    EXPECT_EQ(source->fetches.load(), polls);
+    clock.Advance(absl::Milliseconds(c.interval_ms / 2));
+  }
+  module.Stop();
 }
 
 TEST(PriceModule, ACallbackThatThrowsDoesNotStopTheOthers) {

@@ -12,7 +12,7 @@
 #include <filesystem>
 
 #include "server/control/exchange_control.h"
-#include "server/exchange/paper/ledger.h"
+#include "server/model/ledger.h"
 #include "spdlog/spdlog.h"
 
 namespace xctl::bench {
@@ -82,7 +82,7 @@ void Run(int strategies, int ticks) {
   start = std::chrono::steady_clock::now();
   for (int t = 0; t < ticks; ++t) {
     const Decimal mark = Decimal::FromInt(64000 + (t % 50));
-    for (const Position& p : rows) sink += paper::UnrealizedPnl(p, btc, mark);
+    for (const Position& p : rows) sink += ledger::UnrealizedPnl(p, btc, mark);
   }
   const double base_s =
       std::max(Seconds(std::chrono::steady_clock::now() - start) / ticks, 1e-9);

@@ -35,7 +35,7 @@
 #include "absl/synchronization/mutex.h"
 #include "bench/load/load_common.h"
 #include "server/control/exchange_control.h"
-#include "server/exchange/paper/ledger.h"
+#include "server/model/ledger.h"
 #include "spdlog/spdlog.h"
 #include "xctl/v1/exchange_control.grpc.pb.h"
 

@@ -18,7 +18,7 @@
 #include "server/api/auth.h"
 #include "server/api/stream_hub.h"
 #include "server/control/exchange_control.h"
-#include "server/exchange/instruments.h"
+#include "server/model/instruments.h"
 #include "xctl/v1/exchange_control.grpc.pb.h"
 
 namespace xctl::api {

@@ -30,7 +30,7 @@
 #include "server/common/http_client.h"
 #include "server/control/exchange_control.h"
 #include "server/exchange/blofin/rest_client.h"
-#include "server/exchange/instruments.h"
+#include "server/model/instruments.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/metrics/metrics_server.h"

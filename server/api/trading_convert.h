@@ -1,4 +1,4 @@
-// Conversions between the trading types (server/exchange/types.h) and the
+// Conversions between the trading types (server/model/types.h) and the
 // xctl.v1 messages of exchange_control.proto and types.proto. Enum inputs
 // from clients are checked here, with errors that name the field.
 #pragma once
@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "server/exchange/types.h"
+#include "server/model/types.h"
 #include "xctl/v1/exchange_control.pb.h"
 #include "xctl/v1/types.pb.h"
 

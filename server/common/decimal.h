@@ -12,7 +12,7 @@
 //
 // Overflow is never undefined behaviour: the plain operators and Mul / Div /
 // MulDiv saturate at +/-(10^29 - 10^-9), a range no input can reach because
-// Parse and the order checks (server/exchange/instruments.h) refuse what
+// Parse and the order checks (server/model/instruments.h) refuse what
 // could; the Checked* variants report overflow as OUT_OF_RANGE instead, for
 // the arithmetic of an order before it is accepted.
 #pragma once

@@ -17,7 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "server/control/kpis.h"
-#include "server/exchange/types.h"
+#include "server/model/types.h"
 
 namespace xctl {
 

@@ -11,7 +11,7 @@
 #include "server/common/error_reason.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
-#include "server/exchange/paper/ledger.h"
+#include "server/model/ledger.h"
 
 namespace xctl {
 namespace {
@@ -119,9 +119,9 @@ ExchangeControl::Contribution ExchangeControl::ContributionOf(const OpenRow& ope
                                                               const Decimal& mark) const {
   const Position& row = open.row;
   return Contribution{
-      .unrealized = paper::UnrealizedPnl(row, *open.instrument, mark),
+      .unrealized = ledger::UnrealizedPnl(row, *open.instrument, mark),
       .quantity = Direction(row.side) > 0 ? row.quantity : -row.quantity,
-      .notional = paper::Notional(mark, row.quantity, *open.instrument)};
+      .notional = ledger::Notional(mark, row.quantity, *open.instrument)};
 }
 
 PositionView ExchangeControl::ViewLocked(const Entry& entry, const Position& row) const {
@@ -129,7 +129,7 @@ PositionView ExchangeControl::ViewLocked(const Entry& entry, const Position& row
   if (row.status == PositionStatus::kOpen) {
     Decimal mark = MarkOf(row.symbol, row);
     v.mark_price = mark;
-    v.unrealized_pnl = paper::UnrealizedPnl(row, InstrumentOf(row.symbol), mark);
+    v.unrealized_pnl = ledger::UnrealizedPnl(row, InstrumentOf(row.symbol), mark);
   }
   return v;
 }
@@ -757,7 +757,7 @@ absl::StatusOr<std::vector<PositionView>> ExchangeControl::ListPositions(const Q
     if (p.status == PositionStatus::kOpen) {
       const Decimal mark = MarkOf(p.symbol, p);
       v.mark_price = mark;
-      v.unrealized_pnl = paper::UnrealizedPnl(p, InstrumentOf(p.symbol), mark);
+      v.unrealized_pnl = ledger::UnrealizedPnl(p, InstrumentOf(p.symbol), mark);
     }
     out.push_back(std::move(v));
   }

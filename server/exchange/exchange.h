@@ -20,8 +20,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "server/exchange/funding_payment.h"
-#include "server/exchange/types.h"
+#include "server/model/funding_payment.h"
+#include "server/model/types.h"
 #include "server/price/tick.h"
 
 namespace xctl {

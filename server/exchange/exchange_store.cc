@@ -4,7 +4,7 @@
 #include "server/common/log.h"
 
 #include "server/common/status_macros.h"
-#include "server/exchange/paper/ledger.h"
+#include "server/model/ledger.h"
 
 namespace xctl {
 
@@ -18,9 +18,9 @@ absl::StatusOr<RecordedFill> RecordFill(Tx& tx, Order& order, Fill& fill,
   base.symbol = order.symbol;
   base.mode = order.mode;
   base.exchange = std::string(exchange);
-  paper::LedgerResult ledger = paper::ApplyFill(
+  ledger::LedgerResult ledger = ledger::ApplyFill(
       open, instrument,
-      paper::LedgerFill{.side = order.side, .price = fill.price, .quantity = fill.quantity,
+      ledger::LedgerFill{.side = order.side, .price = fill.price, .quantity = fill.quantity,
                         .fee = fill.fee, .time_ms = fill.time_ms},
       base);
 

@@ -6,7 +6,7 @@
 // (and so the same KPIs). Inside the caller's transaction it updates the
 // order's filled quantity, average price and fee (inserting the order when it
 // has no id yet), inserts the fill, and applies it to the strategy's position
-// rows through the ledger (paper/ledger.h): one-way netting, partial-close
+// rows through the ledger (server/model/ledger.h): one-way netting, partial-close
 // split, flip. A fill that opens or adds to a position gives the position the
 // order's take-profit and stop-loss (when the order has any); closed rows
 // keep none. The caller sets the order's status and its account.
@@ -18,7 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/exchange/exchange.h"
-#include "server/exchange/types.h"
+#include "server/model/types.h"
 #include "server/store/store.h"
 
 namespace xctl {

@@ -11,8 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "server/exchange/funding_payment.h"
-#include "server/exchange/types.h"
+#include "server/model/funding_payment.h"
+#include "server/model/types.h"
 
 namespace soci {
 class session;
@@ -125,7 +125,7 @@ class PositionRepository : Repository {
   [[nodiscard]] absl::StatusOr<std::vector<Position>> List(const PositionFilter& filter, Page page);
 };
 
-// Funding settlements (server/exchange/funding_payment.h). One row per
+// Funding settlements (server/model/funding_payment.h). One row per
 // (strategy, symbol, settlement time): recording a settlement twice (a retry,
 // a restart) is a no-op, which is what keeps funding counted once.
 class FundingRepository : Repository {

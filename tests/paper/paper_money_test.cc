@@ -15,7 +15,7 @@
 #include "server/common/clock.h"
 #include "server/exchange/paper/liquidation.h"
 #include "server/exchange/paper/paper_exchange.h"
-#include "server/exchange/position_tiers.h"
+#include "server/model/position_tiers.h"
 #include "server/price/funding_rates.h"
 #include "tests/support/fixed_prices.h"
 #include "tests/support/test_databases.h"

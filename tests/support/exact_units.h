@@ -1,5 +1,5 @@
 // Test support: exact integer arithmetic on Decimal's units (boost cpp_int),
-// the independent reference the Decimal tests, the paper ledger's property
+// the independent reference the Decimal tests, the ledger's property
 // test and the Decimal fuzz target check results against. Header only, so
 // the fuzz build (fuzz/) can use it as well.
 #pragma once

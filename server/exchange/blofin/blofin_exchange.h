@@ -61,7 +61,7 @@
 #include "server/exchange/blofin/account_claims.h"
 #include "server/exchange/blofin/rest_client.h"
 #include "server/exchange/exchange.h"
-#include "server/exchange/instruments.h"
+#include "server/model/instruments.h"
 #include "server/store/store.h"
 
 namespace xctl {

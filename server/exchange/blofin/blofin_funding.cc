@@ -22,7 +22,7 @@
 #include "server/common/status_macros.h"
 #include "server/exchange/blofin/blofin_exchange.h"
 #include "server/exchange/blofin/json.h"
-#include "server/exchange/funding_payment.h"
+#include "server/model/funding_payment.h"
 
 namespace xctl {
 namespace {

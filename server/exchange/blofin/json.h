@@ -9,8 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "rapidjson/document.h"
-#include "server/exchange/position_tiers.h"
-#include "server/exchange/types.h"
+#include "server/model/position_tiers.h"
+#include "server/model/types.h"
 
 namespace xctl::blofin {
 

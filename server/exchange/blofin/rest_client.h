@@ -41,8 +41,8 @@
 #include "server/common/http_client.h"
 #include "server/common/request_budget.h"
 #include "server/exchange/credentials.h"
-#include "server/exchange/position_tiers.h"
-#include "server/exchange/types.h"
+#include "server/model/position_tiers.h"
+#include "server/model/types.h"
 
 namespace xctl::blofin {
 

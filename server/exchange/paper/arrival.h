@@ -13,7 +13,7 @@
 
 #include <string>
 
-#include "server/exchange/types.h"
+#include "server/model/types.h"
 
 namespace xctl::paper {
 

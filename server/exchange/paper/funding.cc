@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
-#include "server/exchange/funding_payment.h"
+#include "server/model/funding_payment.h"
 #include "server/exchange/paper/paper_exchange.h"
 
 namespace xctl {

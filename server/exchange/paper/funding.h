@@ -7,7 +7,7 @@
 // At the first tick of a pair at or after a settlement time, the open paper
 // position in that pair (opened at or before the settlement) pays or receives
 //   amount = -direction x rate x quantity x contract value x price
-// (ComputeFunding, server/exchange/funding_payment.h; a long pays a positive
+// (ComputeFunding, server/model/funding_payment.h; a long pays a positive
 // rate), at the tick's last price (the docs give no mark price with the
 // rate). The row (funding_payments, source "computed") and the account's new
 // balance are written in one transaction; the row's unique key (strategy,

@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
-#include "server/exchange/paper/ledger.h"
+#include "server/model/ledger.h"
 #include "server/exchange/paper/paper_exchange.h"
 
 namespace xctl {
@@ -16,9 +16,9 @@ Decimal MaintenanceMargin(const MarginedPosition& p) {
 }
 
 Contribution Contribute(const MarginedPosition& p, Decimal leverage) {
-  return {.unrealized = UnrealizedPnl(p.position, p.instrument, p.mark),
+  return {.unrealized = ledger::UnrealizedPnl(p.position, p.instrument, p.mark),
           .maintenance = MaintenanceMargin(p),
-          .initial = InitialMargin(p.position, p.instrument, leverage)};
+          .initial = ledger::InitialMargin(p.position, p.instrument, leverage)};
 }
 
 void LiquidationSnapshot::Mark(size_t i, Decimal mark, Decimal leverage) {
@@ -27,8 +27,10 @@ void LiquidationSnapshot::Mark(size_t i, Decimal mark, Decimal leverage) {
   if (p.mark == mark && c.initial.is_positive()) return;  // nothing moved
   p.mark = mark;
   // The initial margin does not move with the mark: computed once.
-  if (!c.initial.is_positive()) c.initial = InitialMargin(p.position, p.instrument, leverage);
-  const Decimal unrealized = UnrealizedPnl(p.position, p.instrument, mark);
+  if (!c.initial.is_positive()) {
+    c.initial = ledger::InitialMargin(p.position, p.instrument, leverage);
+  }
+  const Decimal unrealized = ledger::UnrealizedPnl(p.position, p.instrument, mark);
   const Decimal maintenance = MaintenanceMargin(p);
   unrealized_sum += unrealized - c.unrealized;
   maintenance_sum += maintenance - c.maintenance;
@@ -136,7 +138,7 @@ void PaperExchange::LiquidateLocked(const Tick& tick, std::vector<OrderResult>* 
                 .reduce_only = true,
                 .mode = TradingMode::kPaper};
     const Decimal before = account->balance;
-    const Decimal margin = paper::InitialMargin(p, margined[i].instrument, config_.leverage);
+    const Decimal margin = ledger::InitialMargin(p, margined[i].instrument, config_.leverage);
     auto filled = Fill(std::move(order), margined[i].instrument, at->FillPrice(buy),
                        /*maker=*/false);
     if (!filled.ok()) {

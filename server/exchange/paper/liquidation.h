@@ -3,7 +3,7 @@
 // kinder than the exchange.
 //
 // Maintenance margin of a position = its tier's maintenanceMarginRate
-// (server/exchange/position_tiers.h; index.md, "GET Position Tiers") x its
+// (server/model/position_tiers.h; index.md, "GET Position Tiers") x its
 // notional at the mark (the tick's last price). The docs describe the fields
 // (index.md, "GET Positions": maintenanceMargin, liquidationPrice,
 // marginRatio) but not the rule, so xctl applies the standard one and errs
@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "server/exchange/types.h"
+#include "server/model/types.h"
 
 namespace xctl::paper {
 

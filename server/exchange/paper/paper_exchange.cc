@@ -10,7 +10,7 @@
 #include "server/common/status_macros.h"
 #include "server/exchange/exchange_store.h"
 #include "server/exchange/paper/arrival.h"
-#include "server/exchange/paper/ledger.h"
+#include "server/model/ledger.h"
 
 namespace xctl {
 namespace {
@@ -97,7 +97,7 @@ absl::StatusOr<Decimal> PaperExchange::MarginInUse(Tx& tx, const std::vector<Ord
   has_open_ = !open.empty();
   Decimal total;
   for (const Position& p : open) {
-    total = total + paper::InitialMargin(p, InstrumentOf(p.symbol), config_.leverage);
+    total = total + ledger::InitialMargin(p, InstrumentOf(p.symbol), config_.leverage);
   }
   for (const Order& o : resting) {
     if (o.reduce_only || !o.price) continue;
@@ -106,8 +106,8 @@ absl::StatusOr<Decimal> PaperExchange::MarginInUse(Tx& tx, const std::vector<Ord
       if (p.symbol == o.symbol) in_symbol = p;
     }
     Decimal increasing =
-        paper::IncreasingQuantity(in_symbol, o.side, o.quantity - o.filled_quantity);
-    total = total + paper::Margin(*o.price, increasing, InstrumentOf(o.symbol), config_.leverage);
+        ledger::IncreasingQuantity(in_symbol, o.side, o.quantity - o.filled_quantity);
+    total = total + ledger::Margin(*o.price, increasing, InstrumentOf(o.symbol), config_.leverage);
   }
   return total;
 }
@@ -158,17 +158,17 @@ absl::Status PaperExchange::CheckMargin(const Instrument& instrument, Side side,
     if (p.symbol == instrument.symbol) in_symbol = p;
     if (TickPtr tick = deps_.prices->Latest(p.symbol)) {
       absl::StatusOr<Decimal> pnl =
-          paper::CheckedUnrealizedPnl(p, InstrumentOf(p.symbol), tick->last);
+          ledger::CheckedUnrealizedPnl(p, InstrumentOf(p.symbol), tick->last);
       if (pnl.ok()) pnl = Decimal::CheckedAdd(unrealized, *pnl);
       if (!pnl.ok()) return refuse(pnl.status());
       unrealized = *pnl;
     }
   }
-  Decimal increasing = paper::IncreasingQuantity(in_symbol, side, quantity);
+  Decimal increasing = ledger::IncreasingQuantity(in_symbol, side, quantity);
   absl::StatusOr<Decimal> margin =
-      paper::CheckedMargin(price, increasing, instrument, config_.leverage);
+      ledger::CheckedMargin(price, increasing, instrument, config_.leverage);
   if (!margin.ok()) return margin.status();
-  absl::StatusOr<Decimal> fee = paper::CheckedFee(price, quantity, instrument, fee_rate);
+  absl::StatusOr<Decimal> fee = ledger::CheckedFee(price, quantity, instrument, fee_rate);
   if (!fee.ok()) return fee.status();
   absl::StatusOr<Decimal> needed_or = Decimal::CheckedAdd(*margin, *fee);
   if (!needed_or.ok()) return refuse(needed_or.status());
@@ -225,7 +225,7 @@ absl::StatusOr<OrderResult> PaperExchange::Fill(Order order, const Instrument& i
     // Checked: an error here aborts the transaction, so nothing is stored.
     XCTL_ASSIGN_OR_RETURN(
         const Decimal fee,
-        paper::CheckedFee(price, quantity, instrument,
+        ledger::CheckedFee(price, quantity, instrument,
                           maker ? config_.maker_fee_rate : config_.taker_fee_rate));
     xctl::Fill fill{.price = price, .quantity = quantity, .fee = fee, .maker = maker,
                     .time_ms = now};

@@ -19,7 +19,7 @@
 //    that increases exposure, plus its fee, out of equity minus the margin in
 //    use (open positions and resting orders); otherwise FAILED_PRECONDITION
 //    with the numbers.
-//  - Positions: one-way (net) mode through paper/ledger.h.
+//  - Positions: one-way (net) mode through server/model/ledger.h.
 //  - Funding (paper/funding.h): at each settlement of a pair whose funding
 //    rate the price module has (prices from BloFin), the open position pays
 //    or receives rate x quantity x contract value x price, recorded once.
@@ -45,10 +45,10 @@
 #include "server/common/clock.h"
 #include "server/exchange/exchange.h"
 #include "absl/container/flat_hash_map.h"
-#include "server/exchange/instruments.h"
+#include "server/model/instruments.h"
 #include "server/exchange/paper/triggers.h"
 #include "server/exchange/paper/liquidation.h"
-#include "server/exchange/position_tiers.h"
+#include "server/model/position_tiers.h"
 #include "server/price/funding_rates.h"
 #include "server/price/price_view.h"
 #include "server/store/store.h"

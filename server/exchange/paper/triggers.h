@@ -19,7 +19,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "server/exchange/exchange.h"
-#include "server/exchange/types.h"
+#include "server/model/types.h"
 #include "server/price/tick.h"
 
 namespace xctl::paper {

@@ -1,4 +1,4 @@
-#include "server/exchange/instruments.h"
+#include "server/model/instruments.h"
 
 #include <algorithm>
 #include <optional>

@@ -1,4 +1,4 @@
-#include "server/exchange/position_tiers.h"
+#include "server/model/position_tiers.h"
 
 #include <algorithm>
 #include <utility>

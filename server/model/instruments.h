@@ -19,7 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "server/exchange/types.h"
+#include "server/model/types.h"
 
 namespace xctl {
 

@@ -1,6 +1,6 @@
 // The instrument catalog and the quantity/price checks that paper and live
 // share: the messages must name the valid step so a user can fix the order.
-#include "server/exchange/instruments.h"
+#include "server/model/instruments.h"
 
 #include <optional>
 #include <set>

@@ -1,4 +1,4 @@
-#include "server/exchange/funding_payment.h"
+#include "server/model/funding_payment.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"

@@ -1,11 +1,11 @@
-#include "server/exchange/paper/ledger.h"
+#include "server/model/ledger.h"
 
 #include <algorithm>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
-namespace xctl::paper {
+namespace xctl::ledger {
 
 namespace {
 
@@ -157,4 +157,4 @@ LedgerResult ApplyFill(const std::optional<Position>& open, const Instrument& in
   return r;
 }
 
-}  // namespace xctl::paper
+}  // namespace xctl::ledger

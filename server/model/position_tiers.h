@@ -14,7 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/common/decimal.h"
-#include "server/exchange/types.h"
+#include "server/model/types.h"
 
 namespace xctl {
 

@@ -1,10 +1,12 @@
-// Paper ledger: the position arithmetic of the PaperExchange, pure and
+// Account ledger: the position arithmetic of every exchange's account (the
+// PaperExchange's margin and fees, RecordFill of server/exchange/exchange_store.h
+// for paper and live fills, mark to market in exchange control), pure and
 // exact (Decimal, half-even rounding). Given the open position of a strategy
 // in one symbol and a fill, it returns the rows to write: one-way (net) mode,
 // averaging on adds, a partial close split into a closed row, a fill larger
 // than the position closing it and opening the other side. It does no I/O and
-// knows nothing of orders or the store; the PaperExchange persists what it
-// returns in one transaction.
+// knows nothing of orders or the store; RecordFill persists what it returns
+// inside the exchange's transaction.
 //
 // Formulas (docs/exchanges.md), each computed exactly and rounded once
 // (half-even, 9 places):
@@ -25,10 +27,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "server/exchange/instruments.h"
-#include "server/exchange/types.h"
+#include "server/model/instruments.h"
+#include "server/model/types.h"
 
-namespace xctl::paper {
+namespace xctl::ledger {
 
 struct LedgerFill {
   Side side = Side::kBuy;
@@ -77,7 +79,7 @@ Decimal UnrealizedPnl(const Position& position, const Instrument& instrument, De
 
 // The same with Decimal's checked arithmetic: INVALID_ARGUMENT naming the
 // order's numbers when a result is beyond Decimal's range. (The notional:
-// CheckedNotional in server/exchange/instruments.h.)
+// CheckedNotional in server/model/instruments.h.)
 [[nodiscard]] absl::StatusOr<Decimal> CheckedFee(Decimal price, Decimal quantity,
                                                  const Instrument& instrument, Decimal rate);
 [[nodiscard]] absl::StatusOr<Decimal> CheckedMargin(Decimal price, Decimal quantity,
@@ -96,4 +98,4 @@ LedgerResult ApplyFill(const std::optional<Position>& open, const Instrument& in
 // margin): all of it when flat or adding, the flip remainder when reducing.
 Decimal IncreasingQuantity(const std::optional<Position>& open, Side side, Decimal quantity);
 
-}  // namespace xctl::paper
+}  // namespace xctl::ledger

@@ -1,4 +1,4 @@
-#include "server/exchange/types.h"
+#include "server/model/types.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"

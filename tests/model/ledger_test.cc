@@ -1,7 +1,7 @@
-// The paper ledger with hand-computed numbers (BTC-USDT: contract value
+// The account ledger with hand-computed numbers (BTC-USDT: contract value
 // 0.001 BTC, taker 0.06%). Expected values were worked out with exact
 // decimal arithmetic, rounding half-even to 9 places.
-#include "server/exchange/paper/ledger.h"
+#include "server/model/ledger.h"
 
 #include <random>
 #include <string>
@@ -9,7 +9,7 @@
 #include "tests/support/exact_units.h"
 #include "gtest/gtest.h"
 
-namespace xctl::paper {
+namespace xctl::ledger {
 namespace {
 
 Decimal D(absl::string_view s) { return Decimal::Parse(s).value(); }
@@ -283,4 +283,4 @@ TEST(PaperLedgerProperty, NotionalMarginFeeAndPnlMatchExactArithmetic) {
 }
 
 }  // namespace
-}  // namespace xctl::paper
+}  // namespace xctl::ledger

@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/common/decimal.h"
-#include "server/exchange/types.h"
+#include "server/model/types.h"
 
 namespace xctl {
 

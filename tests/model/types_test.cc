@@ -1,4 +1,4 @@
-#include "server/exchange/types.h"
+#include "server/model/types.h"
 
 #include "gtest/gtest.h"
 

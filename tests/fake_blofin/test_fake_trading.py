@@ -1071,8 +1071,11 @@ class FakeBlofinTest(unittest.TestCase):
         t1 = int(c.get(second)["createTime"])
         self.assertEqual([o["orderId"] for o in c.history(f"?end={t0}")], [first])
         self.assertEqual([o["orderId"] for o in c.history(f"?begin={t1}")], [second])
-        self.assertEqual([f["orderId"] for f in c.fills(f"?begin={t1}")], [second])
-        self.assertEqual([f["orderId"] for f in c.fills(f"?end={t0}")], [first])
+        # Fills filter on their own ts, which may be a millisecond after the
+        # order's createTime.
+        fill_ts = {f["orderId"]: int(f["ts"]) for f in c.fills()}
+        self.assertEqual([f["orderId"] for f in c.fills(f"?begin={fill_ts[second]}")], [second])
+        self.assertEqual([f["orderId"] for f in c.fills(f"?end={fill_ts[first]}")], [first])
 
     def test_fills_history_filters(self):
         """index.md, GET Trade History: instId, orderId, after/before (tradeId),

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "server/common/log.h"
 #include "server/common/request_budget.h"
 #include "server/common/version.h"
 #include "server/metrics/metrics_server.h"
@@ -62,16 +63,16 @@ void AddBudgets(std::vector<prometheus::MetricFamily>& out) {
   using Kind = RequestBudget::Kind;
   for (const auto& budget : RequestBudget::Shared()) {
     const RequestBudget::Counts counts = budget->counts();
+    const std::string host = RedactUrl(budget->host());  // a password in the URL stays out
     for (Kind kind : {Kind::kPublic, Kind::kPrivate, Kind::kTrade, Kind::kSync}) {
       const int k = static_cast<int>(kind);
       const std::string name(RequestBudget::KindName(kind));
+      requests.push_back({{{"host", host}, {"kind", name}, {"result", "sent"}}, Num(counts.sent[k])});
       requests.push_back(
-          {{{"host", budget->host()}, {"kind", name}, {"result", "sent"}}, Num(counts.sent[k])});
-      requests.push_back({{{"host", budget->host()}, {"kind", name}, {"result", "refused"}},
-                          Num(counts.refused[k])});
+          {{{"host", host}, {"kind", name}, {"result", "refused"}}, Num(counts.refused[k])});
     }
-    remaining.push_back({{{"host", budget->host()}}, Num(budget->RemainingThisMinute())});
-    backing_off.push_back({{{"host", budget->host()}}, budget->BackingOff() ? 1.0 : 0.0});
+    remaining.push_back({{{"host", host}}, Num(budget->RemainingThisMinute())});
+    backing_off.push_back({{{"host", host}}, budget->BackingOff() ? 1.0 : 0.0});
   }
   out.push_back(Counters("xctl_blofin_requests_total",
                          "requests to BloFin through the shared budget: sent or refused",

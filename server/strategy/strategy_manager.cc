@@ -442,8 +442,9 @@ void StrategyManager::DispatchTicks(Entry& e, const std::vector<TickPtr>& ticks)
   for (const TickPtr& t : mine) {
     if (t->published_steady_us > 0) {
       const int64_t now = SteadyMicros();
-      tick_latency_.Record(now - t->published_steady_us, now);
-      telemetry_->TickToStrategy(absl::Microseconds(now - t->published_steady_us));
+      const int64_t latency_us = now - t->published_steady_us;
+      tick_latency_.Record(latency_us, now);
+      telemetry_->TickToStrategy(absl::Microseconds(latency_us));
     }
     std::optional<std::string> error;
     try {

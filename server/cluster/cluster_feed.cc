@@ -28,7 +28,6 @@ namespace pb = ::xctl::cluster::v1;
 constexpr size_t kMaxTextBytes = 128;
 constexpr size_t kMaxExposures = 10'000;
 
-int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
 // 0..max printable ASCII bytes (1..max when `required`).
 absl::Status CheckText(absl::string_view text, absl::string_view field, bool required) {
@@ -435,20 +434,21 @@ struct ClusterFeed::Impl {
     const absl::Duration refresh = options.refresh_interval;
     const bool refreshing = refresh > absl::ZeroDuration() &&
                             (options.local_open_positions || options.local_kpis);
-    absl::Time next_refresh = absl::Now() + (refreshing ? refresh : absl::InfiniteDuration());
-    absl::Time next_forget = absl::Now() + absl::Seconds(1);
+    const Clock& clock = *options.clock;
+    absl::Time next_refresh = clock.Now() + (refreshing ? refresh : absl::InfiniteDuration());
+    absl::Time next_forget = clock.Now() + absl::Seconds(1);
     while (true) {
       bool drain = false;
       {
         absl::MutexLock lock(&work_mu);
         const absl::Time wake = std::min(next_refresh, next_forget);
-        work_mu.AwaitWithDeadline(absl::Condition(this, &Impl::WorkReady), wake);
+        clock.AwaitWithDeadline(work_mu, absl::Condition(this, &Impl::WorkReady), wake);
         if (stopping) return;
         drain = pending;
         pending = false;
       }
       if (drain) PublishBatch(local_sub->Drain());
-      const absl::Time now = absl::Now();
+      const absl::Time now = clock.Now();
       if (now >= next_refresh) {
         Refresh();
         next_refresh = now + refresh;
@@ -468,7 +468,7 @@ struct ClusterFeed::Impl {
       return;
     }
     ++stats.publish_errors;
-    const int64_t now = NowMs();
+    const int64_t now = options.clock->NowMillis();
     if (now - last_publish_error_log_ms >= 10'000) {
       last_publish_error_log_ms = now;
       spdlog::warn("event=cluster_feed_publish_failed node={} subject={} error={}",
@@ -478,7 +478,7 @@ struct ClusterFeed::Impl {
 
   FeedMessageHeader Header(absl::string_view strategy_id, uint64_t sequence, bool full) const {
     return FeedMessageHeader{.publisher = options.node_id, .incarnation = incarnation,
-                             .sequence = sequence, .publish_time_ms = NowMs(),
+                             .sequence = sequence, .publish_time_ms = options.clock->NowMillis(),
                              .strategy_id = std::string(strategy_id), .full_state = full};
   }
 
@@ -556,12 +556,13 @@ struct ClusterFeed::Impl {
   void Forget() {
     const absl::Duration after = ForgetAfter();
     if (after == absl::InfiniteDuration()) return;
-    const int64_t limit = NowMs() - absl::ToInt64Milliseconds(after);
+    const int64_t limit = options.clock->NowMillis() - absl::ToInt64Milliseconds(after);
     absl::MutexLock lock(&mu);
     for (auto it = cache.begin(); it != cache.end();) {
       if (it->second.last_heard_ms < limit) {
         spdlog::info("event=cluster_feed_forgot strategy={} node={} silent_ms={}", it->first,
-                     LogQuote(it->second.node), NowMs() - it->second.last_heard_ms);
+                     LogQuote(it->second.node),
+                     options.clock->NowMillis() - it->second.last_heard_ms);
         ++stats.forgotten;
         cache.erase(it++);
       } else {
@@ -575,7 +576,7 @@ struct ClusterFeed::Impl {
   void Invalid(absl::string_view subject, absl::string_view error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     ++stats.invalid;
-    const int64_t now = NowMs();
+    const int64_t now = options.clock->NowMillis();
     if (now - last_invalid_log_ms >= 10'000) {
       last_invalid_log_ms = now;
       spdlog::warn("event=cluster_feed_message_invalid subject={} error={}", LogQuote(subject),
@@ -607,7 +608,7 @@ struct ClusterFeed::Impl {
     }
     if (h.sequence > o.sequence + 1) {
       stats.gaps += h.sequence - o.sequence - 1;
-      const int64_t now = NowMs();
+      const int64_t now = options.clock->NowMillis();
       if (now - last_gap_log_ms >= 10'000) {
         last_gap_log_ms = now;
         spdlog::warn("event=cluster_feed_gap kind={} publisher={} missed={}", kind,
@@ -633,7 +634,7 @@ struct ClusterFeed::Impl {
       ++stats.received;
       Cached& c = cache[m->header.strategy_id];
       c.node = m->header.publisher;
-      c.last_heard_ms = NowMs();
+      c.last_heard_ms = options.clock->NowMillis();
       if (m->header.full_state) {
         // The complete open set: replace; only rows new here go to streams
         // (the rest they already have).
@@ -673,7 +674,7 @@ struct ClusterFeed::Impl {
       ++stats.received;
       Cached& c = cache[m->header.strategy_id];
       c.node = m->header.publisher;
-      c.last_heard_ms = NowMs();
+      c.last_heard_ms = options.clock->NowMillis();
       if (!m->header.full_state || !c.kpis) to_feed.push_back(m->kpis);
       c.kpis = std::move(m->kpis);
     }
@@ -687,6 +688,9 @@ absl::StatusOr<std::unique_ptr<ClusterFeed>> ClusterFeed::Start(NatsBus& bus, Co
     return s;
   }
   if (!options.is_local) return absl::InvalidArgumentError("cluster feed: is_local is required");
+  if (options.clock == nullptr) {
+    return absl::InvalidArgumentError("cluster feed: clock is required");
+  }
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   impl->bus = &bus;

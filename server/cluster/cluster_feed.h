@@ -32,6 +32,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/cluster/nats_bus.h"
+#include "server/common/clock.h"
 #include "server/control/control_feed.h"
 
 namespace xctl::cluster {
@@ -93,6 +94,9 @@ struct ClusterFeedOptions {
   // dropped (its owner died or gave it up). Zero: 3 x refresh_interval when
   // the refresh is on, else never; absl::InfiniteDuration(): never.
   absl::Duration forget_after = absl::ZeroDuration();
+  // Publish times, "last heard", and the refresh and forget timers. Must
+  // outlive the ClusterFeed.
+  const Clock* clock = &SystemClock();
 };
 
 class ClusterFeed {

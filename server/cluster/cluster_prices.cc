@@ -17,7 +17,6 @@ namespace {
 
 const std::string kLease(kPriceLeaderLease);
 
-int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
 }  // namespace
 
@@ -55,7 +54,8 @@ absl::StatusOr<std::unique_ptr<ClusterPrices>> ClusterPrices::Start(ClusterPrice
 }
 
 absl::Status ClusterPrices::Init() {
-  auto table = LeaseTable::Open(options_.database_url);
+  if (options_.clock == nullptr) return absl::InvalidArgumentError("cluster prices: clock is required");
+  auto table = LeaseTable::Open(options_.database_url, options_.lease_clock);
   if (!table.ok()) {
     return absl::Status(table.status().code(),
                         absl::StrCat("cluster leases: ", table.status().message()));
@@ -89,6 +89,7 @@ absl::Status ClusterPrices::Init() {
   LeaseKeeperOptions ko;
   ko.holder = options_.node_id;
   ko.ttl = options_.lease_ttl;
+  ko.clock = options_.clock;
   ko.on_gained = [this](const Lease& lease) {
     if (lease.name != kLease) return;
     spdlog::info("event=price_leader_gained node={} epoch={}", LogQuote(options_.node_id),
@@ -169,7 +170,7 @@ void ClusterPrices::PublishTicks(int64_t epoch, std::vector<Tick> ticks) {
     ++stats_.fetches_not_published;
     return;
   }
-  const int64_t now = NowMs();
+  const int64_t now = options_.clock->NowMillis();
   std::vector<Tick> batch;
   batch.reserve(ticks.size());
   absl::flat_hash_set<std::string> seen;
@@ -228,7 +229,7 @@ void ClusterPrices::OnBatch(absl::string_view payload) {
       absl::MutexLock lock(&stats_mu_);
       ++stats_.batches_invalid;
     }
-    const int64_t now = NowMs();
+    const int64_t now = options_.clock->NowMillis();
     if (now - last_invalid_log_ms_ >= 10'000) {
       last_invalid_log_ms_ = now;
       spdlog::warn("event=price_batch_invalid error={}",
@@ -254,7 +255,8 @@ void ClusterPrices::OnBatch(absl::string_view payload) {
   }
   // A batch that spent longer than the staleness limit on the way (for
   // example buffered through a NATS outage) must not look fresh here.
-  if (NowMs() - h.publish_time_ms > absl::ToInt64Milliseconds(max_batch_age_)) {
+  const int64_t age_ms = options_.clock->NowMillis() - h.publish_time_ms;
+  if (age_ms > absl::ToInt64Milliseconds(max_batch_age_)) {
     absl::MutexLock lock(&stats_mu_);
     ++stats_.batches_too_old;
     stats_.gaps = order_.gaps();

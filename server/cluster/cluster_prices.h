@@ -56,6 +56,12 @@ struct ClusterPricesOptions {
   absl::Duration max_batch_age = absl::ZeroDuration();
   // NATS connection options (tests shorten reconnect waits).
   NatsOptions nats;
+  // Publish times, the batch age check and the lease keeper's deadlines.
+  // Must outlive the ClusterPrices.
+  const Clock* clock = &SystemClock();
+  // The leases' "now": null (xctld) is the database's clock; tests give
+  // the same FakeClock as `clock` (LeaseTable::Open).
+  const Clock* lease_clock = nullptr;
 };
 
 // "<hostname>-<pid>-<6 random hex digits>": unique per process run.

@@ -17,14 +17,12 @@
 #include "server/store/store.h"
 
 namespace xctl::cluster {
-namespace {
-
-constexpr size_t kMaxNameBytes = 200;
 
 // The SQL of each operation, written once for both dialects with
-// placeholders: {NOW} the database clock as stored, {NOW_MS} and {EXP_MS}
-// the clock and expires_at as UTC ms, {PLUS_TTL} now + :ttl ms as stored.
-struct Sql {
+// placeholders: {NOW} the clock (the database's, or the table's Clock) as
+// stored, {NOW_MS} and {EXP_MS} the clock and expires_at as UTC ms,
+// {PLUS_TTL} now + :ttl ms as stored.
+struct LeaseSql {
   std::string try_acquire;
   std::string renew;
   std::string renew_all;
@@ -34,25 +32,41 @@ struct Sql {
   std::string check_table;
 };
 
-std::string Expand(absl::string_view tmpl, Dialect d) {
+namespace {
+
+constexpr size_t kMaxNameBytes = 200;
+
+// `fixed_now_ms` set: "now" is that instant (the LeaseTable's Clock) instead
+// of the database clock. It is our own integer, written into the SQL as one.
+std::string Expand(absl::string_view tmpl, Dialect d, std::optional<int64_t> fixed_now_ms) {
   if (d == Dialect::kPostgresql) {
+    const std::string now =
+        fixed_now_ms ? absl::StrCat("(TIMESTAMPTZ 'epoch' + ", *fixed_now_ms,
+                                    " * interval '1 millisecond')")
+                     : "now()";
+    const std::string now_ms = fixed_now_ms
+                                   ? absl::StrCat("CAST(", *fixed_now_ms, " AS BIGINT)")
+                                   : "CAST(floor(EXTRACT(EPOCH FROM now()) * 1000) AS BIGINT)";
     return absl::StrReplaceAll(
-        tmpl, {{"{NOW_MS}", "CAST(floor(EXTRACT(EPOCH FROM now()) * 1000) AS BIGINT)"},
+        tmpl, {{"{NOW_MS}", now_ms},
                {"{EXP_MS}", "CAST(floor(EXTRACT(EPOCH FROM expires_at) * 1000) AS BIGINT)"},
-               {"{NOW}", "now()"},
-               {"{PLUS_TTL}", "now() + CAST(:ttl AS BIGINT) * interval '1 millisecond'"}});
+               {"{NOW}", now},
+               {"{PLUS_TTL}",
+                absl::StrCat(now, " + CAST(:ttl AS BIGINT) * interval '1 millisecond'")}});
   }
   // SQLite: expires_at holds UTC ms; julianday('now') is stable within one
   // statement and has millisecond resolution.
-  const std::string now = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+  const std::string now = fixed_now_ms
+                              ? absl::StrCat(*fixed_now_ms)
+                              : "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
   return absl::StrReplaceAll(tmpl, {{"{NOW_MS}", now},
                                     {"{EXP_MS}", "expires_at"},
                                     {"{NOW}", now},
                                     {"{PLUS_TTL}", absl::StrCat("(", now, " + :ttl)")}});
 }
 
-Sql BuildSql(Dialect d) {
-  Sql s;
+LeaseSql BuildSql(Dialect d, std::optional<int64_t> fixed_now_ms) {
+  LeaseSql s;
   // Free (expired or released), or ours: take it. The epoch stays for our
   // own unexpired tenure and grows for every new one.
   s.try_acquire = Expand(R"(
@@ -65,35 +79,35 @@ ON CONFLICT (name) DO UPDATE SET
                THEN l.epoch ELSE l.epoch + 1 END
 WHERE l.expires_at <= {NOW} OR l.holder = excluded.holder
 RETURNING holder, epoch, {EXP_MS}, {NOW_MS})",
-                         d);
+                         d, fixed_now_ms);
   s.renew = Expand(R"(
 UPDATE cluster_leases SET expires_at = {PLUS_TTL}
 WHERE name = :name AND holder = :holder AND epoch = :epoch AND expires_at > {NOW}
 RETURNING holder, epoch, {EXP_MS}, {NOW_MS})",
-                   d);
+                   d, fixed_now_ms);
   s.renew_all = Expand(R"(
 UPDATE cluster_leases SET expires_at = {PLUS_TTL}
 WHERE holder = :holder AND expires_at > {NOW}
 RETURNING name, holder, epoch, {EXP_MS}, {NOW_MS})",
-                       d);
+                       d, fixed_now_ms);
   s.release = Expand(R"(
 UPDATE cluster_leases SET expires_at = {NOW}
 WHERE name = :name AND holder = :holder AND epoch = :epoch AND expires_at > {NOW})",
-                     d);
+                     d, fixed_now_ms);
   s.list_held = Expand(R"(
 SELECT name, holder, epoch, {EXP_MS}, {NOW_MS} FROM cluster_leases
 WHERE holder = :holder AND expires_at > {NOW} ORDER BY name)",
-                       d);
+                       d, fixed_now_ms);
   s.get = Expand(R"(
 SELECT name, holder, epoch, {EXP_MS}, {NOW_MS} FROM cluster_leases WHERE name = :name)",
-                 d);
+                 d, fixed_now_ms);
   s.check_table = "SELECT COUNT(*) FROM cluster_leases";
   return s;
 }
 
-const Sql& SqlFor(Dialect d) {
-  static const Sql kSqlite = BuildSql(Dialect::kSqlite);
-  static const Sql kPostgresql = BuildSql(Dialect::kPostgresql);
+const LeaseSql& SqlFor(Dialect d) {
+  static const LeaseSql kSqlite = BuildSql(Dialect::kSqlite, std::nullopt);
+  static const LeaseSql kPostgresql = BuildSql(Dialect::kPostgresql, std::nullopt);
   return d == Dialect::kSqlite ? kSqlite : kPostgresql;
 }
 
@@ -131,7 +145,8 @@ absl::Status ValidateLeaseTtl(absl::Duration ttl) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<LeaseTable>> LeaseTable::Open(const std::string& url) {
+absl::StatusOr<std::unique_ptr<LeaseTable>> LeaseTable::Open(const std::string& url,
+                                                             const Clock* clock) {
   const std::string redacted = RedactUrl(url);
   auto target = SociTargetFor(url);
   if (!target.ok()) {
@@ -154,7 +169,7 @@ absl::StatusOr<std::unique_ptr<LeaseTable>> LeaseTable::Open(const std::string& 
                      absl::StripAsciiWhitespace(e.get_error_message())));
   }
   auto table = std::unique_ptr<LeaseTable>(
-      new LeaseTable(dialect, redacted, std::move(session)));
+      new LeaseTable(dialect, redacted, std::move(session), clock));
   absl::Status check = table->Run("open", [&](soci::session& sql) -> absl::Status {
     long long count = 0;
     sql << SqlFor(dialect).check_table, soci::into(count);
@@ -166,8 +181,16 @@ absl::StatusOr<std::unique_ptr<LeaseTable>> LeaseTable::Open(const std::string& 
 }
 
 LeaseTable::LeaseTable(Dialect dialect, std::string redacted_url,
-                       std::unique_ptr<soci::session> session)
-    : dialect_(dialect), redacted_url_(std::move(redacted_url)), session_(std::move(session)) {}
+                       std::unique_ptr<soci::session> session, const Clock* clock)
+    : dialect_(dialect),
+      redacted_url_(std::move(redacted_url)),
+      clock_(clock),
+      session_(std::move(session)) {}
+
+std::string LeaseTable::Statement(std::string LeaseSql::*which) const {
+  if (clock_ == nullptr) return SqlFor(dialect_).*which;
+  return BuildSql(dialect_, clock_->NowMillis()).*which;
+}
 
 LeaseTable::~LeaseTable() = default;
 
@@ -202,8 +225,9 @@ absl::StatusOr<Lease> LeaseTable::TryAcquire(absl::string_view name, absl::strin
     Lease lease;
     lease.name = n;
     long long epoch = 0, expires = 0, now = 0;
-    soci::statement st = (sql.prepare << SqlFor(dialect_).try_acquire, soci::into(lease.holder),
-                          soci::into(epoch), soci::into(expires), soci::into(now),
+    soci::statement st = (sql.prepare << Statement(&LeaseSql::try_acquire),
+                          soci::into(lease.holder), soci::into(epoch), soci::into(expires),
+                          soci::into(now),
                           soci::use(n, "name"), soci::use(h, "holder"),
                           soci::use(ttl_ms, "ttl"));
     lease.held = st.execute(true);
@@ -234,7 +258,7 @@ absl::StatusOr<Lease> LeaseTable::Renew(absl::string_view name, absl::string_vie
     Lease lease;
     lease.name = n;
     long long got_epoch = 0, expires = 0, now = 0;
-    soci::statement st = (sql.prepare << SqlFor(dialect_).renew, soci::into(lease.holder),
+    soci::statement st = (sql.prepare << Statement(&LeaseSql::renew), soci::into(lease.holder),
                           soci::into(got_epoch), soci::into(expires), soci::into(now),
                           soci::use(ttl_ms, "ttl"), soci::use(n, "name"),
                           soci::use(h, "holder"), soci::use(want_epoch, "epoch"));
@@ -265,7 +289,7 @@ absl::StatusOr<std::vector<Lease>> LeaseTable::RenewAll(absl::string_view holder
     std::vector<Lease> leases;
     std::string name, got_holder;
     long long epoch = 0, expires = 0, now = 0;
-    soci::statement st = (sql.prepare << SqlFor(dialect_).renew_all, soci::into(name),
+    soci::statement st = (sql.prepare << Statement(&LeaseSql::renew_all), soci::into(name),
                           soci::into(got_holder), soci::into(epoch), soci::into(expires),
                           soci::into(now), soci::use(ttl_ms, "ttl"), soci::use(h, "holder"));
     for (bool row = st.execute(true); row; row = st.fetch()) {
@@ -288,7 +312,7 @@ absl::StatusOr<bool> LeaseTable::Release(absl::string_view name, absl::string_vi
   std::string n(name), h(holder);
   long long want_epoch = epoch;
   return Run("release", [&](soci::session& sql) -> absl::StatusOr<bool> {
-    soci::statement st = (sql.prepare << SqlFor(dialect_).release, soci::use(n, "name"),
+    soci::statement st = (sql.prepare << Statement(&LeaseSql::release), soci::use(n, "name"),
                           soci::use(h, "holder"), soci::use(want_epoch, "epoch"));
     st.execute(true);
     return st.get_affected_rows() > 0;
@@ -302,7 +326,7 @@ absl::StatusOr<std::vector<Lease>> LeaseTable::ListHeld(absl::string_view holder
     std::vector<Lease> leases;
     std::string name, got_holder;
     long long epoch = 0, expires = 0, now = 0;
-    soci::statement st = (sql.prepare << SqlFor(dialect_).list_held, soci::into(name),
+    soci::statement st = (sql.prepare << Statement(&LeaseSql::list_held), soci::into(name),
                           soci::into(got_holder), soci::into(epoch), soci::into(expires),
                           soci::into(now), soci::use(h, "holder"));
     for (bool row = st.execute(true); row; row = st.fetch()) {
@@ -319,7 +343,7 @@ absl::StatusOr<std::optional<Lease>> LeaseTable::Get(absl::string_view name) {
   return Run("get", [&](soci::session& sql) -> absl::StatusOr<std::optional<Lease>> {
     Lease lease;
     long long epoch = 0, expires = 0, now = 0;
-    soci::statement st = (sql.prepare << SqlFor(dialect_).get, soci::into(lease.name),
+    soci::statement st = (sql.prepare << Statement(&LeaseSql::get), soci::into(lease.name),
                           soci::into(lease.holder), soci::into(epoch), soci::into(expires),
                           soci::into(now), soci::use(n, "name"));
     if (!st.execute(true)) return std::optional<Lease>();

@@ -4,7 +4,8 @@
 // "strategy:<id>" runs that strategy.
 //
 // Every operation is one atomic SQL statement judged by the DATABASE clock
-// (now()), so the instances' own clocks never decide who holds a lease. A
+// (now()), so the instances' own clocks never decide who holds a lease
+// (tests open the table on a FakeClock instead, and move it). A
 // lease row is never deleted; its epoch grows by one each time a new tenure
 // begins (another holder, or the same holder again after the lease expired
 // or was released) and is the fencing token: work stamped with an older
@@ -30,6 +31,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/common/clock.h"
 #include "server/store/store.h"
 
 namespace soci {
@@ -37,6 +39,8 @@ class session;
 }
 
 namespace xctl::cluster {
+
+struct LeaseSql;  // the statements of each operation (lease.cc)
 
 // What the database says about one lease after an operation.
 struct Lease {
@@ -67,7 +71,12 @@ class LeaseTable {
   // database cannot be reached, FAILED_PRECONDITION without the table (the
   // store's migrations have not run), INVALID_ARGUMENT for a bad URL.
   // Passwords never appear in messages.
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<LeaseTable>> Open(const std::string& url);
+  //
+  // `clock` null (xctld): "now" is the database's clock in every statement.
+  // Set (tests): it is `clock->NowMillis()`, so a test moves a FakeClock
+  // instead of waiting for a lease to expire. The SQL is the same otherwise.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<LeaseTable>> Open(
+      const std::string& url, const Clock* clock = nullptr);
   ~LeaseTable();
   LeaseTable(const LeaseTable&) = delete;
   LeaseTable& operator=(const LeaseTable&) = delete;
@@ -107,7 +116,10 @@ class LeaseTable {
   Dialect dialect() const { return dialect_; }
 
  private:
-  LeaseTable(Dialect dialect, std::string redacted_url, std::unique_ptr<soci::session> session);
+  LeaseTable(Dialect dialect, std::string redacted_url, std::unique_ptr<soci::session> session,
+             const Clock* clock);
+  // One statement's SQL: on the database clock, or on clock_'s now.
+  std::string Statement(std::string LeaseSql::*which) const;
   // Runs `fn` on the session, reconnecting a broken PostgreSQL connection
   // first and mapping SOCI errors to statuses.
   template <typename F>
@@ -115,6 +127,7 @@ class LeaseTable {
 
   const Dialect dialect_;
   const std::string redacted_url_;
+  const Clock* const clock_;  // null: the database clock
   absl::Mutex mu_;
   std::unique_ptr<soci::session> session_ ABSL_GUARDED_BY(mu_);
 };

@@ -32,12 +32,11 @@ LeaseKeeper::LeaseKeeper(LeaseTable& table, LeaseKeeperOptions options)
 
 LeaseKeeper::~LeaseKeeper() { Stop(/*release=*/true); }
 
-LeaseKeeper::SteadyTime LeaseKeeper::Deadline(SteadyTime sent) const {
-  return sent + absl::ToChronoNanoseconds(options_.ttl - margin_);
-}
+absl::Time LeaseKeeper::Deadline(absl::Time sent) const { return sent + options_.ttl - margin_; }
 
 absl::Status LeaseKeeper::Start() {
   if (options_.holder.empty()) return absl::InvalidArgumentError("LeaseKeeper needs a holder id");
+  if (options_.clock == nullptr) return absl::InvalidArgumentError("LeaseKeeper needs a clock");
   if (absl::Status s = ValidateLeaseTtl(options_.ttl); !s.ok()) return s;
   if (margin_ >= options_.ttl || interval_ >= options_.ttl - margin_) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -102,7 +101,7 @@ void LeaseKeeper::SetWanted(const std::vector<std::string>& names) {
 std::optional<int64_t> LeaseKeeper::HeldEpoch(const std::string& name) const {
   absl::MutexLock lock(&mu_);
   auto it = held_.find(name);
-  if (it == held_.end() || it->second.local_deadline <= std::chrono::steady_clock::now()) {
+  if (it == held_.end() || it->second.local_deadline <= options_.clock->Monotonic()) {
     return std::nullopt;
   }
   return it->second.epoch;
@@ -110,7 +109,7 @@ std::optional<int64_t> LeaseKeeper::HeldEpoch(const std::string& name) const {
 
 std::vector<HeldLease> LeaseKeeper::Held() const {
   std::vector<HeldLease> out;
-  auto now = std::chrono::steady_clock::now();
+  auto now = options_.clock->Monotonic();
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [name, h] : held_) {
@@ -131,13 +130,14 @@ void LeaseKeeper::Loop() {
     // the wanted set, or Stop.
     absl::MutexLock lock(&mu_);
     absl::Duration wait = interval_;
-    auto now = std::chrono::steady_clock::now();
+    const absl::Time now = options_.clock->Monotonic();
     for (const auto& [name, h] : held_) {
-      wait = std::min(wait, absl::FromChrono(h.local_deadline - now) + absl::Milliseconds(1));
+      wait = std::min(wait, h.local_deadline - now + absl::Milliseconds(1));
     }
     wait = std::max(wait, absl::Milliseconds(1));
     auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || wake_; };
-    mu_.AwaitWithTimeout(absl::Condition(&woken), wait);
+    options_.clock->AwaitWithDeadline(mu_, absl::Condition(&woken),
+                                      options_.clock->Now() + wait);
     if (stop_) return;
     wake_ = false;
   }
@@ -165,7 +165,7 @@ std::vector<LeaseKeeper::Event> LeaseKeeper::Cycle() {
 
   // 1. Renew everything held, in one statement.
   if (!held.empty()) {
-    auto sent = std::chrono::steady_clock::now();
+    auto sent = options_.clock->Monotonic();
     auto renewed = table_.RenewAll(holder, options_.ttl);
     if (renewed.ok()) {
       absl::flat_hash_map<std::string, int64_t> by_name;
@@ -195,7 +195,7 @@ std::vector<LeaseKeeper::Event> LeaseKeeper::Cycle() {
   }
 
   // 2. Local deadlines: step down from what could not be renewed in time.
-  auto now = std::chrono::steady_clock::now();
+  auto now = options_.clock->Monotonic();
   std::vector<std::pair<std::string, int64_t>> overdue;
   for (const auto& [name, h] : held) {
     if (h.local_deadline <= now) overdue.emplace_back(name, h.epoch);
@@ -227,7 +227,7 @@ std::vector<LeaseKeeper::Event> LeaseKeeper::Cycle() {
   }
   std::sort(to_acquire.begin(), to_acquire.end());
   for (const std::string& name : to_acquire) {
-    auto sent = std::chrono::steady_clock::now();
+    auto sent = options_.clock->Monotonic();
     auto lease = table_.TryAcquire(name, holder, options_.ttl);
     if (!lease.ok()) {
       spdlog::warn("event=lease_acquire_failed name={} holder={} error={}", LogQuote(name),

@@ -8,12 +8,13 @@
 // Lost means "stop acting under this epoch now": the database says the
 // tenure ended, or the keeper could not renew it before its local deadline
 // (the time the renewal was sent + ttl - safety_margin, by the monotonic
-// clock, so a database that is unreachable makes the holder step down
-// before anyone else can take over). Which names an instance should want
+// reading of its Clock, so a database that is unreachable makes the holder
+// step down before anyone else can take over). Every wait and deadline is on
+// that Clock: tests move a FakeClock (with a LeaseTable on the same clock)
+// instead of sleeping. Which names an instance should want
 // (balancing strategies across instances) is the caller's policy.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -27,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/cluster/lease.h"
+#include "server/common/clock.h"
 
 namespace xctl::cluster {
 
@@ -51,6 +53,9 @@ struct LeaseKeeperOptions {
   absl::Duration interval = absl::ZeroDuration();
   // Subtracted from ttl for the local deadline; zero means ttl / 10.
   absl::Duration safety_margin = absl::ZeroDuration();
+  // The local deadlines and the waits between cycles (Clock::Monotonic and
+  // Clock::AwaitWithDeadline). Must outlive the keeper.
+  const Clock* clock = &SystemClock();
   // Called on the keeper thread, without locks held; may call Want/Unwant,
   // must not call Stop or block for long. Exceptions are caught and logged.
   std::function<void(const Lease& lease)> on_gained;
@@ -61,8 +66,9 @@ struct LeaseKeeperOptions {
 struct HeldLease {
   std::string name;
   int64_t epoch = 0;
-  // Monotonic deadline after which it is no longer held unless renewed.
-  std::chrono::steady_clock::time_point local_deadline;
+  // After this reading of the keeper's Clock::Monotonic() it is no longer
+  // held unless renewed.
+  absl::Time local_deadline;
 };
 
 class LeaseKeeper {
@@ -103,7 +109,6 @@ class LeaseKeeper {
   const std::string& holder() const { return options_.holder; }
 
  private:
-  using SteadyTime = std::chrono::steady_clock::time_point;
   struct Event {
     bool gained;
     Lease lease;  // for gained
@@ -116,7 +121,8 @@ class LeaseKeeper {
   // One cycle; returns the events to report (reported without locks).
   std::vector<Event> Cycle();
   void Report(std::vector<Event> events);
-  SteadyTime Deadline(SteadyTime sent) const;
+  // The local deadline of a renewal sent at the monotonic reading `sent`.
+  absl::Time Deadline(absl::Time sent) const;
 
   LeaseTable& table_;
   LeaseKeeperOptions options_;

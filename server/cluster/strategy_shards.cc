@@ -129,6 +129,7 @@ absl::StatusOr<std::unique_ptr<StrategyShards>> StrategyShards::Create(
     StrategyShardsOptions options, StrategyManager& manager) {
   if (options.node_id.empty()) return absl::InvalidArgumentError("StrategyShards needs a node id");
   if (absl::Status s = ValidateLeaseTtl(options.lease_ttl); !s.ok()) return s;
+  if (options.clock == nullptr) return absl::InvalidArgumentError("StrategyShards needs a clock");
   auto shards = std::unique_ptr<StrategyShards>(new StrategyShards(std::move(options), manager));
   auto table = LeaseTable::Open(shards->options_.database_url);
   if (!table.ok()) return table.status();
@@ -143,6 +144,7 @@ absl::StatusOr<std::unique_ptr<StrategyShards>> StrategyShards::Create(
           .holder = shards->holder_,
           .ttl = shards->options_.lease_ttl,
           .interval = shards->interval_,
+          .clock = shards->options_.clock,
           .on_gained = [self](const Lease& lease) { self->OnGained(lease); },
           .on_lost = [self](const std::string& name, int64_t epoch,
                             LeaseLossReason reason) { self->OnLost(name, epoch, reason); }});
@@ -265,7 +267,8 @@ void StrategyShards::Loop() {
     Round();
     absl::MutexLock lock(&mu_);
     auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || wake_; };
-    mu_.AwaitWithTimeout(absl::Condition(&woken), interval_);
+    options_.clock->AwaitWithDeadline(mu_, absl::Condition(&woken),
+                                      options_.clock->Now() + interval_);
     if (stop_) return;
     wake_ = false;
   }

@@ -43,6 +43,7 @@
 #include "absl/time/time.h"
 #include "server/cluster/lease.h"
 #include "server/cluster/lease_keeper.h"
+#include "server/common/clock.h"
 #include "server/strategy/strategy_manager.h"
 
 namespace xctl::cluster {
@@ -57,6 +58,9 @@ struct StrategyShardsOptions {
   std::string node_id;
   // TTL of the strategy and member leases; rounds run every ttl / 3.
   absl::Duration lease_ttl = absl::Seconds(3);
+  // The lease keeper's deadlines and the rounds' timer (the leases
+  // themselves are judged by the database's clock). Must outlive this.
+  const Clock* clock = &SystemClock();
 };
 
 // "<node>/strategies" -> "<node>"; anything else unchanged.

@@ -1,5 +1,7 @@
 #include "server/common/clock.h"
 
+#include <chrono>
+
 #include "absl/time/clock.h"
 
 namespace xctl {
@@ -8,6 +10,10 @@ namespace {
 class RealClock : public Clock {
  public:
   absl::Time Now() const override { return absl::Now(); }
+  absl::Time Monotonic() const override {
+    return absl::UnixEpoch() +
+           absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
+  }
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <set>
 
 #include "absl/synchronization/mutex.h"
@@ -17,6 +18,14 @@ class Clock {
   virtual absl::Time Now() const = 0;
   // UTC milliseconds since the Unix epoch, the unit of the API and database.
   int64_t NowMillis() const { return absl::ToUnixMillis(Now()); }
+
+  // A reading that never goes back, for elapsed time and local deadlines
+  // (a lease's "step down by then"): a wall clock stepped by NTP must not
+  // stretch them. Not a date: compare it only with other readings of the
+  // same clock. SystemClock reads std::chrono::steady_clock; a FakeClock
+  // (which moves only when told to) its own time. To wait for a monotonic
+  // deadline `d`, wait until `Now() + (d - Monotonic())`.
+  virtual absl::Time Monotonic() const { return Now(); }
 
   // With `mu` held, waits until `cond` holds or this clock reaches
   // `deadline` (absl::Mutex::AwaitWithDeadline in this clock's time); true
@@ -68,9 +77,14 @@ class FakeClock : public Clock {
   // moves the clock, so the module under test has done all it does at the
   // current time. False on timeout.
   bool AwaitSleeper(absl::Duration timeout = absl::Seconds(10)) const {
+    return AwaitSleepers(1, timeout);
+  }
+  // The same for `n` threads (several modules, or several instances of one,
+  // on this clock): true once at least `n` wait for a time still to come.
+  bool AwaitSleepers(int n, absl::Duration timeout = absl::Seconds(10)) const {
     absl::MutexLock lock(&mu_);
-    auto sleeping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return !deadlines_.empty() && *deadlines_.rbegin() > now_;
+    auto sleeping = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return std::distance(deadlines_.upper_bound(now_), deadlines_.end()) >= n;
     };
     return mu_.AwaitWithTimeout(absl::Condition(&sleeping), timeout);
   }

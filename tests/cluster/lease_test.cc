@@ -2,6 +2,10 @@
 // its own database; skipped without it unless XCTL_REQUIRE_PG=1): two
 // holders, takeover after expiry, renewal, the epoch as a fencing token,
 // release, contention, and the LeaseKeeper's gained/lost reports.
+//
+// Time: the tables and keepers run on one FakeClock that the tests move (no
+// test waits for a lease to expire); `DatabaseClock_*` open a table without a
+// clock, the way xctld does, and check that the database's clock decides.
 #include "server/cluster/lease.h"
 
 #include <atomic>
@@ -13,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "server/cluster/lease_keeper.h"
 #include "server/cluster/subjects.h"
+#include "server/common/clock.h"
 #include "server/store/store.h"
 #include "tests/support/pg_url.h"
 #include "tests/support/tcp_proxy.h"
@@ -39,11 +44,13 @@ class LeaseTest : public ::testing::TestWithParam<std::string> {
     ASSERT_NE(table_, nullptr);
   }
 
-  std::unique_ptr<LeaseTable> OpenTable() {
-    auto table = LeaseTable::Open(db_->url());
+  // A table on clock_ (tests), or on the database's clock (nullptr: xctld).
+  std::unique_ptr<LeaseTable> OpenTable(const Clock* clock) {
+    auto table = LeaseTable::Open(db_->url(), clock);
     EXPECT_TRUE(table.ok()) << table.status();
     return table.ok() ? *std::move(table) : nullptr;
   }
+  std::unique_ptr<LeaseTable> OpenTable() { return OpenTable(&clock_); }
 
   Lease Acquire(const std::string& name, const std::string& holder, absl::Duration ttl) {
     auto lease = table_->TryAcquire(name, holder, ttl);
@@ -51,6 +58,7 @@ class LeaseTest : public ::testing::TestWithParam<std::string> {
     return lease.ok() ? *lease : Lease{};
   }
 
+  FakeClock clock_;
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<LeaseTable> table_;
@@ -62,10 +70,35 @@ TEST_P(LeaseTest, TryAcquire_FreeName_IsHeldWithEpochOne) {
   EXPECT_EQ(a.name, kName);
   EXPECT_EQ(a.holder, "node-a");
   EXPECT_EQ(a.epoch, 1);
-  // The database clock decides: expiry is now + ttl by that clock.
-  EXPECT_NEAR(a.expires_at_ms - a.db_now_ms, 10'000, 5);
-  EXPECT_NEAR(static_cast<double>(a.db_now_ms), absl::ToUnixMillis(absl::Now()), 60'000);
-  EXPECT_GT(a.remaining(), absl::Seconds(9));
+  // The table's clock decides: expiry is now + ttl by that clock.
+  EXPECT_EQ(a.db_now_ms, clock_.NowMillis());
+  EXPECT_EQ(a.expires_at_ms, clock_.NowMillis() + 10'000);
+  EXPECT_EQ(a.remaining(), absl::Seconds(10));
+}
+
+TEST_P(LeaseTest, DatabaseClock_DecidesWithoutAClock) {
+  auto db_clock = OpenTable(nullptr);
+  ASSERT_NE(db_clock, nullptr);
+  auto a = db_clock->TryAcquire(kName, "node-a", absl::Seconds(10));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->held);
+  // Expiry is now + ttl by the database clock, which is the real time here.
+  EXPECT_NEAR(a->expires_at_ms - a->db_now_ms, 10'000, 5);
+  EXPECT_NEAR(static_cast<double>(a->db_now_ms), absl::ToUnixMillis(absl::Now()), 60'000);
+  EXPECT_GT(a->remaining(), absl::Seconds(9));
+  // The same row judged by a clock an hour later: expired, so node-b takes
+  // it with the next epoch; by the database's clock node-a still holds it.
+  FakeClock later(absl::Now() + absl::Hours(1));
+  auto table_later = OpenTable(&later);
+  ASSERT_NE(table_later, nullptr);
+  auto b = table_later->TryAcquire(kName, "node-b", absl::Seconds(10));
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_TRUE(b->held);
+  EXPECT_EQ(b->epoch, 2);
+  auto renew = db_clock->Renew(kName, "node-a", a->epoch, absl::Seconds(10));
+  ASSERT_TRUE(renew.ok()) << renew.status();
+  EXPECT_FALSE(renew->held);
+  EXPECT_EQ(renew->holder, "node-b");
 }
 
 TEST_P(LeaseTest, TwoHolders_OnlyOneHoldsAndTheOtherLearnsWho) {
@@ -84,7 +117,7 @@ TEST_P(LeaseTest, TwoHolders_OnlyOneHoldsAndTheOtherLearnsWho) {
 
 TEST_P(LeaseTest, TryAcquire_BySameHolder_ExtendsWithTheSameEpoch) {
   Lease first = Acquire(kName, "node-a", absl::Seconds(1));
-  absl::SleepFor(absl::Milliseconds(20));
+  clock_.Advance(absl::Milliseconds(20));
   Lease again = Acquire(kName, "node-a", absl::Seconds(10));
   EXPECT_TRUE(again.held);
   EXPECT_EQ(again.epoch, first.epoch);
@@ -95,7 +128,9 @@ TEST_P(LeaseTest, Expiry_LetsAnotherHolderTakeOverWithTheNextEpoch) {
   Lease a = Acquire(kName, "node-a", absl::Milliseconds(200));
   ASSERT_TRUE(a.held);
   EXPECT_FALSE(Acquire(kName, "node-b", absl::Seconds(10)).held);
-  absl::SleepFor(absl::Milliseconds(300));
+  clock_.Advance(absl::Milliseconds(199));
+  EXPECT_FALSE(Acquire(kName, "node-b", absl::Seconds(10)).held);  // 1 ms left
+  clock_.Advance(absl::Milliseconds(1));
   Lease b = Acquire(kName, "node-b", absl::Seconds(10));
   EXPECT_TRUE(b.held);
   EXPECT_EQ(b.holder, "node-b");
@@ -113,12 +148,12 @@ TEST_P(LeaseTest, Expiry_LetsAnotherHolderTakeOverWithTheNextEpoch) {
 TEST_P(LeaseTest, Renew_KeepsTheLeaseBeyondItsFirstTtl) {
   Lease a = Acquire(kName, "node-a", absl::Milliseconds(800));
   for (int i = 0; i < 4; ++i) {
-    absl::SleepFor(absl::Milliseconds(250));
+    clock_.Advance(absl::Milliseconds(250));
     auto renewed = table_->Renew(kName, "node-a", a.epoch, absl::Milliseconds(800));
     ASSERT_TRUE(renewed.ok()) << renewed.status();
     EXPECT_TRUE(renewed->held) << "renewal " << i;
     EXPECT_EQ(renewed->epoch, a.epoch);
-    EXPECT_NEAR(renewed->expires_at_ms - renewed->db_now_ms, 800, 5);
+    EXPECT_EQ(renewed->expires_at_ms - renewed->db_now_ms, 800);
   }
   // 200 ms after the first ttl ended, node-b still cannot take it.
   EXPECT_FALSE(Acquire(kName, "node-b", absl::Seconds(1)).held);
@@ -126,7 +161,7 @@ TEST_P(LeaseTest, Renew_KeepsTheLeaseBeyondItsFirstTtl) {
 
 TEST_P(LeaseTest, Renew_AfterExpiry_IsLostEvenWhenNobodyTookIt) {
   Lease a = Acquire(kName, "node-a", absl::Milliseconds(100));
-  absl::SleepFor(absl::Milliseconds(200));
+  clock_.Advance(absl::Milliseconds(100));  // expires_at <= now: expired
   auto renewed = table_->Renew(kName, "node-a", a.epoch, absl::Seconds(10));
   ASSERT_TRUE(renewed.ok());
   EXPECT_FALSE(renewed->held);
@@ -191,7 +226,7 @@ TEST_P(LeaseTest, ListHeldAndRenewAll_CoverOnlyUnexpiredLeasesOfTheHolder) {
   Acquire("strategy:s2", "node-a", absl::Seconds(60));
   Acquire("strategy:s3", "node-a", absl::Milliseconds(50));
   Acquire("strategy:s4", "node-b", absl::Seconds(60));
-  absl::SleepFor(absl::Milliseconds(120));
+  clock_.Advance(absl::Milliseconds(120));
   auto held = table_->ListHeld("node-a");
   ASSERT_TRUE(held.ok()) << held.status();
   ASSERT_EQ(held->size(), 2u);
@@ -204,7 +239,7 @@ TEST_P(LeaseTest, ListHeldAndRenewAll_CoverOnlyUnexpiredLeasesOfTheHolder) {
   ASSERT_EQ(renewed->size(), 2u);
   EXPECT_EQ((*renewed)[0].name, "strategy:s1");
   EXPECT_EQ((*renewed)[1].name, "strategy:s2");
-  EXPECT_NEAR((*renewed)[0].expires_at_ms - (*renewed)[0].db_now_ms, 5'000, 5);
+  EXPECT_EQ((*renewed)[0].expires_at_ms - (*renewed)[0].db_now_ms, 5'000);
   EXPECT_EQ((*renewed)[0].epoch, 1);
   auto none = table_->RenewAll("node-z", absl::Seconds(5));
   ASSERT_TRUE(none.ok());
@@ -277,10 +312,12 @@ struct Reports {
   absl::Mutex mu;
   std::vector<std::string> events ABSL_GUARDED_BY(mu);
 
-  LeaseKeeperOptions Options(const std::string& holder, absl::Duration ttl) {
+  LeaseKeeperOptions Options(const std::string& holder, absl::Duration ttl,
+                             const Clock& clock) {
     LeaseKeeperOptions o;
     o.holder = holder;
     o.ttl = ttl;
+    o.clock = &clock;
     o.on_gained = [this](const Lease& l) {
       absl::MutexLock lock(&mu);
       events.push_back("gained " + l.name + " " + std::to_string(l.epoch));
@@ -307,9 +344,9 @@ struct Reports {
 
 TEST_P(LeaseTest, Keeper_OneLeaderAtATimeAndHandoverOnRelease) {
   Reports ra, rb;
-  LeaseKeeper a(*table_, ra.Options("node-a", absl::Seconds(30)));
+  LeaseKeeper a(*table_, ra.Options("node-a", absl::Seconds(30), clock_));
   auto table_b = OpenTable();
-  LeaseKeeper b(*table_b, rb.Options("node-b", absl::Seconds(30)));
+  LeaseKeeper b(*table_b, rb.Options("node-b", absl::Seconds(30), clock_));
   a.Want(kName);
   b.Want(kName);
   a.RunOnce();
@@ -334,10 +371,10 @@ TEST_P(LeaseTest, Keeper_OneLeaderAtATimeAndHandoverOnRelease) {
 TEST_P(LeaseTest, Keeper_StopWithoutRelease_LeavesTheLeaseToExpire) {
   Reports ra, rb;
   auto table_b = OpenTable();
-  LeaseKeeper b(*table_b, rb.Options("node-b", absl::Milliseconds(600)));
+  LeaseKeeper b(*table_b, rb.Options("node-b", absl::Milliseconds(600), clock_));
   b.Want(kName);
   {
-    LeaseKeeper a(*table_, ra.Options("node-a", absl::Milliseconds(600)));
+    LeaseKeeper a(*table_, ra.Options("node-a", absl::Milliseconds(600), clock_));
     a.Want(kName);
     a.RunOnce();
     EXPECT_THAT(ra.Take(), ElementsAre("gained price-leader 1"));
@@ -346,19 +383,22 @@ TEST_P(LeaseTest, Keeper_StopWithoutRelease_LeavesTheLeaseToExpire) {
   }
   b.RunOnce();
   EXPECT_THAT(rb.Take(), ElementsAre());  // still a's until it expires
-  absl::SleepFor(absl::Milliseconds(700));
+  clock_.Advance(absl::Milliseconds(599));
+  b.RunOnce();
+  EXPECT_THAT(rb.Take(), ElementsAre());
+  clock_.Advance(absl::Milliseconds(1));
   b.RunOnce();
   EXPECT_THAT(rb.Take(), ElementsAre("gained price-leader 2"));
 }
 
 TEST_P(LeaseTest, Keeper_TakenOverAfterExpiry_ReportsNotRenewed) {
   Reports ra;
-  LeaseKeeper a(*table_, ra.Options("node-a", absl::Milliseconds(300)));
+  LeaseKeeper a(*table_, ra.Options("node-a", absl::Milliseconds(300), clock_));
   a.Want(kName);
   a.RunOnce();
   EXPECT_THAT(ra.Take(), ElementsAre("gained price-leader 1"));
   // a misses its renewals (stalled); node-b takes over after expiry.
-  absl::SleepFor(absl::Milliseconds(350));
+  clock_.Advance(absl::Milliseconds(300));
   auto table_b = OpenTable();
   ASSERT_TRUE(table_b->TryAcquire(kName, "node-b", absl::Seconds(30))->held);
   // a's local deadline has passed too: it has already stepped down.
@@ -372,26 +412,33 @@ TEST_P(LeaseTest, Keeper_TakenOverAfterExpiry_ReportsNotRenewed) {
 TEST_P(LeaseTest, Keeper_Thread_GainsRenewsAndHandsOverOnStop) {
   Reports ra, rb;
   const absl::Duration ttl = absl::Milliseconds(900);
-  LeaseKeeper a(*table_, ra.Options("node-a", ttl));
+  LeaseKeeper a(*table_, ra.Options("node-a", ttl, clock_));
   a.Want(kName);
   a.Want("strategy:s1");
   ASSERT_TRUE(a.Start().ok());
   ASSERT_TRUE(ra.WaitFor("gained price-leader 1", absl::Seconds(5)));
   ASSERT_TRUE(ra.WaitFor("gained strategy:s1 1", absl::Seconds(5)));
   auto table_b = OpenTable();
-  LeaseKeeper b(*table_b, rb.Options("node-b", ttl));
+  LeaseKeeper b(*table_b, rb.Options("node-b", ttl, clock_));
   b.Want(kName);
   ASSERT_TRUE(b.Start().ok());
-  // Three ttls later a still holds both (renewed every ttl/3).
-  absl::SleepFor(3 * ttl);
+  // Three ttls later a still holds both (renewed every ttl/3): each step
+  // waits until both keepers sleep, then moves the clock one interval.
+  const absl::Duration interval = ttl / 3;
+  for (int step = 0; step < 9; ++step) {
+    ASSERT_TRUE(clock_.AwaitSleepers(2)) << "step " << step;
+    clock_.Advance(interval);
+  }
+  ASSERT_TRUE(clock_.AwaitSleepers(2));
   EXPECT_EQ(a.HeldEpoch(kName), 1);
   EXPECT_EQ(a.HeldEpoch("strategy:s1"), 1);
   EXPECT_THAT(rb.Take(), ElementsAre());
   EXPECT_THAT(ra.Take(), ElementsAre("gained price-leader 1", "gained strategy:s1 1"));
-  a.Stop();  // releases: b takes over within one interval, not one ttl
-  absl::Time stopped = absl::Now();
+  a.Stop();  // releases: b takes over at its next cycle, one interval, not one ttl
+  ASSERT_TRUE(clock_.AwaitSleepers(1));
+  EXPECT_THAT(rb.Take(), ElementsAre());
+  clock_.Advance(interval);
   ASSERT_TRUE(rb.WaitFor("gained price-leader 2", absl::Seconds(5)));
-  EXPECT_LT(absl::Now() - stopped, ttl);
   EXPECT_EQ(a.Start().code(), absl::StatusCode::kFailedPrecondition);
 }
 
@@ -402,12 +449,11 @@ TEST_P(LeaseTest, Keeper_Thread_GainsRenewsAndHandsOverOnStop) {
 TEST_P(LeaseTest, Keeper_DatabaseUnreachable_StepsDownAtTheLocalDeadline) {
   if (GetParam() != "postgresql") GTEST_SKIP() << "needs a database server to take away";
   xctl::testing::TcpProxy proxy(xctl::testing::PgPort(db_->url()));
-  auto proxied = LeaseTable::Open(xctl::testing::WithPgPort(db_->url(), proxy.port()));
+  auto proxied =
+      LeaseTable::Open(xctl::testing::WithPgPort(db_->url(), proxy.port()), &clock_);
   ASSERT_TRUE(proxied.ok()) << proxied.status();
   Reports ra;
-  // A ttl long enough that a failed renewal on a busy machine (the whole
-  // suite runs in parallel) returns well before the local deadline.
-  LeaseKeeper a(**proxied, ra.Options("node-a", absl::Seconds(2)));
+  LeaseKeeper a(**proxied, ra.Options("node-a", absl::Seconds(2), clock_));
   a.Want(kName);
   a.RunOnce();
   EXPECT_THAT(ra.Take(), ElementsAre("gained price-leader 1"));
@@ -416,18 +462,19 @@ TEST_P(LeaseTest, Keeper_DatabaseUnreachable_StepsDownAtTheLocalDeadline) {
   a.RunOnce();  // renewal fails, deadline not reached yet: still held
   EXPECT_THAT(ra.Take(), ElementsAre());
   EXPECT_EQ(a.HeldEpoch(kName), 1);
-  absl::SleepFor(absl::Milliseconds(1900));  // past ttl - margin (1.8 s)
+  clock_.Advance(absl::Milliseconds(1799));
+  EXPECT_EQ(a.HeldEpoch(kName), 1);  // 1 ms before ttl - margin (1.8 s)
+  clock_.Advance(absl::Milliseconds(1));
   EXPECT_EQ(a.HeldEpoch(kName), std::nullopt);
   a.RunOnce();
   EXPECT_THAT(ra.Take(), ElementsAre("lost price-leader 1 deadline_passed"));
 
   proxy.Resume();
-  absl::SleepFor(absl::Milliseconds(100));  // the lease has expired by now
+  clock_.Advance(absl::Milliseconds(200));  // the lease has expired by now (2 s)
   bool regained = false;
-  for (int i = 0; i < 50 && !regained; ++i) {  // the first call may reconnect
-    a.RunOnce();
+  for (int i = 0; i < 50 && !regained; ++i) {  // the first calls may find the
+    a.RunOnce();                               // connection broken and reconnect
     regained = a.HeldEpoch(kName).has_value();
-    if (!regained) absl::SleepFor(absl::Milliseconds(100));
   }
   EXPECT_TRUE(regained);
   EXPECT_THAT(ra.Take(), ElementsAre("gained price-leader 2"));

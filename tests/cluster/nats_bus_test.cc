@@ -130,11 +130,15 @@ TEST_F(NatsBusTest, Subscribe_Wildcard_ReceivesEverySubjectItMatches) {
   ASSERT_TRUE(publisher->Publish("xctl.prices.BTC-USDT", "1").ok());
   ASSERT_TRUE(publisher->Publish("xctl.batch.prices", "no").ok());
   ASSERT_TRUE(publisher->Publish("xctl.prices.ETH-USDT", "2").ok());
-  ASSERT_TRUE(inbox.WaitFor(2));
-  absl::SleepFor(absl::Milliseconds(100));
+  // A last message the subscription matches: NATS delivers one publisher's
+  // messages to a subscription in order, so once it is in, anything wrongly
+  // matched before it would be in too.
+  ASSERT_TRUE(publisher->Publish("xctl.prices.END", "end").ok());
+  ASSERT_TRUE(inbox.WaitFor(3));
   EXPECT_THAT(inbox.messages(),
               ElementsAre(std::make_pair(std::string("xctl.prices.BTC-USDT"), std::string("1")),
-                          std::make_pair(std::string("xctl.prices.ETH-USDT"), std::string("2"))));
+                          std::make_pair(std::string("xctl.prices.ETH-USDT"), std::string("2")),
+                          std::make_pair(std::string("xctl.prices.END"), std::string("end"))));
 }
 
 TEST_F(NatsBusTest, BadSubjects_AreInvalidArgument) {

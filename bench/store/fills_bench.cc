@@ -1,9 +1,9 @@
 // Durable paper fills per second against raw inserts into the same database.
 //
 // Product path: market orders through the real PaperExchange on a real Store
-// (margin check, client-order-id replay lookup, then one transaction per
-// fill writing the order, the fill, the position row and the account, as
-// xctld does before it acknowledges an order). Orders alternate buy/sell of
+// (one transaction per fill: the account and open positions read once, the
+// margin check, then the order, the fill, the position row and the account
+// written, as xctld does before it acknowledges an order). Orders alternate buy/sell of
 // 1 contract of BTC-USDT at a fixed price, so positions open and close.
 // Baseline, same run, same kind of database: raw SOCI on a session of its
 // own, one transaction per fill holding the three statements no design can

@@ -13,6 +13,12 @@ absl::StatusOr<RecordedFill> RecordFill(Tx& tx, Order& order, Fill& fill,
                                         absl::string_view exchange) {
   XCTL_ASSIGN_OR_RETURN(std::optional<Position> open,
                         tx.positions().GetOpen(order.strategy_id, order.symbol));
+  return RecordFill(tx, order, fill, instrument, exchange, open);
+}
+
+absl::StatusOr<RecordedFill> RecordFill(Tx& tx, Order& order, Fill& fill,
+                                        const Instrument& instrument, absl::string_view exchange,
+                                        const std::optional<Position>& open) {
   Position base;
   base.strategy_id = order.strategy_id;
   base.symbol = order.symbol;

@@ -37,6 +37,13 @@ struct RecordedFill {
 [[nodiscard]] absl::StatusOr<RecordedFill> RecordFill(Tx& tx, Order& order, Fill& fill,
                                                       const Instrument& instrument,
                                                       absl::string_view exchange);
+// The same, for a caller that has read the strategy's open row in the
+// order's symbol in this transaction already (`open`, nullopt: none): it is
+// not read again.
+[[nodiscard]] absl::StatusOr<RecordedFill> RecordFill(Tx& tx, Order& order, Fill& fill,
+                                                      const Instrument& instrument,
+                                                      absl::string_view exchange,
+                                                      const std::optional<Position>& open);
 
 // The stored result of `order` for a retry with its client order id: the
 // order, its fills and the strategy's open row in its symbol; `replayed` set.

@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/common/clock.h"
+#include "server/common/error_reason.h"
 #include "tests/support/fixed_prices.h"
 #include "tests/support/test_databases.h"
 
@@ -323,6 +324,41 @@ TEST_P(PaperExchangeTest, ClientOrderIdRetryReturnsTheStoredResult) {
   auto different = exchange_->PlaceOrder(Market(Side::kSell, "1", "abc"));
   EXPECT_EQ(different.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(different.status().message(), HasSubstr("already used for a different order"));
+}
+
+// The stored result answers a retry before anything the retry would fail
+// now (the order's insert finds the id taken; a stale price or the margin
+// refuse the new attempt, and the lookup of the id comes first): a retry
+// never trades twice and never turns into an error.
+TEST_P(PaperExchangeTest, ClientOrderIdRetryIsReplayedWhateverWouldRefuseItNow) {
+  OrderResult market = exchange_->PlaceOrder(Market(Side::kBuy, "1", "m1")).value();
+  OrderRequest limit = Limit(Side::kBuy, "60000", "1");
+  limit.client_order_id = "l1";
+  OrderResult resting = exchange_->PlaceOrder(limit).value();
+  ASSERT_EQ(resting.order.status, OrderStatus::kOpen);
+  const Account before = exchange_->Balance().value();
+
+  // The resting order again, at the same price: its stored row, not a second.
+  OrderResult again = exchange_->PlaceOrder(limit).value();
+  EXPECT_TRUE(again.replayed);
+  EXPECT_EQ(again.order.id, resting.order.id);
+  // A stale price refuses a new market order, not the retry of a stored one.
+  prices_.Set("BTC-USDT", "64000", "64000.5", "64000.2", /*stale=*/true);
+  OrderResult stale_retry = exchange_->PlaceOrder(Market(Side::kBuy, "1", "m1")).value();
+  EXPECT_TRUE(stale_retry.replayed);
+  EXPECT_EQ(stale_retry.order.id, market.order.id);
+  EXPECT_EQ(exchange_->PlaceOrder(Market(Side::kBuy, "1", "m2")).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Neither does a margin the account no longer has: 1,000 contracts would
+  // need far more than the balance.
+  prices_.Set("BTC-USDT", "64000", "64000.5", "64000.2");
+  auto too_big = exchange_->PlaceOrder(Market(Side::kBuy, "1000", "m3"));
+  EXPECT_EQ(ReasonOf(too_big.status()), reason::kInsufficientMargin) << too_big.status();
+  EXPECT_TRUE(exchange_->PlaceOrder(Market(Side::kBuy, "1", "m1"))->replayed);
+  // Nothing of the refused or replayed attempts was stored.
+  EXPECT_EQ(StoredOrders().size(), 2u);
+  EXPECT_EQ(exchange_->Balance()->balance, before.balance);
+  EXPECT_EQ(exchange_->Balance()->margin_used, before.margin_used);
 }
 
 TEST_P(PaperExchangeTest, AccountPositionsAndRestingOrdersSurviveARestart) {

@@ -92,40 +92,6 @@ absl::StatusOr<TickPtr> PaperExchange::FreshTick(absl::string_view symbol) const
   return tick;
 }
 
-absl::StatusOr<Decimal> PaperExchange::MarginInUse(Tx& tx, const std::vector<Order>& resting) {
-  XCTL_ASSIGN_OR_RETURN(std::vector<Position> open, tx.positions().ListOpen(config_.strategy_id));
-  has_open_ = !open.empty();
-  Decimal total;
-  for (const Position& p : open) {
-    total = total + ledger::InitialMargin(p, InstrumentOf(p.symbol), config_.leverage);
-  }
-  for (const Order& o : resting) {
-    if (o.reduce_only || !o.price) continue;
-    std::optional<Position> in_symbol;
-    for (const Position& p : open) {
-      if (p.symbol == o.symbol) in_symbol = p;
-    }
-    Decimal increasing =
-        ledger::IncreasingQuantity(in_symbol, o.side, o.quantity - o.filled_quantity);
-    total = total + ledger::Margin(*o.price, increasing, InstrumentOf(o.symbol), config_.leverage);
-  }
-  return total;
-}
-
-absl::Status PaperExchange::UpdateAccount(Tx& tx, Decimal balance_delta,
-                                          const std::vector<Order>& resting, int64_t now_ms) {
-  XCTL_ASSIGN_OR_RETURN(std::optional<Account> account, tx.accounts().Get(config_.strategy_id));
-  if (!account) {
-    return absl::InternalError(absl::StrCat("paper account of ", config_.strategy_id, " is missing"));
-  }
-  ++writes_;
-  account->balance = account->balance + balance_delta;
-  account->leverage = config_.leverage;
-  XCTL_ASSIGN_OR_RETURN(account->margin_used, MarginInUse(tx, resting));
-  account->update_time_ms = now_ms;
-  return tx.accounts().Upsert(*account);
-}
-
 std::vector<Order> PaperExchange::RestingExcept(int64_t order_id) const {
   std::vector<Order> out;
   for (const Order& o : resting_) {
@@ -134,71 +100,22 @@ std::vector<Order> PaperExchange::RestingExcept(int64_t order_id) const {
   return out;
 }
 
-absl::Status PaperExchange::CheckMargin(const Instrument& instrument, Side side, Decimal price,
-                                        Decimal quantity, Decimal fee_rate) {
-  std::optional<Account> account;
-  std::vector<Position> open;
-  XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
-    XCTL_ASSIGN_OR_RETURN(account, tx.accounts().Get(config_.strategy_id));
-    XCTL_ASSIGN_OR_RETURN(open, tx.positions().ListOpen(config_.strategy_id));
-    return absl::OkStatus();
-  }));
-  if (!account) {
-    return absl::InternalError(absl::StrCat("paper account of ", config_.strategy_id, " is missing"));
-  }
-  // Checked arithmetic throughout: an order whose margin or fee cannot be
-  // computed is refused here, before anything is stored.
-  auto refuse = [](const absl::Status& why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("order refused: its margin cannot be checked: ", why.message()));
-  };
-  Decimal unrealized;
-  std::optional<Position> in_symbol;
-  for (const Position& p : open) {
-    if (p.symbol == instrument.symbol) in_symbol = p;
-    if (TickPtr tick = deps_.prices->Latest(p.symbol)) {
-      absl::StatusOr<Decimal> pnl =
-          ledger::CheckedUnrealizedPnl(p, InstrumentOf(p.symbol), tick->last);
-      if (pnl.ok()) pnl = Decimal::CheckedAdd(unrealized, *pnl);
-      if (!pnl.ok()) return refuse(pnl.status());
-      unrealized = *pnl;
-    }
-  }
-  Decimal increasing = ledger::IncreasingQuantity(in_symbol, side, quantity);
-  absl::StatusOr<Decimal> margin =
-      ledger::CheckedMargin(price, increasing, instrument, config_.leverage);
-  if (!margin.ok()) return margin.status();
-  absl::StatusOr<Decimal> fee = ledger::CheckedFee(price, quantity, instrument, fee_rate);
-  if (!fee.ok()) return fee.status();
-  absl::StatusOr<Decimal> needed_or = Decimal::CheckedAdd(*margin, *fee);
-  if (!needed_or.ok()) return refuse(needed_or.status());
-  absl::StatusOr<Decimal> available_or = Decimal::CheckedAdd(account->balance, unrealized);
-  if (available_or.ok()) available_or = Decimal::CheckedSub(*available_or, account->margin_used);
-  if (!available_or.ok()) return refuse(available_or.status());
-  const Decimal needed = *needed_or, available = *available_or;
-  if (needed > available) {
-    return WithReason(
-        absl::FailedPreconditionError(absl::StrCat(
-            "insufficient margin: the order needs ", needed.ToString(), " USDT (initial margin ",
-            margin->ToString(), " at ", config_.leverage.ToString(), "x leverage + fee ",
-            fee->ToString(), "), available ", available.ToString(), " USDT (balance ",
-            account->balance.ToString(), ", unrealized pnl ", unrealized.ToString(),
-            ", margin in use ", account->margin_used.ToString(), ")")),
-        reason::kInsufficientMargin);
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<OrderResult> PaperExchange::Fill(Order order, const Instrument& instrument,
-                                                Decimal price, bool maker) {
+                                                Decimal price, bool maker, MarginCheck check) {
   const int64_t now = deps_.clock->NowMillis();
   const std::vector<Order> other_resting = RestingExcept(order.id);
   OrderResult result;
   XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     result = OrderResult{};
     Order o = order;
-    XCTL_ASSIGN_OR_RETURN(std::optional<Position> open,
-                          tx.positions().GetOpen(config_.strategy_id, o.symbol));
+    // The account and open rows, read once: the margin check, the ledger and
+    // the account row below all work from them.
+    XCTL_ASSIGN_OR_RETURN(AccountState state, ReadAccountState(tx));
+    if (check == MarginCheck::kTaker) {
+      XCTL_RETURN_IF_ERROR(CheckMargin(state, instrument, o.side, price, o.quantity,
+                                       config_.taker_fee_rate));
+    }
+    const std::optional<Position> open = state.OpenIn(o.symbol);
     Decimal quantity = o.quantity - o.filled_quantity;
     if (o.reduce_only) {
       if (!open || open->side == SideOpened(o.side)) {
@@ -216,7 +133,7 @@ absl::StatusOr<OrderResult> PaperExchange::Fill(Order order, const Instrument& i
         o.reject_reason = "reduce-only order had no position left to reduce";
         o.update_time_ms = now;
         XCTL_RETURN_IF_ERROR(tx.orders().Update(o));
-        XCTL_RETURN_IF_ERROR(UpdateAccount(tx, Decimal(), other_resting, now));
+        XCTL_RETURN_IF_ERROR(WriteAccount(tx, state, Decimal(), other_resting, now));
         result.order = o;
         return absl::OkStatus();
       }
@@ -230,9 +147,11 @@ absl::StatusOr<OrderResult> PaperExchange::Fill(Order order, const Instrument& i
     xctl::Fill fill{.price = price, .quantity = quantity, .fee = fee, .maker = maker,
                     .time_ms = now};
     o.status = OrderStatus::kFilled;
-    XCTL_ASSIGN_OR_RETURN(RecordedFill recorded, RecordFill(tx, o, fill, instrument, "paper"));
+    XCTL_ASSIGN_OR_RETURN(RecordedFill recorded,
+                          RecordFill(tx, o, fill, instrument, "paper", open));
     if (recorded.open) result.open_positions.push_back(*recorded.open);
-    XCTL_RETURN_IF_ERROR(UpdateAccount(tx, recorded.balance_delta, other_resting, now));
+    state.Replace(o.symbol, recorded.open);
+    XCTL_RETURN_IF_ERROR(WriteAccount(tx, state, recorded.balance_delta, other_resting, now));
     result.order = o;
     result.fills.push_back(fill);
     result.closed_positions = std::move(recorded.closed);
@@ -269,8 +188,25 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceOrder(const OrderRequest& reques
 absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& request) {
   XCTL_ASSIGN_OR_RETURN(Instrument instrument,
                         CheckOrderFor(request, config_.strategy_id, "paper", *deps_.instruments));
-  XCTL_ASSIGN_OR_RETURN(std::optional<OrderResult> replayed, Replay(request));
-  if (replayed) return *std::move(replayed);
+  absl::StatusOr<OrderResult> placed = PlaceNewLocked(request, instrument);
+  if (placed.ok() || request.client_order_id.empty()) return placed;
+  // A client order id seen before answers with its stored result, whatever
+  // stopped this attempt: the order's insert (UNIQUE (strategy_id,
+  // client_order_id): a retry of a stored order), or a check that the
+  // original passed and the retry no longer does (a stale price, the margin
+  // now). So a retry never trades twice, and a fill costs no lookup first.
+  absl::StatusOr<std::optional<OrderResult>> replayed = Replay(request);
+  if (!replayed.ok()) {
+    // The id of another order is the answer; a store error is not news.
+    return ReasonOf(replayed.status()) == reason::kClientOrderIdReused ? replayed.status()
+                                                                        : placed;
+  }
+  if (*replayed) return **std::move(replayed);
+  return placed;
+}
+
+absl::StatusOr<OrderResult> PaperExchange::PlaceNewLocked(const OrderRequest& request,
+                                                          const Instrument& instrument) {
   TickPtr latest = deps_.prices->Latest(request.symbol);
   const bool fresh = latest && !latest->stale;
   if (fresh && (request.take_profit || request.stop_loss)) {
@@ -298,11 +234,8 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& reque
     const Decimal price = tick->FillPrice(buy);
     // A market order's notional is checked at its fill price.
     XCTL_RETURN_IF_ERROR(CheckedNotional(instrument, price, request.quantity).status());
-    if (!request.reduce_only) {
-      XCTL_RETURN_IF_ERROR(
-          CheckMargin(instrument, request.side, price, request.quantity, config_.taker_fee_rate));
-    }
-    return Fill(std::move(order), instrument, price, /*maker=*/false);
+    return Fill(std::move(order), instrument, price, /*maker=*/false,
+                request.reduce_only ? MarginCheck::kNone : MarginCheck::kTaker);
   }
 
   if (!fresh && (request.type == OrderType::kIoc || request.type == OrderType::kFok)) {
@@ -320,22 +253,18 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& reque
     // Marketable limit order: trades at once at the book, as a taker.
     const Decimal price = tick->FillPrice(buy);
     XCTL_RETURN_IF_ERROR(CheckedNotional(instrument, price, request.quantity).status());
-    if (!request.reduce_only) {
-      XCTL_RETURN_IF_ERROR(
-          CheckMargin(instrument, request.side, price, request.quantity, config_.taker_fee_rate));
-    }
-    return Fill(std::move(order), instrument, price, /*maker=*/false);
-  }
-  if (!request.reduce_only) {
-    XCTL_RETURN_IF_ERROR(CheckMargin(instrument, request.side, *request.price, request.quantity,
-                                     config_.maker_fee_rate));
+    return Fill(std::move(order), instrument, price, /*maker=*/false,
+                request.reduce_only ? MarginCheck::kNone : MarginCheck::kTaker);
   }
   const int64_t now = deps_.clock->NowMillis();
   std::vector<Order> resting = resting_;
   XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
-    if (request.reduce_only) {
-      XCTL_ASSIGN_OR_RETURN(std::optional<Position> open,
-                            tx.positions().GetOpen(config_.strategy_id, request.symbol));
+    XCTL_ASSIGN_OR_RETURN(AccountState state, ReadAccountState(tx));
+    if (!request.reduce_only) {
+      XCTL_RETURN_IF_ERROR(CheckMargin(state, instrument, request.side, *request.price,
+                                       request.quantity, config_.maker_fee_rate));
+    } else {
+      const std::optional<Position> open = state.OpenIn(request.symbol);
       if (!open || open->side == SideOpened(request.side)) {
         return absl::FailedPreconditionError(absl::StrCat(
             "reduce-only ", ToString(request.side), " would not reduce a position in ",
@@ -347,7 +276,7 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceLocked(const OrderRequest& reque
     XCTL_RETURN_IF_ERROR(tx.orders().Insert(&o));
     std::vector<Order> with_new = resting;
     with_new.push_back(o);
-    XCTL_RETURN_IF_ERROR(UpdateAccount(tx, Decimal(), with_new, now));
+    XCTL_RETURN_IF_ERROR(WriteAccount(tx, state, Decimal(), with_new, now));
     order = o;
     return absl::OkStatus();
   }));

@@ -36,6 +36,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -114,27 +115,51 @@ class PaperExchange final : public Exchange {
 
   absl::StatusOr<OrderResult> PlaceLocked(const OrderRequest& request)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // PlaceLocked after the request's checks, for a client order id not stored
+  // yet (a stored one fails the order's insert, and PlaceLocked replays it).
+  absl::StatusOr<OrderResult> PlaceNewLocked(const OrderRequest& request,
+                                             const Instrument& instrument)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The stored result of a client order id seen before, or nullopt.
   absl::StatusOr<std::optional<OrderResult>> Replay(const OrderRequest& request)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A fresh (not stale) tick of `symbol`, or FAILED_PRECONDITION.
   absl::StatusOr<TickPtr> FreshTick(absl::string_view symbol) const;
-  // FAILED_PRECONDITION with the numbers unless the account can carry an
-  // order of `quantity` at `price` (fee at `fee_rate`).
-  absl::Status CheckMargin(const Instrument& instrument, Side side, Decimal price,
-                           Decimal quantity, Decimal fee_rate)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The strategy's account and open positions as of a transaction: what a
+  // margin check and the account row need, read once per transaction and
+  // kept in step with what the transaction writes (paper_margin.cc).
+  struct AccountState {
+    Account account;
+    std::vector<Position> open;
+    // The open row in `symbol`, if any.
+    std::optional<Position> OpenIn(absl::string_view symbol) const;
+    // After a fill: `row` (if any) is the open row in `symbol` now.
+    void Replace(absl::string_view symbol, const std::optional<Position>& row);
+  };
+  absl::StatusOr<AccountState> ReadAccountState(Tx& tx) const;
+  // FAILED_PRECONDITION with the numbers unless `state` can carry an order of
+  // `quantity` at `price` (fee at `fee_rate`).
+  absl::Status CheckMargin(const AccountState& state, const Instrument& instrument, Side side,
+                           Decimal price, Decimal quantity, Decimal fee_rate) const;
+  // Whether Fill checks the margin (taker rate) in its transaction first.
+  enum class MarginCheck { kNone, kTaker };
   // Fills the rest of `order` at `price` and commits it all in one
   // transaction; `order.id` 0 inserts the order. Resting reduce-only orders
-  // that no longer reduce are cancelled instead.
+  // that no longer reduce are cancelled instead. With kTaker the margin is
+  // checked in the same transaction first (refused: nothing is written).
   absl::StatusOr<OrderResult> Fill(Order order, const Instrument& instrument, Decimal price,
-                                   bool maker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Initial margin of the open positions (as of `tx`) plus the increasing
-  // part of the `resting` orders, at the configured leverage.
-  absl::StatusOr<Decimal> MarginInUse(Tx& tx, const std::vector<Order>& resting)
+                                   bool maker, MarginCheck check = MarginCheck::kNone)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Adds `balance_delta` to the account's cash and recomputes its margin in
-  // use with `resting` as the resting orders.
+  // Initial margin of `open` plus the increasing part of the `resting`
+  // orders, at the configured leverage; notes whether positions are open.
+  Decimal MarginInUse(const std::vector<Position>& open, const std::vector<Order>& resting)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the account of `state` plus `balance_delta` of cash, with its
+  // margin in use from `state.open` and `resting` as the resting orders.
+  absl::Status WriteAccount(Tx& tx, const AccountState& state, Decimal balance_delta,
+                            const std::vector<Order>& resting, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ReadAccountState, then WriteAccount.
   absl::Status UpdateAccount(Tx& tx, Decimal balance_delta, const std::vector<Order>& resting,
                              int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<Order> RestingExcept(int64_t order_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

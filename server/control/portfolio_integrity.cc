@@ -155,7 +155,9 @@ absl::Status Portfolio::CheckSumsLocked() const {
 
 absl::Status Portfolio::CheckAgainstStore(
     const absl::flat_hash_map<std::string, std::vector<Position>>& memory) const {
-  for (const auto& [id, rows] : memory) {
+  for (const auto& strategy : memory) {
+    const std::string& id = strategy.first;  // not a structured binding: the lambda captures it
+    const std::vector<Position>& rows = strategy.second;
     std::vector<Position> stored;
     XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
       XCTL_ASSIGN_OR_RETURN(stored, tx.positions().ListOpen(id));

@@ -60,11 +60,11 @@ using Options = ExchangeControlService::Options;
 struct PositionsTraits {
   using Response = v1::StreamPositionsResponse;
   static constexpr bool kPositions = true;
-  static void Snapshot(Portfolio& control, const Options& options, const FeedFilter& filter,
-                       Response* out) {
+  static void Snapshot(Portfolio& portfolio, const Options& options,
+                       const FeedFilter& filter, Response* out) {
     v1::PositionSnapshot* snap = out->mutable_snapshot();
     absl::flat_hash_set<int64_t> local;
-    for (const PositionView& v : control.OpenPositionViews(filter)) {
+    for (const PositionView& v : portfolio.OpenPositionViews(filter)) {
       local.insert(v.position.id);
       ToProto(v, snap->add_positions());
     }
@@ -85,11 +85,11 @@ struct PositionsTraits {
 struct KpisTraits {
   using Response = v1::StreamKpisResponse;
   static constexpr bool kPositions = false;
-  static void Snapshot(Portfolio& control, const Options& options, const FeedFilter& filter,
-                       Response* out) {
+  static void Snapshot(Portfolio& portfolio, const Options& options,
+                       const FeedFilter& filter, Response* out) {
     v1::KpiSnapshot* snap = out->mutable_snapshot();
     absl::flat_hash_set<std::string> local;  // strategy ids
-    for (const KpiView& v : control.KpiViews(filter)) {
+    for (const KpiView& v : portfolio.KpiViews(filter)) {
       if (v.kind == KpiScopeKind::kStrategy) local.insert(v.name);
       ToProto(v, snap->add_kpis());
     }
@@ -114,14 +114,14 @@ class FeedStream final : public QueuedWriter<typename Traits::Response> {
   using Base = QueuedWriter<typename Traits::Response>;
 
  public:
-  FeedStream(StreamHub* hub, Portfolio& control, const Options& options, FeedFilter filter)
+  FeedStream(StreamHub* hub, Portfolio& portfolio, const Options& options, FeedFilter filter)
       : Base(hub) {
     {
       absl::MutexLock lock(&this->mu_);
       // Subscribe before the snapshot so no change falls between the two.
-      sub_ = control.feed().Subscribe(filter, Traits::kPositions, !Traits::kPositions,
-                                      [this] { this->Wake(); });
-      Traits::Snapshot(control, options, filter, &this->NextLocked());
+      sub_ = portfolio.feed().Subscribe(filter, Traits::kPositions, !Traits::kPositions,
+                                        [this] { this->Wake(); });
+      Traits::Snapshot(portfolio, options, filter, &this->NextLocked());
     }
     this->Start();
   }
@@ -320,10 +320,10 @@ grpc::Status ExchangeControlService::GetKpis(grpc::ServerContext* ctx,
       return ToGrpcStatus(s);
     }
   }
-  // Cluster mode: a strategy's KPIs live on its owner; name it.
   if (absl::Status s = CheckKpiScope(req->strategy_id(), req->strategy_type()); !s.ok()) {
     return ToGrpcStatus(s);
   }
+  // Cluster mode: a strategy's KPIs live on its owner; name it.
   if (absl::Status s = router_.CheckOwner(req->strategy_id()); !s.ok()) return ToGrpcStatus(s);
   auto report = portfolio_.GetKpis(req->strategy_id(), req->strategy_type());
   if (!report.ok()) return ToGrpcStatus(report.status());

@@ -1,7 +1,8 @@
 // Mark-to-market benchmark. For 1, 100 and 1,000 paper strategies, each with
 // an open BTC-USDT position, it measures in one run:
-//   - the cost of one tick through ExchangeControl (exchange OnTick, marks,
-//     KPIs of every scope, publication to a feed subscriber), against a
+//   - the cost of one tick through the OrderRouter and its Portfolio
+//     (exchange OnTick, marks, KPIs of every scope, publication to a feed
+//     subscriber), against a
 //     baseline that only computes the same positions' unrealized PnL in a
 //     bare loop (the arithmetic no implementation can avoid);
 //   - what a subscriber that drains once per 10 ticks receives: positions
@@ -11,7 +12,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "server/control/exchange_control.h"
+#include "server/control/order_router.h"
+#include "server/control/portfolio.h"
 #include "server/model/ledger.h"
 #include "spdlog/spdlog.h"
 
@@ -49,7 +51,8 @@ void Run(int strategies, int ticks) {
   prices.Set(64000);
   InstrumentCatalog instruments(DefaultInstruments());
   DefaultExchangeFactory factory({store.get(), &prices, &instruments, &SystemClock()}, {});
-  ExchangeControl control({store.get(), &prices, &instruments, &factory, &SystemClock()});
+  Portfolio portfolio({store.get(), &prices, &instruments, &SystemClock()});
+  OrderRouter control({store.get(), &factory, &portfolio});
   std::vector<Position> rows;
   for (int i = 0; i < strategies; ++i) {
     std::string id = "s" + std::to_string(i);
@@ -63,7 +66,7 @@ void Run(int strategies, int ticks) {
                                       .quantity = Decimal::FromInt(1)});
     if (result.ok()) rows.push_back(result->open_positions.at(0));
   }
-  auto sub = control.feed().Subscribe({}, true, true, [] {});
+  auto sub = portfolio.feed().Subscribe({}, true, true, [] {});
   sub->Drain();
 
   // Control: one tick at a time, drained every 10 ticks.

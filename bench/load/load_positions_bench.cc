@@ -8,7 +8,7 @@
 //                one tick batch of the 100 pairs re-marks all 10,000.
 // For each layout, against a baseline of 100 positions in the same layout:
 //  1. in process (links xctl_control, like bench/control/mark_bench.cc): the
-//     positions are opened through ExchangeControl::PlaceOrder on a SQLite
+//     positions are opened through OrderRouter::PlaceOrder on a SQLite
 //     store, then the time of one tick batch through OnTicks +
 //     ProcessPendingTicks (exchanges' OnTick, marks, KPIs of every scope,
 //     publication), without and with a feed subscriber that drains after
@@ -34,7 +34,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "bench/load/load_common.h"
-#include "server/control/exchange_control.h"
+#include "server/control/order_router.h"
+#include "server/control/portfolio.h"
 #include "server/model/ledger.h"
 #include "spdlog/spdlog.h"
 #include "xctl/v1/exchange_control.grpc.pb.h"
@@ -89,7 +90,7 @@ struct MarkResult {
   size_t delivered = 0;
 };
 
-// Opens the positions in `db` and times ticks through ExchangeControl.
+// Opens the positions in `db` and times ticks through the OrderRouter and Portfolio.
 MarkResult MarkInProcess(const Layout& l, const std::string& db, int ticks) {
   MarkResult r;
   auto store = Store::Open({.url = "sqlite:" + db}).value();
@@ -105,7 +106,8 @@ MarkResult MarkInProcess(const Layout& l, const std::string& db, int ticks) {
     }
   }
   DefaultExchangeFactory factory({store.get(), &prices, &instruments, &SystemClock()}, {});
-  ExchangeControl control({store.get(), &prices, &instruments, &factory, &SystemClock()});
+  Portfolio portfolio({store.get(), &prices, &instruments, &SystemClock()});
+  OrderRouter control({store.get(), &factory, &portfolio});
 
   const int64_t s0 = MonoNs();
   std::vector<StrategyRecord> records;
@@ -179,7 +181,7 @@ MarkResult MarkInProcess(const Layout& l, const std::string& db, int ticks) {
     r.tick_ms.push_back((MonoNs() - t0) / 1e6);
   }
   // With one subscriber to every position and KPI, drained after every tick.
-  auto sub = control.feed().Subscribe({}, true, true, [] {});
+  auto sub = portfolio.feed().Subscribe({}, true, true, [] {});
   sub->Drain();
   for (int t = 0; t < ticks; ++t) {
     auto batch = tick_batch(t + 7);

@@ -44,15 +44,15 @@ absl::StatusOr<Page> ParsePage(int32_t page_size, const std::string& token) {
   return page;
 }
 
-absl::StatusOr<ExchangeControl::Query> ParseQuery(const std::string& strategy_id,
-                                                  const std::string& strategy_type,
-                                                  const std::string& symbol, int32_t page_size,
-                                                  const std::string& token) {
+absl::StatusOr<Portfolio::Query> ParseQuery(const std::string& strategy_id,
+                                            const std::string& strategy_type,
+                                            const std::string& symbol, int32_t page_size,
+                                            const std::string& token) {
   if (!strategy_id.empty()) XCTL_RETURN_IF_ERROR(CheckStrategyId(strategy_id, "strategy_id"));
   if (!symbol.empty()) XCTL_RETURN_IF_ERROR(CheckSymbol(symbol, "symbol"));
   XCTL_ASSIGN_OR_RETURN(Page page, ParsePage(page_size, token));
-  return ExchangeControl::Query{.strategy_id = strategy_id, .strategy_type = strategy_type,
-                                .symbol = symbol, .page = page};
+  return Portfolio::Query{.strategy_id = strategy_id, .strategy_type = strategy_type,
+                          .symbol = symbol, .page = page};
 }
 
 using Options = ExchangeControlService::Options;
@@ -60,11 +60,11 @@ using Options = ExchangeControlService::Options;
 struct PositionsTraits {
   using Response = v1::StreamPositionsResponse;
   static constexpr bool kPositions = true;
-  static void Snapshot(ExchangeControl& control, const Options& options, const FeedFilter& filter,
-                       Response* out) {
+  static void Snapshot(Portfolio& portfolio, const Options& options,
+                       const FeedFilter& filter, Response* out) {
     v1::PositionSnapshot* snap = out->mutable_snapshot();
     absl::flat_hash_set<int64_t> local;
-    for (const PositionView& v : control.OpenPositionViews(filter)) {
+    for (const PositionView& v : portfolio.OpenPositionViews(filter)) {
       local.insert(v.position.id);
       ToProto(v, snap->add_positions());
     }
@@ -85,11 +85,11 @@ struct PositionsTraits {
 struct KpisTraits {
   using Response = v1::StreamKpisResponse;
   static constexpr bool kPositions = false;
-  static void Snapshot(ExchangeControl& control, const Options& options, const FeedFilter& filter,
-                       Response* out) {
+  static void Snapshot(Portfolio& portfolio, const Options& options,
+                       const FeedFilter& filter, Response* out) {
     v1::KpiSnapshot* snap = out->mutable_snapshot();
     absl::flat_hash_set<std::string> local;  // strategy ids
-    for (const KpiView& v : control.KpiViews(filter)) {
+    for (const KpiView& v : portfolio.KpiViews(filter)) {
       if (v.kind == KpiScopeKind::kStrategy) local.insert(v.name);
       ToProto(v, snap->add_kpis());
     }
@@ -114,14 +114,14 @@ class FeedStream final : public QueuedWriter<typename Traits::Response> {
   using Base = QueuedWriter<typename Traits::Response>;
 
  public:
-  FeedStream(StreamHub* hub, ExchangeControl& control, const Options& options, FeedFilter filter)
+  FeedStream(StreamHub* hub, Portfolio& portfolio, const Options& options, FeedFilter filter)
       : Base(hub) {
     {
       absl::MutexLock lock(&this->mu_);
       // Subscribe before the snapshot so no change falls between the two.
-      sub_ = control.feed().Subscribe(filter, Traits::kPositions, !Traits::kPositions,
-                                      [this] { this->Wake(); });
-      Traits::Snapshot(control, options, filter, &this->NextLocked());
+      sub_ = portfolio.feed().Subscribe(filter, Traits::kPositions, !Traits::kPositions,
+                                        [this] { this->Wake(); });
+      Traits::Snapshot(portfolio, options, filter, &this->NextLocked());
     }
     this->Start();
   }
@@ -138,10 +138,11 @@ class FeedStream final : public QueuedWriter<typename Traits::Response> {
 
 }  // namespace
 
-ExchangeControlService::ExchangeControlService(ExchangeControl& control,
+ExchangeControlService::ExchangeControlService(OrderRouter& router, Portfolio& portfolio,
                                                const InstrumentCatalog& instruments,
                                                Options options)
-    : control_(control),
+    : router_(router),
+      portfolio_(portfolio),
       instruments_(instruments),
       options_(std::move(options)),
       hub_(options_.heartbeat_interval) {}
@@ -167,22 +168,12 @@ grpc::Status ExchangeControlService::PlaceOrder(grpc::ServerContext* ctx,
     XCTL_ASSIGN_OR_RETURN(r.type, OrderTypeFromProto(req->type(), "type"));
     XCTL_ASSIGN_OR_RETURN(r.quantity, RequiredDecimal(req->quantity(), "quantity"));
     XCTL_ASSIGN_OR_RETURN(r.price, OptionalDecimal(req->price(), "price"));
-    if (!r.quantity.is_positive()) {
-      return absl::InvalidArgumentError("quantity: must be greater than 0");
-    }
     XCTL_ASSIGN_OR_RETURN(r.take_profit, TriggerFromProto(*req, true, "take_profit"));
     XCTL_ASSIGN_OR_RETURN(r.stop_loss, TriggerFromProto(*req, false, "stop_loss"));
-    if (IsPriced(r.type) && !r.price) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("price: required for ", ToString(r.type), " orders"));
-    }
-    if (r.type == OrderType::kMarket && r.price) {
-      return absl::InvalidArgumentError("price: market orders take no price");
-    }
-    return r;
+    return r;  // the OrderRouter checks quantity, prices and ids (order_checks.h)
   }();
   if (!parsed.ok()) return ToGrpcStatus(parsed.status());
-  auto result = control_.PlaceOrder(*parsed);
+  auto result = router_.PlaceOrder(*parsed);
   if (!result.ok()) return ToGrpcStatus(result.status());
   ToProto(result->order, resp->mutable_order());
   for (const Fill& f : result->fills) ToProto(f, resp->add_fills());
@@ -207,7 +198,7 @@ grpc::Status ExchangeControlService::CancelOrder(grpc::ServerContext* ctx,
       (!absl::SimpleAtoi(req->order_id(), &cancel.order_id) || cancel.order_id <= 0)) {
     return Invalid(absl::StrCat("order_id: not an order id: ", req->order_id()));
   }
-  auto order = control_.CancelOrder(req->strategy_id(), cancel);
+  auto order = router_.CancelOrder(req->strategy_id(), cancel);
   if (!order.ok()) return ToGrpcStatus(order.status());
   ToProto(*order, resp->mutable_order());
   return grpc::Status::OK;
@@ -227,7 +218,7 @@ grpc::Status ExchangeControlService::ClosePosition(grpc::ServerContext* ctx,
     return r;
   }();
   if (!parsed.ok()) return ToGrpcStatus(parsed.status());
-  auto result = control_.ClosePosition(req->strategy_id(), *parsed);
+  auto result = router_.ClosePosition(req->strategy_id(), *parsed);
   if (!result.ok()) return ToGrpcStatus(result.status());
   ToProto(result->order, resp->mutable_order());
   for (const Fill& f : result->fills) ToProto(f, resp->add_fills());
@@ -247,7 +238,7 @@ grpc::Status ExchangeControlService::ListPositions(grpc::ServerContext* ctx,
   auto status = PositionStatusFilter(req->status(), "status");
   if (!status.ok()) return ToGrpcStatus(status.status());
   query->position_status = *status;
-  auto rows = control_.ListPositions(*query);
+  auto rows = portfolio_.ListPositions(*query);
   if (!rows.ok()) return ToGrpcStatus(rows.status());
   for (const PositionView& v : *rows) ToProto(v, resp->add_positions());
   if (static_cast<int>(rows->size()) == query->page.limit) {
@@ -268,7 +259,7 @@ grpc::Status ExchangeControlService::ListOrders(grpc::ServerContext* ctx,
   auto status = OrderStatusFilter(req->status(), "status");
   if (!status.ok()) return ToGrpcStatus(status.status());
   query->order_status = *status;
-  auto rows = control_.ListOrders(*query);
+  auto rows = portfolio_.ListOrders(*query);
   if (!rows.ok()) return ToGrpcStatus(rows.status());
   for (const Order& o : *rows) ToProto(o, resp->add_orders());
   if (static_cast<int>(rows->size()) == query->page.limit) {
@@ -286,7 +277,7 @@ grpc::Status ExchangeControlService::GetBalance(grpc::ServerContext* ctx,
   if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  auto view = control_.GetBalance(req->strategy_id());
+  auto view = router_.GetBalance(req->strategy_id());
   if (!view.ok()) return ToGrpcStatus(view.status());
   v1::Balance* b = resp->mutable_balance();
   b->set_strategy_id(req->strategy_id());
@@ -329,7 +320,12 @@ grpc::Status ExchangeControlService::GetKpis(grpc::ServerContext* ctx,
       return ToGrpcStatus(s);
     }
   }
-  auto report = control_.GetKpis(req->strategy_id(), req->strategy_type());
+  if (absl::Status s = CheckKpiScope(req->strategy_id(), req->strategy_type()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  // Cluster mode: a strategy's KPIs live on its owner; name it.
+  if (absl::Status s = router_.CheckOwner(req->strategy_id()); !s.ok()) return ToGrpcStatus(s);
+  auto report = portfolio_.GetKpis(req->strategy_id(), req->strategy_type());
   if (!report.ok()) return ToGrpcStatus(report.status());
   ToProto(report->total, resp->mutable_total());
   for (const KpiView& v : report->strategies) ToProto(v, resp->add_strategies());
@@ -346,7 +342,7 @@ grpc::Status ExchangeControlService::ReconcileStrategy(grpc::ServerContext* ctx,
   if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  auto report = control_.Reconcile(req->strategy_id());
+  auto report = router_.Reconcile(req->strategy_id());
   if (!report.ok()) return ToGrpcStatus(report.status());
   resp->set_orders_adopted(report->orders_adopted);
   resp->set_orders_closed(report->orders_closed);
@@ -371,7 +367,7 @@ grpc::ServerWriteReactor<v1::StreamPositionsResponse>* ExchangeControlService::S
         ToGrpcStatus(absl::UnavailableError("server shutting down")));
   }
   return new FeedStream<PositionsTraits>(
-      &hub_, control_, options_,
+      &hub_, portfolio_, options_,
       FeedFilter{.strategy_id = req->strategy_id(), .strategy_type = req->strategy_type(),
                  .include_closed = req->include_closed()});
 }
@@ -381,9 +377,8 @@ grpc::ServerWriteReactor<v1::StreamKpisResponse>* ExchangeControlService::Stream
   if (absl::Status a = Authorize(ctx, Authorizer::Access::kRead, req->strategy_id()); !a.ok()) {
     return new FinishedWriter<v1::StreamKpisResponse>(ToGrpcStatus(a));
   }
-  if (!req->strategy_id().empty() && !req->strategy_type().empty()) {
-    return new FinishedWriter<v1::StreamKpisResponse>(
-        Invalid("set at most one of strategy_id and strategy_type"));
+  if (absl::Status s = CheckKpiScope(req->strategy_id(), req->strategy_type()); !s.ok()) {
+    return new FinishedWriter<v1::StreamKpisResponse>(ToGrpcStatus(s));
   }
   if (!req->strategy_id().empty()) {
     if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
@@ -395,7 +390,7 @@ grpc::ServerWriteReactor<v1::StreamKpisResponse>* ExchangeControlService::Stream
         ToGrpcStatus(absl::UnavailableError("server shutting down")));
   }
   return new FeedStream<KpisTraits>(
-      &hub_, control_, options_,
+      &hub_, portfolio_, options_,
       FeedFilter{.strategy_id = req->strategy_id(), .strategy_type = req->strategy_type()});
 }
 

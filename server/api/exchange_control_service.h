@@ -1,5 +1,8 @@
 // ExchangeControlService: the ExchangeControl gRPC service on exchange
-// control (server/control/exchange_control.h). Unary RPCs run on gRPC's sync
+// control: trades through the OrderRouter (server/control/order_router.h),
+// reads positions, orders, KPIs and the feed from the Portfolio
+// (server/control/portfolio.h). It parses the proto fields only; the orders
+// are validated by control (server/control/order_checks.h). Unary RPCs run on gRPC's sync
 // thread pool (a BloFin call may wait on the network); the two streams use the
 // callback API, one reactor per stream fed by a conflating feed subscription:
 // snapshot first, then one update message per batch of changes, heartbeats
@@ -17,7 +20,8 @@
 #include "absl/time/time.h"
 #include "server/api/auth.h"
 #include "server/api/stream_hub.h"
-#include "server/control/exchange_control.h"
+#include "server/control/order_router.h"
+#include "server/control/portfolio.h"
 #include "server/model/instruments.h"
 #include "xctl/v1/exchange_control.grpc.pb.h"
 
@@ -42,8 +46,9 @@ class ExchangeControlService final : public ExchangeControlBase {
     std::function<std::vector<PositionView>(const FeedFilter&)> remote_positions;
     std::function<std::vector<KpiView>(const FeedFilter&)> remote_kpis;
   };
-  ExchangeControlService(ExchangeControl& control, const InstrumentCatalog& instruments,
-                         Options options);
+  // `router` and `portfolio` must outlive the service.
+  ExchangeControlService(OrderRouter& router, Portfolio& portfolio,
+                         const InstrumentCatalog& instruments, Options options);
   ~ExchangeControlService() override;
 
   grpc::Status PlaceOrder(grpc::ServerContext*, const v1::PlaceOrderRequest*,
@@ -77,7 +82,8 @@ class ExchangeControlService final : public ExchangeControlBase {
   absl::Status Authorize(const grpc::ServerContextBase* ctx, Authorizer::Access access,
                          absl::string_view strategy_id) const;
 
-  ExchangeControl& control_;
+  OrderRouter& router_;
+  Portfolio& portfolio_;
   const InstrumentCatalog& instruments_;
   const Options options_;
   StreamHub hub_;

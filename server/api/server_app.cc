@@ -28,7 +28,7 @@
 #include "server/cluster/strategy_shards.h"
 #include "server/cluster/cluster_feed.h"  // cluster mode: streams over NATS
 #include "server/common/http_client.h"
-#include "server/control/exchange_control.h"
+#include "server/control/order_router.h"
 #include "server/exchange/blofin/rest_client.h"
 #include "server/model/instruments.h"
 #include "server/common/log.h"
@@ -113,29 +113,32 @@ class ServerAppImpl final : public ServerApp {
                                      /*live_catalog=*/&instruments_, /*funding=*/prices_.get(),
                                      /*tiers=*/&tiers_, /*telemetry=*/telemetry_.get()},
         rest);
-    control_ = std::make_unique<ExchangeControl>(ExchangeControl::Deps{
-        store_.get(), prices_.get(), &instruments_, factory_.get(), &SystemClock()});
+    portfolio_ = std::make_unique<Portfolio>(
+        Portfolio::Deps{store_.get(), prices_.get(), &instruments_, &SystemClock()});
+    control_ = std::make_unique<OrderRouter>(
+        OrderRouter::Deps{store_.get(), factory_.get(), portfolio_.get()});
     control_->Start(prices_.get());
     ExchangeControlService::Options control_options{.configured_pairs = config_.price.pairs,
                                                     .auth = &auth_};
     // ---- BEGIN cluster mode: position/KPI streams over NATS (ClusterFeed) ----
     // docs/cluster.md, "Streams". Only with --cluster: a NATS connection of
     // its own publishes this instance's strategy changes and feeds the other
-    // instances' into control_->feed(); stream snapshots add the remote cache.
+    // instances' into portfolio_->feed(); stream snapshots add the remote cache.
     if (config_.cluster.enabled()) {
       const std::string node = cluster_prices_->node_id();
       auto bus = cluster::NatsBus::Connect(config_.cluster.nats_url,
                                            absl::StrCat("xctld-", node, "-feed"));
       if (!bus.ok()) return bus.status();
       cluster_feed_bus_ = *std::move(bus);
-      ExchangeControl* control = control_.get();
+      OrderRouter* control = control_.get();
+      Portfolio* portfolio = portfolio_.get();
       auto feed = cluster::ClusterFeed::Start(
-          *cluster_feed_bus_, control->feed(),
+          *cluster_feed_bus_, portfolio->feed(),
           cluster::ClusterFeedOptions{
               .node_id = node,
               .is_local = [control](absl::string_view id) { return control->Info(id).has_value(); },
-              .local_open_positions = [control] { return control->OpenPositionViews({}); },
-              .local_kpis = [control] { return control->KpiViews({}); },
+              .local_open_positions = [portfolio] { return portfolio->OpenPositionViews({}); },
+              .local_kpis = [portfolio] { return portfolio->KpiViews({}); },
               .refresh_interval = absl::Milliseconds(
                   std::max<int64_t>(1000, 5 * int64_t{config_.price.interval_ms}))});
       if (!feed.ok()) return feed.status();
@@ -147,8 +150,8 @@ class ServerAppImpl final : public ServerApp {
       control_options.remote_kpis = [remote](const FeedFilter& f) { return remote->RemoteKpis(f); };
     }
     // ---- END cluster mode: position/KPI streams over NATS ----
-    control_service_ = std::make_unique<ExchangeControlService>(*control_, instruments_,
-                                                                std::move(control_options));
+    control_service_ = std::make_unique<ExchangeControlService>(
+        *control_, *portfolio_, instruments_, std::move(control_options));
 
     XCTL_RETURN_IF_ERROR(RegisterBuiltinStrategies(registry_));
     // The master key (server/strategy/master_key.h): never silently replaced
@@ -391,7 +394,8 @@ class ServerAppImpl final : public ServerApp {
   InstrumentCatalog instruments_;
   TierCatalog tiers_;
   std::unique_ptr<DefaultExchangeFactory> factory_;
-  std::unique_ptr<ExchangeControl> control_;
+  std::unique_ptr<Portfolio> portfolio_;  // outlives control_ (the OrderRouter)
+  std::unique_ptr<OrderRouter> control_;
   std::unique_ptr<ExchangeControlService> control_service_;
   StrategyRegistry registry_;
   std::unique_ptr<CredentialsCipher> cipher_;

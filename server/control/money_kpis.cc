@@ -1,16 +1,16 @@
-// ExchangeControl: the money the exchange charges or pays outside fills
+// Portfolio: the money the exchange charges or pays outside fills
 // (docs/kpis.md, "Funding, liquidations and the unexplained"): funding
 // payments, liquidations, and for live strategies the part of the account's
 // balance that the recorded fills, fees and funding do not explain.
 #include "server/common/status_macros.h"
-#include "server/control/exchange_control.h"
+#include "server/control/portfolio.h"
 
 namespace xctl {
 
 // The paper exchange's liquidation orders (server/exchange/paper/liquidation.h).
 constexpr absl::string_view kLiquidationPrefix = "liq-";
 
-void ExchangeControl::AddFundingLocked(Entry& e, const FundingPayment& payment) {
+void Portfolio::AddFundingLocked(Entry& e, const FundingPayment& payment) {
   if (payment.id != 0 && !e.funding_ids.insert(payment.id).second) return;
   e.funding += payment.amount;
   e.kpis.AddFunding(payment.settlement_time_ms, payment.amount);
@@ -20,14 +20,14 @@ void ExchangeControl::AddFundingLocked(Entry& e, const FundingPayment& payment) 
   }
 }
 
-void ExchangeControl::AddLiquidationLocked(Entry& e) {
+void Portfolio::AddLiquidationLocked(Entry& e) {
   ++e.liquidations;
   e.kpis.AddLiquidations(1);
   if (aggregates_stale_ || e.type_aggregate == nullptr) return;
   for (Aggregate* agg : {e.type_aggregate, &all_}) agg->kpis.AddLiquidations(1);
 }
 
-void ExchangeControl::UpdateUnexplainedLocked(Entry& e) {
+void Portfolio::UpdateUnexplainedLocked(Entry& e) {
   Decimal unexplained;
   if (e.info.mode() == TradingMode::kLive && e.account_balance) {
     // Cash the records explain: start + realized pnl (net of fees) - fees
@@ -45,7 +45,7 @@ void ExchangeControl::UpdateUnexplainedLocked(Entry& e) {
   }
 }
 
-absl::Status ExchangeControl::LoadMoneyLocked(Entry& e) {
+absl::Status Portfolio::LoadMoneyLocked(Entry& e) {
   std::vector<FundingPayment> funding;
   int64_t liquidations = 0;
   std::optional<Account> account;

@@ -1,7 +1,8 @@
 // StrategyInfo and StrategyTrading: the narrow contract between the strategy
 // manager and exchange control. The strategy manager owns the strategies
 // (records, lifecycle, credentials); exchange control owns one exchange per
-// strategy, the positions, the KPIs and the trade routing. The manager tells
+// strategy and the trade routing (OrderRouter), the positions and the KPIs
+// (Portfolio). The manager tells
 // control what each strategy is (UpsertStrategy, SetRunning, RemoveStrategy)
 // and trades through it; tests of the manager use a fake StrategyTrading.
 #pragma once
@@ -37,7 +38,7 @@ struct StrategyInfo {
   Decimal maker_fee() const { return maker_fee_rate.value_or(kDefaultMakerFeeRate); }
 };
 
-// Implemented by ExchangeControl.
+// Implemented by OrderRouter (server/control/order_router.h).
 class StrategyTrading {
  public:
   virtual ~StrategyTrading() = default;

@@ -29,8 +29,10 @@ class ExchangeControlServiceTest : public ::testing::Test {
     factory_ = std::make_unique<DefaultExchangeFactory>(
         DefaultExchangeFactory::Deps{store_.get(), &prices_, &instruments_, &SystemClock()},
         blofin::RestOptions{});
-    control_ = std::make_unique<ExchangeControl>(ExchangeControl::Deps{
-        store_.get(), &prices_, &instruments_, factory_.get(), &SystemClock()});
+    portfolio_ = std::make_unique<Portfolio>(
+        Portfolio::Deps{store_.get(), &prices_, &instruments_, &SystemClock()});
+    control_ = std::make_unique<OrderRouter>(
+        OrderRouter::Deps{store_.get(), factory_.get(), portfolio_.get()});
     for (auto [id, type] : {std::pair{"a1", "sma_cross"}, {"a2", "sma_cross"}, {"t1", "tradingview"}}) {
       StrategyRecord r{.id = id, .name = id, .type = type, .pairs = {"BTC-USDT"},
                        .starting_balance = D("10000"), .running = true};
@@ -40,7 +42,7 @@ class ExchangeControlServiceTest : public ::testing::Test {
     }
     control_->Start(nullptr);
     service_ = std::make_unique<api::ExchangeControlService>(
-        *control_, instruments_,
+        *control_, *portfolio_, instruments_,
         api::ExchangeControlService::Options{.heartbeat_interval = absl::Milliseconds(300),
                                              .configured_pairs = {"BTC-USDT"}});
     grpc::ServerBuilder builder;
@@ -81,7 +83,8 @@ class ExchangeControlServiceTest : public ::testing::Test {
   FixedPrices prices_;
   InstrumentCatalog instruments_{DefaultInstruments()};
   std::unique_ptr<DefaultExchangeFactory> factory_;
-  std::unique_ptr<ExchangeControl> control_;
+  std::unique_ptr<Portfolio> portfolio_;
+  std::unique_ptr<OrderRouter> control_;
   std::unique_ptr<api::ExchangeControlService> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
@@ -283,13 +286,13 @@ TEST_F(ExchangeControlServiceTest, AStreamThatGoesAwayFreesItsSubscription) {
     auto reader = stub_->StreamKpis(&ctx, v1::StreamKpisRequest());
     v1::StreamKpisResponse msg;
     ASSERT_TRUE(reader->Read(&msg));
-    EXPECT_EQ(control_->feed().subscriber_count(), 1u);
+    EXPECT_EQ(portfolio_->feed().subscriber_count(), 1u);
     ctx.TryCancel();
   }
-  for (int i = 0; i < 200 && control_->feed().subscriber_count() > 0; ++i) {
+  for (int i = 0; i < 200 && portfolio_->feed().subscriber_count() > 0; ++i) {
     absl::SleepFor(absl::Milliseconds(10));
   }
-  EXPECT_EQ(control_->feed().subscriber_count(), 0u);
+  EXPECT_EQ(portfolio_->feed().subscriber_count(), 0u);
   EXPECT_EQ(service_->open_streams(), 0u);
 }
 

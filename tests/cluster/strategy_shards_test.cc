@@ -1,5 +1,5 @@
 // Strategy sharding (server/cluster/strategy_shards.h) with two in-process
-// instances: each a Store, the real ExchangeControl with PaperExchanges, a
+// instances: each a Store, the real OrderRouter and Portfolio with PaperExchanges, a
 // StrategyManager and StrategyShards, on one PostgreSQL database
 // (XCTL_TEST_PG_URL). Every strategy is owned by exactly one instance, the
 // shares are balanced (also when the second instance joins late), a
@@ -19,7 +19,8 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/control/exchange_control.h"
+#include "server/control/order_router.h"
+#include "server/control/portfolio.h"
 #include "server/store/store.h"
 #include "server/strategy/strategy_manager.h"
 #include "tests/support/fixed_prices.h"
@@ -49,8 +50,10 @@ struct Instance {
     factory = std::make_unique<DefaultExchangeFactory>(
         DefaultExchangeFactory::Deps{store.get(), &prices, &instruments, &clock},
         blofin::RestOptions());
-    control = std::make_unique<ExchangeControl>(
-        ExchangeControl::Deps{store.get(), &prices, &instruments, factory.get(), &clock});
+    portfolio = std::make_unique<Portfolio>(
+        Portfolio::Deps{store.get(), &prices, &instruments, &clock});
+    control = std::make_unique<OrderRouter>(
+        OrderRouter::Deps{store.get(), factory.get(), portfolio.get()});
     EXPECT_TRUE(RegisterBuiltinStrategies(registry).ok());
     manager = std::make_unique<StrategyManager>(store.get(), control.get(), nullptr, &registry,
                                                 nullptr, &clock);
@@ -84,7 +87,8 @@ struct Instance {
 
   std::unique_ptr<Store> store;
   std::unique_ptr<DefaultExchangeFactory> factory;
-  std::unique_ptr<ExchangeControl> control;
+  std::unique_ptr<Portfolio> portfolio;
+  std::unique_ptr<OrderRouter> control;
   StrategyRegistry registry;
   std::unique_ptr<StrategyManager> manager;
   std::unique_ptr<cluster::StrategyShards> shards;
@@ -235,7 +239,7 @@ TEST_F(StrategyShardsTest, OneOwnerEachBalancedAndTheSurvivorTakesOverWithPositi
   b->control->OnTicks({prices_.Set("BTC-USDT", "62900", "62900.5", "62900.2")});
   b->control->ProcessPendingTicks();
   for (int i = 0; i < kStrategies; ++i) {
-    auto orders = b->control->ListOrders({.strategy_id = Sid(i)});
+    auto orders = b->portfolio->ListOrders({.strategy_id = Sid(i)});
     ASSERT_TRUE(orders.ok());
     for (const Order& o : *orders) {
       EXPECT_EQ(o.status, OrderStatus::kFilled) << Sid(i) << " " << o.client_order_id;

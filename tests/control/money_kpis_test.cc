@@ -6,7 +6,8 @@
 #include <memory>
 
 #include "gtest/gtest.h"
-#include "server/control/exchange_control.h"
+#include "server/control/order_router.h"
+#include "server/control/portfolio.h"
 #include "server/price/funding_rates.h"
 #include "tests/support/fixed_prices.h"
 #include "tests/support/test_databases.h"
@@ -33,15 +34,25 @@ class MoneyKpisTest : public ::testing::TestWithParam<std::string> {
     Tick("64000.5");
   }
 
+  // The running sums agree with the rows and the store after every test.
+  void TearDown() override {
+    if (portfolio_) {
+      EXPECT_EQ(portfolio_->CheckIntegrity(), absl::OkStatus());
+    }
+  }
+
   void Restart() {
-    control_.reset();
+    control_.reset();  // the router before the portfolio it hands results to
+    portfolio_.reset();
     factory_ = std::make_unique<DefaultExchangeFactory>(
         DefaultExchangeFactory::Deps{.store = store_.get(), .prices = &prices_,
                                      .instruments = &instruments_, .clock = &clock_,
                                      .funding = &funding_},
         blofin::RestOptions{});
-    control_ = std::make_unique<ExchangeControl>(ExchangeControl::Deps{
-        store_.get(), &prices_, &instruments_, factory_.get(), &clock_});
+    portfolio_ = std::make_unique<Portfolio>(
+        Portfolio::Deps{store_.get(), &prices_, &instruments_, &clock_});
+    control_ = std::make_unique<OrderRouter>(
+        OrderRouter::Deps{store_.get(), factory_.get(), portfolio_.get()});
     for (const auto& [id, type, balance] : {std::tuple{"long", "aibot", "10000"},
                                            std::tuple{"short", "aibot", "10000"},
                                            std::tuple{"thin", "scalper", "100"}}) {
@@ -68,7 +79,7 @@ class MoneyKpisTest : public ::testing::TestWithParam<std::string> {
   }
 
   KpiFigures Kpis(const std::string& id, const std::string& type = "") {
-    return control_->GetKpis(id, type).value().total.figures;
+    return portfolio_->GetKpis(id, type).value().total.figures;
   }
 
   std::unique_ptr<TestDatabase> db_;
@@ -78,7 +89,8 @@ class MoneyKpisTest : public ::testing::TestWithParam<std::string> {
   InstrumentCatalog instruments_{DefaultInstruments()};
   FakeClock clock_;
   std::unique_ptr<DefaultExchangeFactory> factory_;
-  std::unique_ptr<ExchangeControl> control_;
+  std::unique_ptr<Portfolio> portfolio_;
+  std::unique_ptr<OrderRouter> control_;
 };
 
 TEST_P(MoneyKpisTest, FundingAndLiquidationsAreCountedPerStrategyTypeAndAllAndSurviveARestart) {

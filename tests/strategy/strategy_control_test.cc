@@ -1,4 +1,4 @@
-// The StrategyManager with the real ExchangeControl and PaperExchange (the
+// The StrategyManager with the real OrderRouter, Portfolio and PaperExchange (the
 // default factory, paper only) on SQLite and PostgreSQL: signals and ticks
 // become stored fills, a stopped strategy's trades are refused by control,
 // and delete waits for the position to be closed. Prices come from a fixed
@@ -8,7 +8,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/common/status_macros.h"
-#include "server/control/exchange_control.h"
+#include "server/control/order_router.h"
+#include "server/control/portfolio.h"
 #include "server/strategy/strategy_manager.h"
 #include "tests/support/fixed_prices.h"
 #include "tests/support/test_databases.h"
@@ -32,8 +33,10 @@ class StrategyControlTest : public ::testing::TestWithParam<std::string> {
     factory_ = std::make_unique<DefaultExchangeFactory>(
         DefaultExchangeFactory::Deps{store_.get(), &prices_, &instruments_, &clock_},
         blofin::RestOptions());
-    control_ = std::make_unique<ExchangeControl>(
-        ExchangeControl::Deps{store_.get(), &prices_, &instruments_, factory_.get(), &clock_});
+    portfolio_ = std::make_unique<Portfolio>(
+        Portfolio::Deps{store_.get(), &prices_, &instruments_, &clock_});
+    control_ = std::make_unique<OrderRouter>(
+        OrderRouter::Deps{store_.get(), factory_.get(), portfolio_.get()});
     ASSERT_TRUE(RegisterBuiltinStrategies(registry_).ok());
     manager_ = std::make_unique<StrategyManager>(store_.get(), control_.get(), nullptr,
                                                  &registry_, nullptr, &clock_);
@@ -57,7 +60,8 @@ class StrategyControlTest : public ::testing::TestWithParam<std::string> {
   FakeClock clock_;
   StrategyRegistry registry_;
   std::unique_ptr<DefaultExchangeFactory> factory_;
-  std::unique_ptr<ExchangeControl> control_;
+  std::unique_ptr<Portfolio> portfolio_;
+  std::unique_ptr<OrderRouter> control_;
   std::unique_ptr<StrategyManager> manager_;
 };
 

@@ -56,6 +56,9 @@ struct ClusterPricesOptions {
   absl::Duration max_batch_age = absl::ZeroDuration();
   // NATS connection options (tests shorten reconnect waits).
   NatsOptions nats;
+  // Start installs the fetch gate on the PriceModule itself. False: the
+  // caller installs fetch_gate() (ClusterMode does, with the other hooks).
+  bool install_fetch_gate = true;
 };
 
 // "<hostname>-<pid>-<6 random hex digits>": unique per process run.
@@ -77,9 +80,9 @@ class ClusterPrices {
 
   // Opens the lease table, connects to NATS (UNAVAILABLE naming the redacted
   // URL when it cannot), subscribes to the batch subject, installs the fetch
-  // gate on `prices` and starts the lease keeper. Call before
-  // prices.Start(); `prices` must outlive this object, and must be stopped
-  // before this object is destroyed.
+  // gate on `prices` (unless install_fetch_gate is false) and starts the
+  // lease keeper. Call before prices.Start(); `prices` must outlive this
+  // object, and must be stopped before this object is destroyed.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<ClusterPrices>> Start(
       ClusterPricesOptions options, PriceModule& prices);
 
@@ -93,6 +96,12 @@ class ClusterPrices {
   // `release = false` the lease is left to expire (what a crash looks like;
   // tests). Idempotent.
   void Stop(bool release = true);
+
+  // The PriceModule's fetch gate of this instance (see install_fetch_gate);
+  // valid while this object lives.
+  PriceModule::FetchGate fetch_gate() {
+    return [this] { return Gate(); };
+  }
 
   // The lease epoch while this instance is the price leader.
   std::optional<int64_t> LeaderEpoch() const;

@@ -32,7 +32,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "server/price/subscription.h"
+#include "server/price/tick.h"
 #include "server/store/store.h"
 #include "server/strategy/strategy.h"
 
@@ -43,8 +43,15 @@ enum class StrategyStatus { kStopped, kRunning, kFailed };
 // "stopped", "running", "failed".
 absl::string_view ToString(StrategyStatus status);
 
-// One strategy known to this manager.
-struct StrategyEntry {
+// A running price-driven strategy's ticks (PriceFanout::Join); destroying
+// it stops them.
+class TickFeed {
+ public:
+  virtual ~TickFeed() = default;
+};
+
+// One strategy known to this manager. Always made with std::make_shared.
+struct StrategyEntry : std::enable_shared_from_this<StrategyEntry> {
   // `message`: the status message it starts with (cluster mode: where it runs).
   explicit StrategyEntry(StrategyRecord r, std::string message = "")
       : record(std::move(r)), message(std::move(message)) {}
@@ -74,8 +81,8 @@ struct StrategyEntry {
   absl::Time retry_at ABSL_GUARDED_BY(mu) = absl::InfiniteFuture();
   absl::Duration retry_delay ABSL_GUARDED_BY(mu) = absl::ZeroDuration();
 
-  // Declared last so it goes first: its callback uses the members above.
-  std::unique_ptr<Subscription> subscription ABSL_GUARDED_BY(op_mu);
+  // Its ticks while it runs price-driven. Declared last so it goes first.
+  std::unique_ptr<TickFeed> subscription ABSL_GUARDED_BY(op_mu);
 
   // The record's id (it never changes once the entry exists).
   std::string id() const {

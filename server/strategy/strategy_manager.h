@@ -21,9 +21,9 @@
 // live strategy whose exchange is unreachable at start) is also tried again
 // by RetryFailed, with back-off.
 //
-// Prices. Each running price-driven strategy has its own callback
-// subscription on the PriceModule for its pairs (so one slow strategy only
-// conflates its own ticks; it is dropped at stop). Without a PriceModule
+// Prices. The running price-driven strategies share a few callback
+// subscriptions on the PriceModule with a fan-out by pair (PriceFanout,
+// price_fanout.h; a strategy leaves it at stop). Without a PriceModule
 // (tests) ticks are given with DeliverTicks.
 //
 // Parts. The manager is a façade over four classes, one job each:

@@ -23,7 +23,20 @@ constexpr absl::Duration kMaxRetryDelay = absl::Minutes(5);
 
 StrategyRuntime::StrategyRuntime(StrategyRecords* records, StrategyTrading* trading,
                                  PriceModule* prices, const Clock* clock)
-    : records_(records), trading_(trading), prices_(prices), clock_(clock) {}
+    : records_(records), trading_(trading), prices_(prices), clock_(clock) {
+  if (prices_ != nullptr) {
+    fanout_ = std::make_unique<PriceFanout>(
+        prices_, [this](StrategyEntry& e, const std::vector<TickPtr>& ticks) {
+          DispatchTicks(e, ticks);
+        });
+  }
+}
+
+void StrategyRuntime::RemoveFromControl(const std::string& id) {
+  if (absl::Status s = trading_->RemoveStrategy(id); !s.ok() && !absl::IsNotFound(s)) {
+    spdlog::warn("event=strategy_remove_not_confirmed id={} error={}", id, LogQuote(s.message()));
+  }
+}
 
 void StrategyRuntime::Shutdown(const std::vector<StrategyEntryPtr>& entries) {
   for (const auto& entry : entries) {
@@ -52,7 +65,7 @@ absl::Status StrategyRuntime::Apply(StrategyEntry& e, const StrategyRecord& reco
   }
   const bool price_driven = instance->price_driven();
   const bool signal_driven = instance->signal_driven();
-  std::unique_ptr<Subscription> old = std::move(e.subscription);
+  std::unique_ptr<TickFeed> old = std::move(e.subscription);
   {
     absl::MutexLock run_lock(&e.run_mu);
     e.strategy = std::move(instance);
@@ -65,13 +78,9 @@ absl::Status StrategyRuntime::Apply(StrategyEntry& e, const StrategyRecord& reco
     e.price_driven = price_driven;
     e.signal_driven = signal_driven;
   }
-  old.reset();  // waits for a callback in progress
-  if (run && price_driven && prices_ != nullptr) {
-    StrategyEntry* entry = &e;  // the subscription is dropped before the entry goes
-    e.subscription = prices_->SubscribeCallback(
-        record.pairs, [this, entry](const std::vector<TickPtr>& ticks) {
-          DispatchTicks(*entry, ticks);
-        });
+  old.reset();
+  if (run && price_driven && fanout_ != nullptr) {
+    e.subscription = fanout_->Join(e.shared_from_this(), record.id, record.pairs);
   }
   return absl::OkStatus();
 }
@@ -214,9 +223,7 @@ void StrategyRuntime::Release(StrategyEntry& e, absl::string_view message) {
     id = e.record.id;
   }
   lanes_.Drain(id);  // queued trades are done, or refused by the trade gate
-  if (absl::Status s = trading_->RemoveStrategy(id); !s.ok() && !absl::IsNotFound(s)) {
-    spdlog::warn("event=strategy_remove_not_confirmed id={} error={}", id, LogQuote(s.message()));
-  }
+  RemoveFromControl(id);
 }
 
 // Requires e.op_mu.
@@ -231,9 +238,7 @@ void StrategyRuntime::Remove(StrategyEntry& e) {
     e.removed = true;
     id = e.record.id;
   }
-  if (absl::Status s = trading_->RemoveStrategy(id); !s.ok() && !absl::IsNotFound(s)) {
-    spdlog::warn("event=strategy_remove_not_confirmed id={} error={}", id, LogQuote(s.message()));
-  }
+  RemoveFromControl(id);
 }
 
 int StrategyRuntime::RetryFailed(const std::vector<StrategyEntryPtr>& entries, bool owned_only) {

@@ -4,6 +4,8 @@
 // (and retries one FAILED for a passing cause, with back-off), feeds it ticks
 // (its own callback subscription on the PriceModule, or DeliverTicks) and
 // signals, and runs price-driven strategies' orders on their trading lanes.
+// Ticks reach the price-driven strategies through one PriceFanout: a few
+// shared price subscriptions with a fan-out by pair, not one per strategy.
 //
 // It does not decide which strategies exist (StrategyRecords and the
 // manager do) nor which run on this instance (OwnedStrategies). Its
@@ -23,6 +25,7 @@
 #include "server/common/telemetry.h"
 #include "server/control/strategy_info.h"
 #include "server/price/price_module.h"
+#include "server/strategy/price_fanout.h"
 #include "server/strategy/signal.h"
 #include "server/strategy/strategy_entry.h"
 #include "server/strategy/strategy_records.h"
@@ -94,14 +97,20 @@ class StrategyRuntime {
   void SetTelemetry(Telemetry* telemetry) { telemetry_ = telemetry; }
 
  private:
+  // Exchange control forgets the strategy (logged when it does not confirm).
+  void RemoveFromControl(const std::string& id);
+
   StrategyRecords* const records_;
   StrategyTrading* const trading_;
   PriceModule* const prices_;
   const Clock* const clock_;
   TickLatency tick_latency_;
   Telemetry* telemetry_ = &NoTelemetry();
-  // Last: destroyed first, running what is queued while the rest still exists.
+  // Destroyed first, running what is queued while the rest still exists.
   TradeLanes lanes_{4};
+  // After lanes_: closed (no callback running) before the lanes go. Null
+  // without a PriceModule.
+  std::unique_ptr<PriceFanout> fanout_;
 };
 
 }  // namespace xctl

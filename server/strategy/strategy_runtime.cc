@@ -209,36 +209,30 @@ absl::StatusOr<StrategyView> StrategyRuntime::Stop(StrategyEntry& e) {
 
 // Requires e.op_mu.
 void StrategyRuntime::Release(StrategyEntry& e, absl::string_view message) {
-  e.op_mu.AssertHeld();
-  e.subscription.reset();
-  std::string id;
-  {
-    // Waits for a tick or signal in progress: none follows once this returns.
-    absl::MutexLock run(&e.run_mu);
-    e.strategy.reset();
-    absl::MutexLock lock(&e.mu);
+  const std::string id = Unload(e, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
     e.owned = false;
     e.status = StrategyStatus::kStopped;
     e.message = std::string(message);
-    id = e.record.id;
-  }
+  });
   lanes_.Drain(id);  // queued trades are done, or refused by the trade gate
   RemoveFromControl(id);
 }
 
 // Requires e.op_mu.
 void StrategyRuntime::Remove(StrategyEntry& e) {
+  RemoveFromControl(Unload(e, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) { e.removed = true; }));
+}
+
+// Requires e.op_mu.
+std::string StrategyRuntime::Unload(StrategyEntry& e, absl::FunctionRef<void()> mark) {
   e.op_mu.AssertHeld();
   e.subscription.reset();
-  std::string id;
-  {
-    absl::MutexLock run(&e.run_mu);
-    e.strategy.reset();
-    absl::MutexLock lock(&e.mu);
-    e.removed = true;
-    id = e.record.id;
-  }
-  RemoveFromControl(id);
+  // Waits for a tick or signal in progress: none follows once this returns.
+  absl::MutexLock run(&e.run_mu);
+  e.strategy.reset();
+  absl::MutexLock lock(&e.mu);
+  mark();
+  return e.record.id;
 }
 
 int StrategyRuntime::RetryFailed(const std::vector<StrategyEntryPtr>& entries, bool owned_only) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/common/clock.h"
@@ -99,6 +100,9 @@ class StrategyRuntime {
  private:
   // Exchange control forgets the strategy (logged when it does not confirm).
   void RemoveFromControl(const std::string& id);
+  // Requires entry.op_mu. Drops the ticks and the instance (waiting for a
+  // tick or signal in progress), then runs `mark` with entry.mu held; the id.
+  std::string Unload(StrategyEntry& entry, absl::FunctionRef<void()> mark);
 
   StrategyRecords* const records_;
   StrategyTrading* const trading_;

@@ -22,7 +22,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "server/api/fd_limit.h"
-#include "server/api/server_app.h"
+#include "server/app/server_app.h"
 #include "server/cluster/nats_bus.h"
 #include "server/common/log.h"
 #include "server/common/flag_help.h"
@@ -209,7 +209,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  auto app = xctl::api::ServerApp::Start(config);
+  auto app = xctl::app::ServerApp::Start(config);
   if (!app.ok()) return Fail(1, app.status().message());
 
   if (std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {

@@ -46,7 +46,7 @@ absl::StatusOr<std::unique_ptr<ClusterPrices>> ClusterPrices::Start(ClusterPrice
                                                                     PriceModule& prices) {
   std::unique_ptr<ClusterPrices> cp(new ClusterPrices(std::move(options), prices));
   if (absl::Status s = cp->Init(); !s.ok()) {
-    prices.SetFetchGate(nullptr);
+    if (cp->options_.install_fetch_gate) prices.SetFetchGate(nullptr);
     cp->Stop();
     return s;
   }
@@ -84,7 +84,7 @@ absl::Status ClusterPrices::Init() {
     return absl::Status(s.code(), absl::StrCat("cluster: NATS flush: ", s.message()));
   }
 
-  prices_.SetFetchGate([this] { return Gate(); });
+  if (options_.install_fetch_gate) prices_.SetFetchGate(fetch_gate());
 
   LeaseKeeperOptions ko;
   ko.holder = options_.node_id;

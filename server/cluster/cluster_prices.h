@@ -62,6 +62,9 @@ struct ClusterPricesOptions {
   // The leases' "now": null (xctld) is the database's clock; tests give
   // the same FakeClock as `clock` (LeaseTable::Open).
   const Clock* lease_clock = nullptr;
+  // Start installs the fetch gate on the PriceModule itself. False: the
+  // caller installs fetch_gate() (ClusterMode does, with the other hooks).
+  bool install_fetch_gate = true;
 };
 
 // "<hostname>-<pid>-<6 random hex digits>": unique per process run.
@@ -83,9 +86,9 @@ class ClusterPrices {
 
   // Opens the lease table, connects to NATS (UNAVAILABLE naming the redacted
   // URL when it cannot), subscribes to the batch subject, installs the fetch
-  // gate on `prices` and starts the lease keeper. Call before
-  // prices.Start(); `prices` must outlive this object, and must be stopped
-  // before this object is destroyed.
+  // gate on `prices` (unless install_fetch_gate is false) and starts the
+  // lease keeper. Call before prices.Start(); `prices` must outlive this
+  // object, and must be stopped before this object is destroyed.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<ClusterPrices>> Start(
       ClusterPricesOptions options, PriceModule& prices);
 
@@ -99,6 +102,12 @@ class ClusterPrices {
   // `release = false` the lease is left to expire (what a crash looks like;
   // tests). Idempotent.
   void Stop(bool release = true);
+
+  // The PriceModule's fetch gate of this instance (see install_fetch_gate);
+  // valid while this object lives.
+  PriceModule::FetchGate fetch_gate() {
+    return [this] { return Gate(); };
+  }
 
   // The lease epoch while this instance is the price leader.
   std::optional<int64_t> LeaderEpoch() const;

@@ -79,7 +79,7 @@ class StrategyShards final : public StrategyOwnership {
 
   // Opens the lease table and a connection for the lease overview and
   // starts the thread; `manager` must have SetOwnership(this) before its
-  // Start (the caller does this with the returned object, see server_app.cc:
+  // Start (the caller does this with the returned object, see cluster_mode.cc:
   // Create, then manager.SetOwnership, manager.Start, shards.Run). `manager`
   // must outlive this object.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<StrategyShards>> Create(

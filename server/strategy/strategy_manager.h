@@ -21,19 +21,27 @@
 // live strategy whose exchange is unreachable at start) is also tried again
 // by RetryFailed, with back-off.
 //
-// Prices. Each running price-driven strategy has its own callback
-// subscription on the PriceModule for its pairs (so one slow strategy only
-// conflates its own ticks; it is dropped at stop). Without a PriceModule
+// Prices. The running price-driven strategies share a few callback
+// subscriptions on the PriceModule with a fan-out by pair (PriceFanout,
+// price_fanout.h; a strategy leaves it at stop). Without a PriceModule
 // (tests) ticks are given with DeliverTicks.
+//
+// Parts. The manager is a façade over four classes, one job each:
+// StrategyRecords (strategy_records.h: rows, validation, credentials and
+// secrets, the view), StrategyTable (strategy_entry.h: the entries by id),
+// StrategyRuntime (strategy_runtime.h: instances, start/stop, FAILED and
+// RetryFailed, ticks, signals, trading lanes) and OwnedStrategies
+// (strategy_ownership.h: the cluster hook). It keeps the order of the steps
+// of each operation and the ownership checks; the parts do the work.
 //
 // Threads. Every method is thread-safe. Lifecycle operations on one
 // strategy are serialized by a per-strategy lock held across the store and
 // exchange-control calls (a slow live reconciliation holds up only that
 // strategy); calls into one instance (ticks, signals) are serialized by
-// another. Lock order: op_mu -> run_mu -> manager mu_ -> entry mu.
+// another. Lock order: op_mu -> run_mu -> entry mu; the table's lock nests
+// with none of them (strategy_entry.h says why).
 #pragma once
 
-#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,7 +49,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -55,105 +62,14 @@
 #include "server/strategy/registry.h"
 #include "server/strategy/signal.h"
 #include "server/strategy/strategy.h"
+#include "server/strategy/strategy_entry.h"
+#include "server/strategy/strategy_ownership.h"
+#include "server/strategy/strategy_records.h"
+#include "server/strategy/strategy_runtime.h"
+#include "server/strategy/strategy_view.h"
 #include "server/strategy/tick_latency.h"
-#include "server/strategy/trade_lanes.h"
 
 namespace xctl {
-
-enum class StrategyStatus { kStopped, kRunning, kFailed };
-
-// "stopped", "running", "failed".
-absl::string_view ToString(StrategyStatus status);
-
-// A strategy as the API shows it: the stored fields without secrets, plus its
-// mode and runtime status.
-struct StrategyView {
-  std::string id;
-  std::string name;
-  std::string type;
-  std::vector<std::string> pairs;
-  StrategyParams params;
-  Decimal starting_balance;
-  Decimal leverage;
-  std::optional<Decimal> taker_fee_rate;
-  std::optional<Decimal> maker_fee_rate;
-  // The stored desired status.
-  bool desired_running = false;
-  TradingMode mode = TradingMode::kPaper;
-  StrategyStatus status = StrategyStatus::kStopped;
-  std::string status_message;
-  bool has_credentials = false;
-  bool has_signal_secret = false;
-  int64_t created_at_ms = 0;
-  int64_t updated_at_ms = 0;
-};
-
-// The settable fields of a strategy.
-struct StrategySpec {
-  // Empty on Create: the manager picks "<type>-<8 hex digits>".
-  std::string id;
-  // Empty: the id.
-  std::string name;
-  std::string type;
-  std::vector<std::string> pairs;
-  StrategyParams params;
-  // Paper account start in USDT, > 0; unset on Create: 10000.
-  std::optional<Decimal> starting_balance;
-  // > 0; unset on Create: 1.
-  std::optional<Decimal> leverage;
-  // Fractions in [0, 1); unset: BloFin's standard rates.
-  std::optional<Decimal> taker_fee_rate;
-  std::optional<Decimal> maker_fee_rate;
-};
-
-struct NewStrategy {
-  StrategySpec spec;
-  // Present: the strategy trades live on BloFin.
-  std::optional<BlofinCredentials> credentials;
-  // Non-empty: signals must carry it.
-  std::string signal_secret;
-  // Start at once (stored as the desired status).
-  bool start = false;
-};
-
-struct StrategyUpdate {
-  std::string id;
-  // Field mask: which of `values` to apply. Among: name, pairs, params,
-  // starting_balance, leverage, taker_fee_rate, maker_fee_rate (an unset fee
-  // rate returns to the standard rate).
-  std::vector<std::string> paths;
-  StrategySpec values;
-  // Set: switch to live with these credentials. Not with clear_credentials.
-  std::optional<BlofinCredentials> credentials;
-  // Remove the credentials: switch to paper.
-  bool clear_credentials = false;
-  // Non-empty: set or replace the signal secret. Not with clear_signal_secret.
-  std::string signal_secret;
-  bool clear_signal_secret = false;
-};
-
-// Empty / nullopt match everything.
-struct StrategyFilter {
-  std::string type;
-  std::optional<StrategyStatus> status;
-  std::optional<TradingMode> mode;
-};
-
-// Cluster mode (docs/cluster.md, "Strategy sharding"): which strategies this
-// instance may run. Implemented by cluster::StrategyShards; without it (the
-// default) the manager runs every strategy as before.
-class StrategyOwnership {
- public:
-  virtual ~StrategyOwnership() = default;
-  // OK when this instance holds the strategy's lease now (an in-memory
-  // check); otherwise UNAVAILABLE naming the owner instance and its lease
-  // epoch, or saying that none is live yet. OK as well for ids it knows
-  // nothing about (the caller's NOT_FOUND then speaks).
-  [[nodiscard]] virtual absl::Status CheckOwner(absl::string_view strategy_id) = 0;
-  // A strategy was just created on this instance: a candidate for the
-  // leases now rather than at the next placement round.
-  virtual void Nominate(absl::string_view strategy_id) = 0;
-};
 
 class StrategyManager {
  public:
@@ -287,64 +203,28 @@ class StrategyManager {
   // Tick-to-strategy latency of the last closed 5 s window (also logged as
   // event=strategy_tick_latency).
   std::optional<TickLatency::Figures> TickLatencyWindow() const {
-    return tick_latency_.LastWindow();
+    return runtime_.TickLatencyWindow();
   }
   // Where each tick-to-strategy sample is reported too (server/common/
   // telemetry.h). Set before Start(); `telemetry` must outlive the manager.
-  void SetTelemetry(Telemetry* telemetry) { telemetry_ = telemetry; }
+  void SetTelemetry(Telemetry* telemetry) { runtime_.SetTelemetry(telemetry); }
 
  private:
-  struct Entry;
-
-  std::shared_ptr<Entry> Find(absl::string_view id) const;
-  std::vector<std::shared_ptr<Entry>> Snapshot() const;
-  StrategyView ViewOf(const Entry& entry) const;
-
-  // Builds the StrategyInfo for `record` (credentials decrypted).
-  absl::StatusOr<StrategyInfo> InfoFor(const StrategyRecord& record, bool running) const;
-  // Builds and checks an instance for `record` without side effects.
-  absl::StatusOr<std::unique_ptr<Strategy>> BuildInstance(const StrategyRecord& record) const;
-  // Fresh instance, UpsertStrategy, SetRunning, subscription; on success the
-  // entry holds `record` and is RUNNING (run) or STOPPED. Nothing in the
-  // entry changes on failure (exchange control may have seen the change;
-  // `reached_control` says whether it was asked).
-  absl::Status Apply(Entry& entry, const StrategyRecord& record, bool run,
-                     bool* reached_control = nullptr);
-  void MarkFailed(Entry& entry, absl::string_view reason);
-  // MarkFailed, with a retry by RetryFailed when `cause` is passing.
-  void MarkFailedOrRetry(Entry& entry, const absl::Status& cause);
-  absl::StatusOr<StrategyView> StartLocked(Entry& entry);
-  // Cluster mode: OK when this instance runs the strategy (or no ownership
-  // is set), else the ownership's UNAVAILABLE.
-  absl::Status CheckOwned(Entry& entry);
-  // Ticks for one strategy (its subscription callback, or DeliverTicks).
-  void DispatchTicks(Entry& entry, const std::vector<TickPtr>& ticks);
-  // Checks no open positions / resting orders remain.
-  absl::Status CheckNoExposure(absl::string_view id);
-  // Start, part 1: reads the stored strategies and writes the config ones
-  // (all checked first, written in one transaction).
-  absl::StatusOr<std::map<std::string, StrategyRecord>> LoadAndUpsert(
-      const std::vector<StrategyConfig>& from_config);
   // Start, part 2: an entry per strategy, each brought to its desired status.
   void BringUp(const std::map<std::string, StrategyRecord>& records);
-  absl::StatusOr<StrategyRecord> RecordFromConfig(const StrategyConfig& config,
-                                                  const StrategyRecord* stored) const;
+  // Checks no open positions / resting orders remain.
+  absl::Status CheckNoExposure(absl::string_view id);
 
-  Store* const store_;
   StrategyTrading* const trading_;
-  PriceModule* const prices_;
-  const StrategyRegistry* const registry_;
-  const CredentialsCipher* const cipher_;
-  const Clock* const clock_;
-  StrategyOwnership* ownership_ = nullptr;  // cluster mode only; set before Start
+  StrategyRecords records_;
+  StrategyTable table_;
+  // Holds the trading lanes: declared after the table so that, destroyed
+  // before it, it runs what is queued while the rest still exists.
+  StrategyRuntime runtime_;
+  OwnedStrategies owned_;
 
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);
-  bool started_ ABSL_GUARDED_BY(mu_) = false;
-  TickLatency tick_latency_;
-  Telemetry* telemetry_ = &NoTelemetry();
-  // Last: destroyed first, running what is queued while the rest still exists.
-  TradeLanes lanes_{4};
+  mutable absl::Mutex start_mu_;
+  bool started_ ABSL_GUARDED_BY(start_mu_) = false;
 };
 
 }  // namespace xctl

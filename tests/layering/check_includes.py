@@ -29,7 +29,8 @@ LAYERS = [
     ["control"],                             # exchange control
     ["strategy"],                            # strategy manager
     ["cluster"],                             # cluster mode
-    ["api"],                                 # gRPC services, ServerApp
+    ["api"],                                 # gRPC services
+    ["app"],                                 # ServerApp, the composition root
     ["main"],                                # server/main.cc
 ]
 

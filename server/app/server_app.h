@@ -1,8 +1,10 @@
-// ServerApp: one running xctld. Opens the store, starts the price module,
-// registers the gRPC services (PriceFeed, ExchangeControl, StrategyManager,
-// health, reflection) and serves them; Shutdown() stops it all in order.
-// main.cc owns flags and signals; tests start a ServerApp in-process or run
-// the xctld binary.
+// ServerApp: one running xctld, xctld's composition root. Opens the store,
+// builds the price module, exchange control and the strategy manager, with
+// --cluster the ClusterMode that hooks into them (server/cluster/
+// cluster_mode.h), starts them, registers the gRPC services of server/api/
+// (PriceFeed, ExchangeControl, StrategyManager, health, reflection) and
+// serves them; Shutdown() stops it all in order. main.cc owns flags and
+// signals; tests run the xctld binary.
 #pragma once
 
 #include <memory>
@@ -10,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "server/config/config.h"
 
-namespace xctl::api {
+namespace xctl::app {
 
 // xctld's exit code when the gRPC listener stopped accepting and could not be
 // rebuilt (docs/security.md, "Connection floods"): trading was shut down
@@ -41,4 +43,4 @@ class ServerApp {
   virtual ~ServerApp() = default;
 };
 
-}  // namespace xctl::api
+}  // namespace xctl::app

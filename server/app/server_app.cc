@@ -1,4 +1,4 @@
-#include "server/api/server_app.h"
+#include "server/app/server_app.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -24,11 +24,10 @@
 #include "server/api/rpc_metrics.h"
 #include "server/api/server_metrics.h"
 #include "server/api/strategy_manager_service.h"
-#include "server/cluster/cluster_prices.h"
-#include "server/cluster/strategy_shards.h"
-#include "server/cluster/cluster_feed.h"  // cluster mode: streams over NATS
-#include "server/common/http_client.h"
+#include "server/app/instrument_loading.h"
+#include "server/cluster/cluster_mode.h"
 #include "server/control/order_router.h"
+#include "server/control/portfolio.h"
 #include "server/exchange/blofin/rest_client.h"
 #include "server/model/instruments.h"
 #include "server/common/log.h"
@@ -42,8 +41,22 @@
 #include "server/strategy/registry.h"
 #include "server/strategy/strategy_manager.h"
 
-namespace xctl::api {
+namespace xctl::app {
 namespace {
+
+// The gRPC side this root serves (server/api/).
+using api::AcceptQueueLength;
+using api::Authorizer;
+using api::ExchangeControlService;
+using api::FdsAvailable;
+using api::GrpcListener;
+using api::HealthProbes;
+using api::HealthService;
+using api::ListenerWatchdog;
+using api::MakeServerCollector;
+using api::PriceFeedService;
+using api::RpcMetrics;
+using api::StrategyManagerService;
 
 class ServerAppImpl final : public ServerApp {
  public:
@@ -71,23 +84,6 @@ class ServerAppImpl final : public ServerApp {
     }
     prices_ = std::make_unique<PriceModule>(config_.price, *std::move(source));
     if (telemetry_) prices_->SetTelemetry(telemetry_.get());
-    if (config_.cluster.enabled()) {
-      // Cluster mode (docs/cluster.md): only the price leader fetches; every
-      // instance ingests the leader's ticks from NATS. Before Start, which
-      // must see the fetch gate.
-      auto cluster = cluster::ClusterPrices::Start(
-          cluster::ClusterPricesOptions{
-              .nats_url = config_.cluster.nats_url,
-              .database_url = config_.database,
-              .node_id = config_.cluster.node_id,
-              .lease_ttl = absl::Milliseconds(EffectiveLeaseTtlMs(config_)),
-              .publish_per_pair = config_.cluster.publish_per_pair},
-          *prices_);
-      if (!cluster.ok()) return cluster.status();
-      cluster_prices_ = *std::move(cluster);
-    }
-    prices_->Start();
-
     auto auth = Authorizer::Create(config_.auth);
     if (!auth.ok()) return auth.status();
     auth_ = *std::move(auth);
@@ -103,7 +99,7 @@ class ServerAppImpl final : public ServerApp {
     price_feed_ = std::make_unique<PriceFeedService>(
         *prices_, PriceFeedService::Options{.auth = &auth_});
 
-    LoadInstruments();
+    LoadInstruments(config_, instruments_, tiers_);
     blofin::RestOptions rest;
     rest.base_url = config_.blofin.url;
     rest.timeout_ms = config_.blofin.timeout_ms;
@@ -117,41 +113,6 @@ class ServerAppImpl final : public ServerApp {
         Portfolio::Deps{store_.get(), prices_.get(), &instruments_, &SystemClock()});
     control_ = std::make_unique<OrderRouter>(
         OrderRouter::Deps{store_.get(), factory_.get(), portfolio_.get()});
-    control_->Start(prices_.get());
-    ExchangeControlService::Options control_options{.configured_pairs = config_.price.pairs,
-                                                    .auth = &auth_};
-    // ---- BEGIN cluster mode: position/KPI streams over NATS (ClusterFeed) ----
-    // docs/cluster.md, "Streams". Only with --cluster: a NATS connection of
-    // its own publishes this instance's strategy changes and feeds the other
-    // instances' into portfolio_->feed(); stream snapshots add the remote cache.
-    if (config_.cluster.enabled()) {
-      const std::string node = cluster_prices_->node_id();
-      auto bus = cluster::NatsBus::Connect(config_.cluster.nats_url,
-                                           absl::StrCat("xctld-", node, "-feed"));
-      if (!bus.ok()) return bus.status();
-      cluster_feed_bus_ = *std::move(bus);
-      OrderRouter* control = control_.get();
-      Portfolio* portfolio = portfolio_.get();
-      auto feed = cluster::ClusterFeed::Start(
-          *cluster_feed_bus_, portfolio->feed(),
-          cluster::ClusterFeedOptions{
-              .node_id = node,
-              .is_local = [control](absl::string_view id) { return control->Info(id).has_value(); },
-              .local_open_positions = [portfolio] { return portfolio->OpenPositionViews({}); },
-              .local_kpis = [portfolio] { return portfolio->KpiViews({}); },
-              .refresh_interval = absl::Milliseconds(
-                  std::max<int64_t>(1000, 5 * int64_t{config_.price.interval_ms}))});
-      if (!feed.ok()) return feed.status();
-      cluster_feed_ = *std::move(feed);
-      cluster::ClusterFeed* remote = cluster_feed_.get();
-      control_options.remote_positions = [remote](const FeedFilter& f) {
-        return remote->RemoteOpenPositions(f);
-      };
-      control_options.remote_kpis = [remote](const FeedFilter& f) { return remote->RemoteKpis(f); };
-    }
-    // ---- END cluster mode: position/KPI streams over NATS ----
-    control_service_ = std::make_unique<ExchangeControlService>(
-        *control_, *portfolio_, instruments_, std::move(control_options));
 
     XCTL_RETURN_IF_ERROR(RegisterBuiltinStrategies(registry_));
     // The master key (server/strategy/master_key.h): never silently replaced
@@ -167,26 +128,30 @@ class ServerAppImpl final : public ServerApp {
     strategies_ = std::make_unique<StrategyManager>(store_.get(), control_.get(), prices_.get(),
                                                     &registry_, cipher_.get(), &SystemClock());
     if (telemetry_) strategies_->SetTelemetry(telemetry_.get());
-    // ---- cluster mode: strategy sharding (docs/cluster.md) -------------
-    if (config_.cluster.enabled() && cluster_prices_) {
-      auto shards = cluster::StrategyShards::Create(
-          cluster::StrategyShardsOptions{
-              .database_url = config_.database,
-              .node_id = cluster_prices_->node_id(),
-              .lease_ttl = absl::Milliseconds(EffectiveStrategyLeaseTtlMs(config_))},
-          *strategies_);
-      if (!shards.ok()) return shards.status();
-      strategy_shards_ = *std::move(shards);
-      strategies_->SetOwnership(strategy_shards_.get());
-      cluster::StrategyShards* gate = strategy_shards_.get();
-      control_->SetTradeGate(
-          [gate](absl::string_view strategy_id) { return gate->CheckOwner(strategy_id); });
+    // Cluster mode (docs/cluster.md): its hooks go in before anything starts.
+    if (config_.cluster.enabled()) {
+      auto cluster = cluster::ClusterMode::Start(
+          config_, cluster::ClusterTargets{.prices = prices_.get(),
+                                           .router = control_.get(),
+                                           .portfolio = portfolio_.get(),
+                                           .strategies = strategies_.get()});
+      if (!cluster.ok()) return cluster.status();
+      cluster_ = *std::move(cluster);
     }
-    // ---- end strategy sharding ------------------------------------------
+    prices_->Start();
+    control_->Start(prices_.get());
+    ExchangeControlService::Options control_options{.configured_pairs = config_.price.pairs,
+                                                    .auth = &auth_};
+    if (cluster_) {
+      control_options.remote_positions = cluster_->hooks().remote_positions;
+      control_options.remote_kpis = cluster_->hooks().remote_kpis;
+    }
+    control_service_ = std::make_unique<ExchangeControlService>(
+        *control_, *portfolio_, instruments_, std::move(control_options));
     if (absl::Status started = strategies_->Start(config_.strategies); !started.ok()) {
       return absl::Status(started.code(), absl::StrCat("strategies: ", started.message()));
     }
-    if (strategy_shards_) XCTL_RETURN_IF_ERROR(strategy_shards_->Run());  // strategy sharding
+    if (cluster_) XCTL_RETURN_IF_ERROR(cluster_->Run());
     // Strategies FAILED for a passing cause (BloFin unreachable at start) are
     // tried again with back-off (StrategyManager::RetryFailed).
     retry_thread_ = std::thread([this] {
@@ -204,8 +169,9 @@ class ServerAppImpl final : public ServerApp {
       metrics_->Add(MakeServerCollector({.prices = prices_.get(),
                                          .health = health_.get(),
                                          .clock = &SystemClock(),
-                                         .cluster_prices = cluster_prices_.get(),
-                                         .strategy_shards = strategy_shards_.get()}));
+                                         .cluster_prices = cluster_ ? cluster_->prices() : nullptr,
+                                         .strategy_shards =
+                                             cluster_ ? cluster_->shards() : nullptr}));
     }
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     auto listener = GrpcListener::Start(
@@ -238,20 +204,13 @@ class ServerAppImpl final : public ServerApp {
       if (control_service_) control_service_->Shutdown();
       listener_->Shutdown();
     }
-    // ---- cluster mode: streams over NATS; before control_ goes away ----
-    if (cluster_feed_) cluster_feed_->Stop();
-    // ---- end cluster mode streams ----
-    // Hand price leadership over first: another instance takes over at once.
-    if (cluster_prices_) cluster_prices_->Stop();
-    // Strategy sharding: stop the strategies here and release their leases
-    // (others take them over within one round).
-    if (strategy_shards_) strategy_shards_->Stop();
+    // Cluster mode: streams, price leadership, strategy leases handed over.
+    if (cluster_) cluster_->Stop();
     retry_stop_.Notify();
     if (retry_thread_.joinable()) retry_thread_.join();
     if (strategies_) strategies_->Shutdown();
     if (control_) control_->Stop();
     if (prices_) prices_->Stop();
-    cluster_prices_.reset();  // after prices_->Stop(): its fetch gate points here
     watchdog_.reset();
     listener_.reset();
     metrics_.reset();  // its collectors read health_ and prices_
@@ -261,7 +220,7 @@ class ServerAppImpl final : public ServerApp {
     strategies_.reset();
     control_service_.reset();
     control_.reset();
-    strategy_shards_.reset();  // strategy sharding; after control_ (its trade gate)
+    cluster_.reset();  // after control_ (its trade gate) and prices_->Stop() (its fetch gate)
     factory_.reset();
     price_feed_.reset();
     prices_.reset();
@@ -283,55 +242,6 @@ class ServerAppImpl final : public ServerApp {
     return kDefaultKeyFile;
   }
   static constexpr char kDefaultKeyFile[] = "/var/lib/xctl/xctl.key";
-
-  // Built-in BloFin specifications, then the config's, then (when asked)
-  // BloFin's own list.
-  void LoadInstruments() {
-    for (const Instrument& i : DefaultInstruments()) instruments_.Put(i);
-    for (const InstrumentConfig& c : config_.instruments) {
-      // Validated by the config (ValidateConfig): the sizes parse, or are "".
-      auto size = [](const std::string& text) -> std::optional<Decimal> {
-        if (text.empty()) return std::nullopt;
-        return *Decimal::Parse(text);
-      };
-      instruments_.Put(Instrument{.symbol = c.symbol,
-                                  .contract_value = *Decimal::Parse(c.contract_value),
-                                  .lot_size = *Decimal::Parse(c.lot_size),
-                                  .min_size = *Decimal::Parse(c.min_size),
-                                  .tick_size = *Decimal::Parse(c.tick_size),
-                                  .max_leverage = *Decimal::Parse(c.max_leverage),
-                                  .max_market_size = size(c.max_market_size),
-                                  .max_limit_size = size(c.max_limit_size)});
-    }
-    if (!config_.blofin.load_instruments) return;
-    HttpClient http({.timeout_ms = config_.blofin.timeout_ms});
-    auto listed = blofin::FetchInstruments(http, config_.blofin.url);
-    if (!listed.ok()) {
-      spdlog::warn("event=instruments_not_loaded url={} error={}",
-                   LogQuote(RedactUrl(config_.blofin.url)), LogQuote(listed.status().message()));
-      return;
-    }
-    for (const Instrument& i : *listed) instruments_.Put(i);
-    spdlog::info("event=instruments_loaded count={}", listed->size());
-    if (config_.price.source == "blofin") LoadTiers(http);
-  }
-
-  // BloFin's position tiers of the priced pairs in both margin modes
-  // (index.md, "GET Position Tiers"), for paper liquidation; a pair whose
-  // tiers cannot be read keeps the built-in table (logged).
-  void LoadTiers(HttpClient& http) {
-    for (const std::string& pair : config_.price.pairs) {
-      for (absl::string_view mode : {"cross", "isolated"}) {
-        auto tiers = blofin::FetchPositionTiers(http, config_.blofin.url, pair, mode);
-        if (!tiers.ok() || tiers->empty()) {
-          spdlog::warn("event=position_tiers_not_loaded symbol={} margin_mode={} error={}", pair,
-                       mode, LogQuote(tiers.ok() ? "no tiers" : tiers.status().message()));
-          continue;
-        }
-        tiers_.Put(pair, mode, *std::move(tiers));
-      }
-    }
-  }
 
   // The listener watchdog (listener_watchdog.h), unless turned off. When
   // the listener cannot be rebuilt, xctld stops as on SIGTERM (strategies,
@@ -403,12 +313,7 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<StrategyManagerService> strategy_service_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<PriceModule> prices_;
-  std::unique_ptr<cluster::ClusterPrices> cluster_prices_;  // cluster mode only
-  std::unique_ptr<cluster::StrategyShards> strategy_shards_;  // cluster mode only
-  // ---- cluster mode only: streams over NATS (declared after control_: destroyed first) ----
-  std::unique_ptr<cluster::NatsBus> cluster_feed_bus_;
-  std::unique_ptr<cluster::ClusterFeed> cluster_feed_;
-  // ---- end cluster mode streams ----
+  std::unique_ptr<cluster::ClusterMode> cluster_;  // --cluster only
   std::unique_ptr<PriceFeedService> price_feed_;
   std::unique_ptr<HealthService> health_;  // outlives listener_ and metrics_
   std::unique_ptr<metrics::MetricsServer> metrics_;  // metrics.listen only
@@ -431,4 +336,4 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
   return app;
 }
 
-}  // namespace xctl::api
+}  // namespace xctl::app

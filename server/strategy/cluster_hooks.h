@@ -1,0 +1,41 @@
+// ClusterHooks: every point where cluster mode (docs/cluster.md) changes the
+// modules below it, in one struct. cluster::ClusterMode fills it and installs
+// it (ClusterMode::Install); without --cluster nothing fills it and every
+// module runs as on a single instance.
+//
+// It lives here, in the strategy module, because that is the lowest layer
+// that sees the three modules it reaches into (price, control, strategy);
+// the modules themselves keep their own setters (PriceModule::SetFetchGate,
+// OrderRouter::SetTradeGate, StrategyManager::SetOwnership), so each can
+// be tested with a hook of its own. Every hook is set before its module
+// starts, once.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "server/control/control_feed.h"
+#include "server/price/price_module.h"
+#include "server/strategy/strategy_ownership.h"
+
+namespace xctl {
+
+struct ClusterHooks {
+  // PriceModule: before each poll, whether this instance fetches (only the
+  // price leader does) and where the fetched ticks go (NATS, not Ingest).
+  PriceModule::FetchGate fetch_gate;
+  // OrderRouter: OK when a trade of this strategy may go out from this
+  // instance (it holds the strategy's lease), else UNAVAILABLE naming the
+  // owner (OrderRouter::TradeGate).
+  std::function<absl::Status(absl::string_view strategy_id)> trade_gate;
+  // StrategyManager: which strategies run on this instance.
+  StrategyOwnership* ownership = nullptr;
+  // The position and KPI streams' snapshots: what other instances run, to
+  // add to the local snapshot (ExchangeControlService options).
+  std::function<std::vector<PositionView>(const FeedFilter&)> remote_positions;
+  std::function<std::vector<KpiView>(const FeedFilter&)> remote_kpis;
+};
+
+}  // namespace xctl

@@ -491,6 +491,10 @@ int Main(int argc, char** argv) {
     if (base.startup_s > 0) Print(o, base);
   }
   const std::string sc = std::to_string(load.strategies) + " strategies";
+  // Issue #15's targets: 1,000 strategies p99 < 1 ms to OnTick; 10,000
+  // (--per-pair=100) p99 < 5 ms to OnTick and < 100 ms to the stored order.
+  const bool ten_thousand = load.strategies >= 10'000;
+  const double tick_target_us = ten_thousand ? 5'000 : 1'000;
   const auto p = [](const std::vector<double>& v, double q) { return Percentile(v, q); };
   Result("strategies", sc, "upstream requests per interval", Fmt("%.3f", load.requests_per_interval),
          Fmt("%.3f", base.requests_per_interval),
@@ -507,13 +511,16 @@ int Main(int argc, char** argv) {
   Result("strategies", sc, "tick->strategy in xctld p50/p99 us",
          Fmt("%.0f", Percentile(load.tick_p50_us, 0.5)) + "/" + Fmt("%.0f", Max(load.tick_p99_us)),
          Fmt("%.0f", Percentile(base.tick_p50_us, 0.5)) + "/" + Fmt("%.0f", Max(base.tick_p99_us)),
-         Ratio(Max(load.tick_p99_us), Max(base.tick_p99_us)), "issue: p99 < 1 ms",
-         load.tick_p99_us.empty() ? "-" : (Max(load.tick_p99_us) < 1000 ? "met" : "MISSED"));
+         Ratio(Max(load.tick_p99_us), Max(base.tick_p99_us)),
+         ten_thousand ? "issue #15: p99 < 5 ms" : "issue #15: p99 < 1 ms",
+         load.tick_p99_us.empty() ? "-"
+                                  : (Max(load.tick_p99_us) < tick_target_us ? "met" : "MISSED"));
   Result("strategies", sc, "tick->order stored p50/p99 ms",
          Fmt("%.1f", p(load.order_ms, 0.5)) + "/" + Fmt("%.1f", p(load.order_ms, 0.99)),
          Fmt("%.1f", p(base.order_ms, 0.5)) + "/" + Fmt("%.1f", p(base.order_ms, 0.99)),
-         Ratio(p(load.order_ms, 0.99), p(base.order_ms, 0.99)), "yardstick: p99 < 1 interval",
-         p(load.order_ms, 0.99) < o.interval_ms ? "met" : "MISSED");
+         Ratio(p(load.order_ms, 0.99), p(base.order_ms, 0.99)),
+         ten_thousand ? "issue #15: p99 < 100 ms" : "yardstick: p99 < 1 interval",
+         p(load.order_ms, 0.99) < (ten_thousand ? 100 : o.interval_ms) ? "met" : "MISSED");
   Result("strategies", sc, "crosses seen / expected",
          Fmt("%.0f", load.decisions) + "/" + Fmt("%.0f", load.expected),
          Fmt("%.0f", base.decisions) + "/" + Fmt("%.0f", base.expected),

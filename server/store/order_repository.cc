@@ -4,6 +4,7 @@
 #include <soci/soci.h>
 
 #include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"

@@ -4,7 +4,7 @@
 // ParseConfig errors are INVALID_ARGUMENT naming the file; ValidateConfig
 // errors are INVALID_ARGUMENT (NOT_FOUND for a missing replay file); a config
 // that validates has the properties the server relies on at start, checked
-// here independently of config.cc.
+// here independently of validate_config.cc.
 //
 // ValidateConfig opens price.replay_file; the harness points a non-empty one
 // at /dev/null so the fuzzer never touches other files (a FIFO would hang).

@@ -19,7 +19,10 @@
 //    RemoteKpis) merged with the local snapshot.
 //
 // Type and "all" aggregates are never published: they stay per instance.
-// Used only in cluster mode; nothing here runs otherwise.
+// Used only in cluster mode; nothing here runs otherwise. The messages and
+// their codec are in feed_codec.h; the implementation is split over
+// cluster_feed.cc (lifetime), cluster_feed_publish.cc (publisher) and
+// cluster_feed_cache.cc (receiver, cache), sharing cluster_feed_impl.h.
 #pragma once
 
 #include <cstdint>
@@ -31,46 +34,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/cluster/feed_codec.h"  // the messages, for users of the feed
 #include "server/cluster/nats_bus.h"
 #include "server/common/clock.h"
 #include "server/control/control_feed.h"
 
 namespace xctl::cluster {
-
-// ---- Wire format (proto/xctl/cluster/v1/cluster.proto) ----
-
-inline constexpr size_t kMaxFeedMessageBytes = 4 * 1024 * 1024;
-inline constexpr size_t kMaxPositionsPerMessage = 10'000;
-
-struct FeedMessageHeader {
-  std::string publisher;      // node id, 1-128 printable ASCII bytes
-  uint64_t incarnation = 0;   // > 0, random per ClusterFeed run
-  uint64_t sequence = 0;      // > 0, +1 per message per kind (positions / KPIs)
-  int64_t publish_time_ms = 0;
-  std::string strategy_id;    // a valid strategy id
-  bool full_state = false;    // a periodic refresh of the whole strategy
-};
-
-// Every row's strategy_id must be the header's.
-struct PositionMessage {
-  FeedMessageHeader header;
-  std::vector<PositionView> positions;
-};
-
-// `kpis.kind` is kStrategy and `kpis.name` the header's strategy id.
-struct KpiMessage {
-  FeedMessageHeader header;
-  KpiView kpis;
-};
-
-// INVALID_ARGUMENT naming the first problem (bad header, a row of another
-// strategy, negative quantity, too many rows, ...).
-[[nodiscard]] absl::StatusOr<std::string> EncodePositionMessage(const PositionMessage& message);
-[[nodiscard]] absl::StatusOr<std::string> EncodeKpiMessage(const KpiMessage& message);
-// Bytes are hostile: size limit, protobuf framing, then every field checked.
-// INVALID_ARGUMENT naming the first problem; never crashes.
-[[nodiscard]] absl::StatusOr<PositionMessage> DecodePositionMessage(absl::string_view bytes);
-[[nodiscard]] absl::StatusOr<KpiMessage> DecodeKpiMessage(absl::string_view bytes);
 
 // ---- The feed bridge ----
 
@@ -146,6 +115,7 @@ class ClusterFeed {
   };
   Stats stats() const;
 
+  // The state behind the feed (internal: cluster_feed_impl.h).
   struct Impl;
 
  private:

@@ -1,3 +1,7 @@
+// NatsBus (nats_bus.h): the connection. libnats' process-wide state, the
+// options of Connect, the connection callbacks that log and report state
+// changes, Publish, Flush and Close. Subscriptions are in
+// nats_subscription.cc, errors and URL redaction in nats_errors.cc.
 #include "server/cluster/nats_bus.h"
 
 #include <nats/nats.h>
@@ -5,22 +9,25 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
-#include <mutex>
-#include <thread>
+#include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "server/cluster/nats_internal.h"
 #include "server/common/log.h"
 
 namespace xctl::cluster {
 namespace {
+
+using nats_internal::StatusFor;
+using nats_internal::UrlSecrets;
 
 // libnats' process-wide state: opened once, lazily, by the first Connect.
 absl::Mutex g_lib_mu;
@@ -45,59 +52,6 @@ absl::Status OpenLibrary() {
 
 int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
 
-// libnats' text for `s`, plus the thread's last error detail when it adds
-// something, with `secret` parts of the URL removed.
-std::string NatsError(natsStatus s, const std::vector<std::string>& secrets) {
-  std::string text = natsStatus_GetText(s);
-  natsStatus last_status = NATS_OK;
-  const char* last = nats_GetLastError(&last_status);
-  if (last && *last && text.find(last) == std::string::npos && std::string(last) != text) {
-    absl::StrAppend(&text, " (", last, ")");
-  }
-  for (const std::string& secret : secrets) {
-    if (secret.empty()) continue;
-    for (size_t p = text.find(secret); p != std::string::npos; p = text.find(secret, p + 3)) {
-      text.replace(p, secret.size(), "***");
-    }
-  }
-  return text;
-}
-
-// The passwords and tokens inside a (comma-separated) NATS URL.
-std::vector<std::string> UrlSecrets(absl::string_view urls) {
-  std::vector<std::string> out;
-  for (absl::string_view url : absl::StrSplit(urls, ',')) {
-    size_t scheme = url.find("://");
-    size_t start = scheme == absl::string_view::npos ? 0 : scheme + 3;
-    size_t at = url.find('@', start);
-    if (at == absl::string_view::npos) continue;
-    absl::string_view userinfo = url.substr(start, at - start);
-    size_t colon = userinfo.find(':');
-    out.emplace_back(colon == absl::string_view::npos ? userinfo : userinfo.substr(colon + 1));
-  }
-  return out;
-}
-
-absl::Status StatusFor(natsStatus s, absl::string_view what, const std::string& redacted_url,
-                       const std::vector<std::string>& secrets) {
-  std::string msg = absl::StrCat(what, " (NATS ", redacted_url, "): ", NatsError(s, secrets));
-  switch (s) {
-    case NATS_INVALID_SUBJECT:
-    case NATS_INVALID_ARG:
-    case NATS_ADDRESS_MISSING:
-      return absl::InvalidArgumentError(msg);
-    case NATS_MAX_PAYLOAD:
-      return absl::ResourceExhaustedError(msg);
-    case NATS_TIMEOUT:
-      return absl::DeadlineExceededError(msg);
-    case NATS_NOT_PERMITTED:
-    case NATS_CONNECTION_AUTH_FAILED:
-      return absl::PermissionDeniedError(msg);
-    default:
-      return absl::UnavailableError(msg);
-  }
-}
-
 bool ValidPublishSubject(absl::string_view subject) {
   if (subject.empty() || subject.front() == '.' || subject.back() == '.') return false;
   for (absl::string_view token : absl::StrSplit(subject, '.')) {
@@ -109,50 +63,12 @@ bool ValidPublishSubject(absl::string_view subject) {
   return true;
 }
 
-bool ValidSubscribeSubject(absl::string_view subject) {
-  if (subject.empty()) return false;
-  std::vector<absl::string_view> tokens = absl::StrSplit(subject, '.');
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    absl::string_view t = tokens[i];
-    if (t.empty()) return false;
-    if (t == ">" && i + 1 != tokens.size()) return false;
-    if (t.size() > 1 && (t.find('*') != absl::string_view::npos ||
-                         t.find('>') != absl::string_view::npos)) {
-      return false;
-    }
-  }
-  for (char c : subject) {
-    if (c <= ' ' || c == 0x7f) return false;
-  }
-  return true;
-}
-
 // Owns a natsOptions for the duration of Connect.
 struct OptionsDeleter {
   void operator()(natsOptions* o) const { natsOptions_Destroy(o); }
 };
 
 }  // namespace
-
-std::string RedactNatsUrl(absl::string_view urls) {
-  std::vector<std::string> out;
-  for (absl::string_view url : absl::StrSplit(urls, ',')) {
-    std::string u(url);
-    size_t scheme = u.find("://");
-    size_t start = scheme == std::string::npos ? 0 : scheme + 3;
-    size_t at = u.find('@', start);
-    if (at != std::string::npos) {
-      size_t colon = u.find(':', start);
-      if (colon != std::string::npos && colon < at) {
-        u = absl::StrCat(u.substr(0, colon + 1), "***", u.substr(at));  // user:***@
-      } else {
-        u = absl::StrCat(u.substr(0, start), "***", u.substr(at));  // token: ***@
-      }
-    }
-    out.push_back(std::move(u));
-  }
-  return absl::StrJoin(out, ",");
-}
 
 absl::string_view NatsStateName(NatsState state) {
   switch (state) {
@@ -271,146 +187,6 @@ void OnAsyncError(natsConnection*, natsSubscription* sub, natsStatus err, void* 
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------------------
-// Subscriptions.
-
-struct NatsSubscription::State {
-  std::string subject;
-  NatsMessageCallback callback;
-  std::atomic<uint64_t> delivered{0};
-
-  absl::Mutex mu;
-  bool cancelled ABSL_GUARDED_BY(mu) = false;
-  int active ABSL_GUARDED_BY(mu) = 0;
-  std::thread::id delivering_thread ABSL_GUARDED_BY(mu);
-  bool completed ABSL_GUARDED_BY(mu) = false;  // libnats' dispatcher has exited
-};
-
-// libnats 3.4's reader thread may still hold a cancelled subscription's
-// pointer without a reference (natsConn_processMsg finds it, then locks it),
-// so destroying it at once races with that thread. Cancelled subscriptions
-// are therefore destroyed when their connection is closed (no reader left),
-// or at once when it already is.
-struct NatsSubscription::Graveyard {
-  absl::Mutex mu;
-  std::vector<natsSubscription*> buried ABSL_GUARDED_BY(mu);
-  bool closed ABSL_GUARDED_BY(mu) = false;
-
-  void Bury(natsSubscription* sub) {
-    {
-      absl::MutexLock lock(&mu);
-      if (!closed) {
-        buried.push_back(sub);
-        return;
-      }
-    }
-    natsSubscription_Destroy(sub);
-  }
-  // Called once the connection is closed and destroyed.
-  void Close() {
-    std::vector<natsSubscription*> subs;
-    {
-      absl::MutexLock lock(&mu);
-      closed = true;
-      subs.swap(buried);
-    }
-    for (natsSubscription* sub : subs) natsSubscription_Destroy(sub);
-  }
-};
-
-namespace {
-
-using SubStateBox = std::shared_ptr<NatsSubscription::State>;
-
-void OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
-  NatsSubscription::State& st = **static_cast<SubStateBox*>(closure);
-  {
-    absl::MutexLock lock(&st.mu);
-    if (st.cancelled) {
-      natsMsg_Destroy(msg);
-      return;
-    }
-    ++st.active;
-    st.delivering_thread = std::this_thread::get_id();
-  }
-  absl::string_view subject(natsMsg_GetSubject(msg));
-  absl::string_view payload(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
-  try {
-    st.callback(subject, payload);
-  } catch (const std::exception& e) {
-    spdlog::error("event=nats_callback_threw subject={} error={}", LogQuote(subject),
-                  LogQuote(e.what()));
-  } catch (...) {
-    spdlog::error("event=nats_callback_threw subject={} error=unknown", LogQuote(subject));
-  }
-  natsMsg_Destroy(msg);
-  st.delivered.fetch_add(1, std::memory_order_relaxed);
-  absl::MutexLock lock(&st.mu);
-  --st.active;
-  st.delivering_thread = std::thread::id();
-}
-
-// libnats' dispatcher for the subscription has exited: no OnMessage runs
-// after this. Frees the box given to libnats.
-void OnSubscriptionComplete(void* closure) {
-  auto* box = static_cast<SubStateBox*>(closure);
-  SubStateBox st = *box;
-  delete box;
-  absl::MutexLock lock(&st->mu);
-  st->completed = true;
-}
-
-// Await condition (called with st->mu held).
-bool NoCallbackRunning(NatsSubscription::State* st) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  return st->active == 0;
-}
-
-}  // namespace
-
-NatsSubscription::NatsSubscription(std::string subject, natsSubscription* sub,
-                                   std::shared_ptr<State> state,
-                                   std::shared_ptr<Graveyard> graveyard)
-    : subject_(std::move(subject)),
-      sub_(sub),
-      state_(std::move(state)),
-      graveyard_(std::move(graveyard)) {}
-
-NatsSubscription::~NatsSubscription() { Cancel(); }
-
-void NatsSubscription::Cancel() {
-  if (sub_ == nullptr) return;
-  bool from_own_callback;
-  {
-    absl::MutexLock lock(&state_->mu);
-    state_->cancelled = true;
-    from_own_callback = state_->delivering_thread == std::this_thread::get_id();
-    if (!from_own_callback) {
-      // A callback already running on libnats' thread finishes first.
-      state_->mu.Await(absl::Condition(&NoCallbackRunning, state_.get()));
-    }
-  }
-  // Removes interest on the server and ends libnats' dispatcher thread for
-  // this subscription (an error here means the connection is already closed,
-  // which closed the subscription too).
-  natsSubscription_Unsubscribe(sub_);
-  if (!from_own_callback) {
-    absl::MutexLock lock(&state_->mu);
-    if (!state_->mu.AwaitWithTimeout(absl::Condition(&state_->completed), absl::Seconds(5))) {
-      spdlog::warn("event=nats_unsubscribe_slow subject={}", LogQuote(subject_));
-    }
-  }
-  graveyard_->Bury(sub_);
-  sub_ = nullptr;
-}
-
-int64_t NatsSubscription::dropped() const {
-  int64_t n = 0;
-  if (sub_ != nullptr) natsSubscription_GetDropped(sub_, &n);
-  return n;
-}
-
-uint64_t NatsSubscription::delivered() const { return state_->delivered.load(); }
 
 // ---------------------------------------------------------------------------
 // NatsBus.
@@ -600,49 +376,6 @@ absl::Status NatsBus::Publish(absl::string_view subject, absl::string_view paylo
         subj, " dropped"));
   }
   return StatusFor(s, absl::StrCat("cannot publish on ", subj), redacted_url_, {});
-}
-
-absl::StatusOr<std::unique_ptr<NatsSubscription>> NatsBus::Subscribe(
-    absl::string_view subject, NatsMessageCallback callback) {
-  if (!ValidSubscribeSubject(subject)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid NATS subject \"", subject,
-        "\" for subscribing: dot-separated non-empty tokens; \"*\" a whole token, \">\" last"));
-  }
-  if (!callback) return absl::InvalidArgumentError("Subscribe needs a callback");
-  absl::ReaderMutexLock lock(&conn_mu_);
-  if (conn_ == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the NATS connection to ", redacted_url_, " is closed"));
-  }
-  auto state = std::make_shared<NatsSubscription::State>();
-  state->subject = std::string(subject);
-  state->callback = std::move(callback);
-  auto box = std::make_unique<SubStateBox>(state);
-
-  natsSubscription* sub = nullptr;
-  natsStatus s = natsConnection_Subscribe(&sub, conn_, state->subject.c_str(), OnMessage,
-                                          box.get());
-  if (s != NATS_OK) {
-    return StatusFor(s, absl::StrCat("cannot subscribe to ", state->subject), redacted_url_, {});
-  }
-  s = natsSubscription_SetOnCompleteCB(sub, OnSubscriptionComplete, box.get());
-  if (s != NATS_OK) {
-    // Closed under our feet (the connection closed): its dispatcher may still
-    // hold the box, so it is deliberately leaked (a few bytes, only here).
-    {
-      absl::MutexLock lock(&state->mu);
-      state->cancelled = true;
-    }
-    box.release();
-    natsSubscription_Unsubscribe(sub);
-    natsSubscription_Destroy(sub);
-    return StatusFor(s, absl::StrCat("cannot subscribe to ", state->subject), redacted_url_, {});
-  }
-  box.release();  // freed by OnSubscriptionComplete
-  std::string subject_copy = state->subject;
-  return std::unique_ptr<NatsSubscription>(
-      new NatsSubscription(std::move(subject_copy), sub, std::move(state), graveyard_));
 }
 
 absl::Status NatsBus::Flush(absl::Duration timeout) {

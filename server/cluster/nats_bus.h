@@ -104,10 +104,10 @@ class NatsSubscription {
   // Messages delivered to the callback.
   uint64_t delivered() const;
 
-  // Shared with libnats' delivery thread (internal).
+  // Shared with libnats' delivery thread (internal, nats_subscription.cc).
   struct State;
   // Where cancelled subscriptions wait for their connection to close
-  // (internal, see nats_bus.cc).
+  // (internal, see nats_internal.h).
   struct Graveyard;
 
  private:

@@ -151,8 +151,9 @@ class BlofinExchange final : public Exchange {
   // Position mode net, margin mode the strategy's; once per exchange.
   absl::Status EnsureAccount() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EnsureLeverage(absl::string_view symbol) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // BloFin's order (index.md "GET Order Detail"); nullopt when BloFin does
-  // not know it. An answer that is not the order asked for is UNAVAILABLE.
+  // blofin_order_sync.cc: BloFin's order (index.md "GET Order Detail");
+  // nullopt when BloFin does not know it. An answer that is not the order
+  // asked for is UNAVAILABLE.
   absl::StatusOr<std::optional<Order>> FetchOrder(const OrderKey& key, bool background = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // BloFin's open positions of the strategy's margin mode, by symbol.
@@ -166,9 +167,9 @@ class BlofinExchange final : public Exchange {
   // when nothing changed.
   absl::StatusOr<std::optional<OrderResult>> Refresh(const Order& local, bool background)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Brings the stored copy of `remote` (matched by client order id; inserted
-  // when missing) up to date: its state and the fills not yet recorded, in one
-  // transaction.
+  // blofin_order_sync.cc: brings the stored copy of `remote` (matched by
+  // client order id; inserted when missing) up to date: its state and the
+  // fills not yet recorded, in one transaction.
   absl::StatusOr<OrderResult> Sync(const Order& remote, const Instrument& instrument)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Instrument InstrumentOrGeneric(absl::string_view symbol) const;

@@ -188,8 +188,12 @@ TEST_P(BlofinExchangeTest, WithARestingLimitOrderPresentAMarketOrderIsRecordedAs
   std::vector<Order> stored = StoredOrders();
   ASSERT_EQ(stored.size(), 2u);
   for (const Order& o : stored) {
-    if (o.client_order_id == "rest1") EXPECT_EQ(o.status, OrderStatus::kOpen);
-    if (o.client_order_id == "mkt1") EXPECT_EQ(o.status, OrderStatus::kFilled);
+    if (o.client_order_id == "rest1") {
+      EXPECT_EQ(o.status, OrderStatus::kOpen);
+    }
+    if (o.client_order_id == "mkt1") {
+      EXPECT_EQ(o.status, OrderStatus::kFilled);
+    }
   }
 }
 

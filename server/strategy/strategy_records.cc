@@ -39,6 +39,18 @@ absl::StatusOr<Decimal> ConfigDecimal(const std::string& text, absl::string_view
   return *value;
 }
 
+// What exchange control and the instances know of a record, without its
+// credentials (InfoFor adds them) and not running.
+StrategyInfo InfoWithoutCredentials(const StrategyRecord& r) {
+  return StrategyInfo{.id = r.id,
+                      .type = r.type,
+                      .pairs = r.pairs,
+                      .starting_balance = r.starting_balance,
+                      .leverage = r.leverage,
+                      .taker_fee_rate = r.taker_fee_rate,
+                      .maker_fee_rate = r.maker_fee_rate};
+}
+
 }  // namespace
 
 StrategyView ViewOf(const StrategyEntry& e) {
@@ -72,14 +84,8 @@ StrategyRecords::StrategyRecords(Store* store, PriceModule* prices,
 
 absl::StatusOr<StrategyInfo> StrategyRecords::InfoFor(const StrategyRecord& r,
                                                       bool running) const {
-  StrategyInfo info{.id = r.id,
-                    .type = r.type,
-                    .pairs = r.pairs,
-                    .running = running,
-                    .starting_balance = r.starting_balance,
-                    .leverage = r.leverage,
-                    .taker_fee_rate = r.taker_fee_rate,
-                    .maker_fee_rate = r.maker_fee_rate};
+  StrategyInfo info = InfoWithoutCredentials(r);
+  info.running = running;
   if (r.credentials_ciphertext) {
     if (cipher_ == nullptr) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -96,14 +102,7 @@ absl::StatusOr<StrategyInfo> StrategyRecords::InfoFor(const StrategyRecord& r,
 absl::StatusOr<std::unique_ptr<Strategy>> StrategyRecords::BuildInstance(
     const StrategyRecord& r) const {
   // Instances never see the credentials.
-  StrategyInfo info{.id = r.id,
-                    .type = r.type,
-                    .pairs = r.pairs,
-                    .starting_balance = r.starting_balance,
-                    .leverage = r.leverage,
-                    .taker_fee_rate = r.taker_fee_rate,
-                    .maker_fee_rate = r.maker_fee_rate};
-  return registry_->Create(r.type, info, r.params);
+  return registry_->Create(r.type, InfoWithoutCredentials(r), r.params);
 }
 
 absl::Status StrategyRecords::CheckPriced(const Strategy& strategy,

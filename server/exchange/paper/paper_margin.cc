@@ -22,11 +22,20 @@ absl::StatusOr<PaperExchange::AccountState> PaperExchange::ReadAccountState(Tx& 
   return state;
 }
 
-std::optional<Position> PaperExchange::AccountState::OpenIn(absl::string_view symbol) const {
+namespace {
+
+// The open row in `symbol` among `open` (one at most per symbol), if any.
+std::optional<Position> OpenRowIn(const std::vector<Position>& open, absl::string_view symbol) {
   for (const Position& p : open) {
     if (p.symbol == symbol) return p;
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Position> PaperExchange::AccountState::OpenIn(absl::string_view symbol) const {
+  return OpenRowIn(open, symbol);
 }
 
 void PaperExchange::AccountState::Replace(absl::string_view symbol,
@@ -44,12 +53,8 @@ Decimal PaperExchange::MarginInUse(const std::vector<Position>& open,
   }
   for (const Order& o : resting) {
     if (o.reduce_only || !o.price) continue;
-    std::optional<Position> in_symbol;
-    for (const Position& p : open) {
-      if (p.symbol == o.symbol) in_symbol = p;
-    }
-    Decimal increasing =
-        ledger::IncreasingQuantity(in_symbol, o.side, o.quantity - o.filled_quantity);
+    Decimal increasing = ledger::IncreasingQuantity(OpenRowIn(open, o.symbol), o.side,
+                                                    o.quantity - o.filled_quantity);
     total = total + ledger::Margin(*o.price, increasing, InstrumentOf(o.symbol), config_.leverage);
   }
   return total;

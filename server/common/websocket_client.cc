@@ -121,38 +121,8 @@ class WebSocketClient::Impl {
     } else {
       stream_.emplace<PlainStream>(ioc_);
     }
-    return std::visit(
-        [&](auto& ws) -> absl::Status {
-          if constexpr (std::is_same_v<std::decay_t<decltype(ws)>, std::monostate>) {
-            return absl::InternalError("websocket: no stream");
-          } else {
-            auto close = [this] { CloseSocket(); };
-            absl::Status st = Wait(
-                [&](auto done) { beast::get_lowest_layer(ws).async_connect(endpoints,
-                    [done](beast::error_code ec, const tcp::endpoint&) { done(ec); }); },
-                deadline, close, "connecting");
-            if (!st.ok()) return st;
-            beast::get_lowest_layer(ws).socket().set_option(tcp::no_delay(true));
-            if constexpr (std::is_same_v<std::decay_t<decltype(ws)>, TlsStream>) {
-              st = Wait([&](auto done) { ws.next_layer().async_handshake(ssl::stream_base::client, done); },
-                        deadline, close, "TLS handshake");
-              if (!st.ok()) return st;
-            }
-            ws.read_message_max(options_.max_message_bytes);
-            ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-              req.set(beast::http::field::user_agent, "xctl");
-            }));
-            const bool default_port = url->port == (url->tls ? "443" : "80");
-            const std::string host_header =
-                default_port ? url->host : absl::StrCat(url->host, ":", url->port);
-            st = Wait([&](auto done) { ws.async_handshake(host_header, url->target, done); },
-                      deadline, close, "websocket handshake");
-            if (!st.ok()) return st;
-            connected_ = true;
-            return absl::OkStatus();
-          }
-        },
-        stream_);
+    if (url->tls) return Handshake(std::get<TlsStream>(stream_), *url, endpoints, deadline);
+    return Handshake(std::get<PlainStream>(stream_), *url, endpoints, deadline);
   }
 
   absl::Status SendText(absl::string_view text) {
@@ -215,6 +185,39 @@ class WebSocketClient::Impl {
   bool connected() const { return connected_ && !interrupted_; }
 
  private:
+  // TCP connect, TLS handshake (wss), WebSocket handshake, by `deadline`.
+  template <class Stream>
+  absl::Status Handshake(Stream& ws, const Url& url, const tcp::resolver::results_type& endpoints,
+                         SteadyTime deadline) {
+    auto close = [this] { CloseSocket(); };
+    absl::Status st = Wait(
+        [&](auto done) {
+          beast::get_lowest_layer(ws).async_connect(
+              endpoints, [done](beast::error_code ec, const tcp::endpoint&) { done(ec); });
+        },
+        deadline, close, "connecting");
+    if (!st.ok()) return st;
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws).socket().set_option(tcp::no_delay(true), ignored);
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      st = Wait([&](auto done) { ws.next_layer().async_handshake(ssl::stream_base::client, done); },
+                deadline, close, "TLS handshake");
+      if (!st.ok()) return st;
+    }
+    ws.read_message_max(options_.max_message_bytes);
+    ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+      req.set(beast::http::field::user_agent, "xctl");
+    }));
+    const bool default_port = url.port == (url.tls ? "443" : "80");
+    const std::string host_header =
+        default_port ? url.host : absl::StrCat(url.host, ":", url.port);
+    st = Wait([&](auto done) { ws.async_handshake(host_header, url.target, done); }, deadline,
+              close, "websocket handshake");
+    if (!st.ok()) return st;
+    connected_ = true;
+    return absl::OkStatus();
+  }
+
   absl::Status NotConnected() const {
     if (interrupted_) return Cancelled();
     return absl::UnavailableError(absl::StrCat("websocket ", host_, ": not connected"));

@@ -70,6 +70,12 @@ def sub(inst="BTC-USDT", op="subscribe"):
     return json.dumps({"op": op, "args": [{"channel": "tickers", "instId": inst}]})
 
 
+async def subscribed(ws, inst="BTC-USDT"):
+    """Subscribes `ws` to the tickers of `inst` and returns the answer."""
+    await ws.send(sub(inst))
+    return json.loads(await ws.recv())
+
+
 def docs_example(heading, label):
     """The JSON after `> <label>` under `### <heading>` of index.md."""
     text = open(os.path.join(DOCS, "index.md")).read()
@@ -81,8 +87,7 @@ def docs_example(heading, label):
 def test_subscribe_is_acknowledged_in_the_docs_shape(fake):
     async def go():
         async with connect(fake["ws"]) as ws:
-            await ws.send(sub())
-            return json.loads(await ws.recv())
+            return await subscribed(ws)
     answer = run(go())
     assert answer == docs_example("WS Tickers Channel", "Response Example:")
     assert answer == {"event": "subscribe", "arg": {"channel": "tickers", "instId": "BTC-USDT"}}
@@ -91,8 +96,7 @@ def test_subscribe_is_acknowledged_in_the_docs_shape(fake):
 def test_a_changed_ticker_is_pushed_with_the_documented_fields(fake):
     async def go():
         async with connect(fake["ws"]) as ws:
-            await ws.send(sub())
-            await ws.recv()
+            await subscribed(ws)
             post(fake, "tickers", {"BTC-USDT": {"bid": "65000", "ask": "65001", "last": "65000.5"},
                                    "ETH-USDT": {"last": "3200.05", "bid": "3200",
                                                 "ask": "3200.1"}})
@@ -109,8 +113,7 @@ def test_a_changed_ticker_is_pushed_with_the_documented_fields(fake):
 def test_only_subscribed_and_changed_pairs_are_pushed_and_none_on_subscribe(fake):
     async def go():
         async with connect(fake["ws"]) as ws:
-            await ws.send(sub("ETH-USDT"))
-            await ws.recv()
+            await subscribed(ws, "ETH-USDT")
             with pytest.raises(asyncio.TimeoutError):  # docs silent: no push on subscribe
                 await asyncio.wait_for(ws.recv(), 0.3)
             post(fake, "tickers", {"BTC-USDT": {"last": "1"}, "ETH-USDT": {"last": "2"}})
@@ -128,8 +131,7 @@ def test_pushes_are_at_most_one_a_second_by_default_the_latest_last(server):
 
     async def go():
         async with connect(server["ws"]) as ws:
-            await ws.send(sub())
-            await ws.recv()
+            await subscribed(ws)
             post(server, "tickers", {"BTC-USDT": {"last": "10"}})
             t0 = time.monotonic()
             first = json.loads(await ws.recv())
@@ -148,8 +150,7 @@ def test_ping_is_answered_pong_and_unsubscribe_acknowledged(fake):
         async with connect(fake["ws"]) as ws:
             await ws.send("ping")
             pong = await ws.recv()
-            await ws.send(sub())
-            await ws.recv()
+            await subscribed(ws)
             await ws.send(sub(op="unsubscribe"))
             return pong, json.loads(await ws.recv())
     pong, unsub = run(go())
@@ -181,8 +182,7 @@ def test_a_bad_request_is_the_documented_error(fake, request_text):
 def test_drop_closes_every_connection(fake):
     async def go():
         async with connect(fake["ws"]) as ws:
-            await ws.send(sub())
-            await ws.recv()
+            await subscribed(ws)
             post(fake, "ws", {"drop": True})
             with pytest.raises(ConnectionClosed):
                 await ws.recv()
@@ -192,8 +192,7 @@ def test_drop_closes_every_connection(fake):
 def test_stall_stops_pongs_and_pushes_until_lifted(fake):
     async def go():
         async with connect(fake["ws"]) as ws:
-            await ws.send(sub())
-            await ws.recv()
+            await subscribed(ws)
             post(fake, "ws", {"stall": True})
             await ws.send("ping")
             post(fake, "tickers", {"BTC-USDT": {"last": "5"}})

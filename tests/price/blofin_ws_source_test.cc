@@ -70,10 +70,10 @@ class BlofinWsSourceTest : public ::testing::Test {
   }
 
   std::unique_ptr<BlofinWsSource> Make(Clock& clock, int ping_after_ms = 20'000,
-                                       int backoff_min_ms = 20) {
+                                       int backoff_min_ms = 20, int backoff_max_ms = 200) {
     BlofinWsSource::Options o{.ws_url = fake_.ws_url(), .ping_after_ms = ping_after_ms,
                               .connect_timeout_ms = 3000, .backoff_min_ms = backoff_min_ms,
-                              .backoff_max_ms = 200, .refresh_ms = 0};
+                              .backoff_max_ms = backoff_max_ms, .refresh_ms = 0};
     auto rest = std::make_unique<BlofinRestSource>(
         fake_.base_url(), 3000, clock, RequestLimits{},
         std::make_shared<RequestBudget>(fake_.base_url(), RequestLimits{}, &clock));
@@ -144,6 +144,36 @@ TEST_F(BlofinWsSourceTest, DropReconnectsOnTheClockResubscribesAndTakesASnapshot
   ASSERT_TRUE(sink_.WaitForLast("BTC-USDT", "66001"));
   EXPECT_EQ(source->stats().disconnects, 1u);
   source->StopPushing();  // wakes the thread wherever it waits
+}
+
+TEST_F(BlofinWsSourceTest, AFailingConnectBacksOffDoublingOnTheClock) {
+  FakeClock clock;
+  auto source = Make(clock, 20'000, /*backoff_min_ms=*/1000, /*backoff_max_ms=*/4000);
+  // Handshakes refused: the fake keeps "1 new connection per second per IP"
+  // (index.md, "Connection Limits"), here one a minute, and the first of the
+  // minute is taken now.
+  ASSERT_TRUE(fake_.WsControl(R"({"connect_interval_ms":60000})"));
+  {
+    WebSocketClient first;
+    ASSERT_TRUE(first.Connect(fake_.ws_url()).ok());
+  }
+  source->StartPushing(pairs_, sink_.sink());
+  ASSERT_TRUE(clock.AwaitSleeper());
+  EXPECT_EQ(source->stats().connect_failures, 1u);
+  absl::Status down = source->Fetch(pairs_).status();
+  EXPECT_EQ(down.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(down.message(), ::testing::HasSubstr("blofin-ws: websocket 127.0.0.1"));
+  clock.Advance(absl::Seconds(1));  // the first back-off: 1 s
+  ASSERT_TRUE(WaitUntil([&] { return source->stats().connect_failures == 2; }));
+  ASSERT_TRUE(clock.AwaitSleeper());
+  clock.Advance(absl::Seconds(1));  // the second: 2 s, so not yet
+  ASSERT_TRUE(clock.AwaitSleeper());
+  EXPECT_EQ(source->stats().connect_failures, 2u);
+  clock.Advance(absl::Seconds(1));
+  ASSERT_TRUE(WaitUntil([&] { return source->stats().connect_failures == 3; }));
+  EXPECT_EQ(fake_.WsStat("refused"), 3);
+  EXPECT_TRUE(sink_.ticks().empty());  // no connection, no snapshot
+  source->StopPushing();
 }
 
 TEST_F(BlofinWsSourceTest, StallIsFoundByThePingDeadlineAndReconnected) {

@@ -217,6 +217,22 @@ TEST(Xctld, ExchangeControlAnswersBadRequestsWithClearErrors) {
   }
 }
 
+// GetPrice of `pair`, asked again for up to 5 s while the price is not there
+// yet (the source's first fetch or snapshot may still be in flight).
+grpc::Status GetPriceWhenThere(v1::PriceFeed::Stub& stub, const std::string& pair,
+                               v1::GetPriceResponse* resp) {
+  grpc::Status st;
+  for (int i = 0; i < 100; ++i) {
+    grpc::ClientContext ctx;
+    v1::GetPriceRequest req;
+    req.set_pair(pair);
+    st = stub.GetPrice(&ctx, req, resp);
+    if (st.ok()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return st;
+}
+
 TEST(Xctld, ServesPricesFromTheBlofinSourcePointedAtALocalServer) {
   xctl::testing::FakeBlofin blofin;
   ASSERT_TRUE(blofin.ok());
@@ -230,15 +246,7 @@ TEST(Xctld, ServesPricesFromTheBlofinSourcePointedAtALocalServer) {
   ASSERT_TRUE(server.ok()) << server.process().Stderr();
   auto stub = v1::PriceFeed::NewStub(server.channel());
   v1::GetPriceResponse resp;
-  grpc::Status st;
-  for (int i = 0; i < 100; ++i) {  // the first poll may still be in flight
-    grpc::ClientContext ctx;
-    v1::GetPriceRequest req;
-    req.set_pair("BTC-USDT");
-    st = stub->GetPrice(&ctx, req, &resp);
-    if (st.ok()) break;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  grpc::Status st = GetPriceWhenThere(*stub, "BTC-USDT", &resp);  // the first poll
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(resp.tick().bid().value(), "70000");
   EXPECT_EQ(resp.tick().ask().value(), "70001.5");
@@ -277,16 +285,8 @@ TEST(Xctld, StreamsPricesPushedByTheBlofinWsSource) {
                        "--blofin-url=" + blofin.base_url(), "--pairs=BTC-USDT,ETH-USDT"});
   ASSERT_TRUE(server.ok()) << server.process().Stderr();
   auto stub = v1::PriceFeed::NewStub(server.channel());
-  grpc::Status st;
-  v1::GetPriceResponse resp;
-  for (int i = 0; i < 100; ++i) {  // the connection and its snapshot may still be in flight
-    grpc::ClientContext ctx;
-    v1::GetPriceRequest req;
-    req.set_pair("ETH-USDT");
-    st = stub->GetPrice(&ctx, req, &resp);
-    if (st.ok()) break;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  v1::GetPriceResponse resp;  // after the connection and its snapshot
+  grpc::Status st = GetPriceWhenThere(*stub, "ETH-USDT", &resp);
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(resp.tick().last().value(), "3200.05");  // the fake's default, by the snapshot
 

@@ -29,6 +29,17 @@ absl::StatusOr<std::vector<Tick>> BlofinWsSource::Fetch(const std::vector<std::s
   return absl::UnavailableError(error_);
 }
 
+absl::StatusOr<std::vector<std::string>> BlofinWsSource::ListedPairs() {
+  absl::MutexLock lock(&rest_mu_);
+  return rest_->ListedPairs();
+}
+
+absl::StatusOr<std::vector<FundingRate>> BlofinWsSource::FetchFundingRates(
+    const std::vector<std::string>& pairs) {
+  absl::MutexLock lock(&rest_mu_);
+  return rest_->FetchFundingRates(pairs);
+}
+
 void BlofinWsSource::StartPushing(const std::vector<std::string>& pairs, PushSink sink) {
   if (thread_.joinable()) return;
   pairs_ = pairs;
@@ -185,7 +196,10 @@ void BlofinWsSource::Handle(absl::string_view text) {
 }
 
 void BlofinWsSource::TakeSnapshot() {
-  absl::StatusOr<std::vector<Tick>> ticks = rest_->Fetch(pairs_);
+  absl::StatusOr<std::vector<Tick>> ticks = [&] {
+    absl::MutexLock lock(&rest_mu_);
+    return rest_->Fetch(pairs_);
+  }();
   if (!ticks.ok()) {
     Count(&Stats::snapshot_failures);
     snapshot_pending_ = true;  // again at the next 'ping'

@@ -80,12 +80,12 @@ class BlofinWsSource : public PriceSource {
   absl::string_view name() const override { return "blofin-ws"; }
   // No request: OK while connected, else UNAVAILABLE naming the last error.
   absl::StatusOr<std::vector<Tick>> Fetch(const std::vector<std::string>& pairs) override;
-  absl::StatusOr<std::vector<std::string>> ListedPairs() override { return rest_->ListedPairs(); }
+  // REST, as the blofin source (funding on the poll thread, snapshots on the
+  // push thread: one REST client, taken in turn).
+  absl::StatusOr<std::vector<std::string>> ListedPairs() override;
   bool HasFunding() const override { return true; }
   absl::StatusOr<std::vector<FundingRate>> FetchFundingRates(
-      const std::vector<std::string>& pairs) override {
-    return rest_->FetchFundingRates(pairs);
-  }
+      const std::vector<std::string>& pairs) override;
 
   bool Pushes() const override { return true; }
   void StartPushing(const std::vector<std::string>& pairs, PushSink sink) override;
@@ -111,7 +111,8 @@ class BlofinWsSource : public PriceSource {
   void Count(uint64_t Stats::*field);
 
   const Options options_;
-  const std::unique_ptr<BlofinRestSource> rest_;
+  absl::Mutex rest_mu_;
+  const std::unique_ptr<BlofinRestSource> rest_ ABSL_PT_GUARDED_BY(rest_mu_);
   Clock& clock_;
 
   // The push thread's own state (only Run and what it calls touch it).

@@ -38,7 +38,7 @@ ABSL_FLAG(std::optional<std::string>, db, std::nullopt,
 ABSL_FLAG(std::optional<std::string>, log_level, std::nullopt,
           "trace, debug, info, warn, error, critical or off");
 ABSL_FLAG(std::optional<std::string>, price_source, std::nullopt,
-          "simulated, blofin or replay");
+          "simulated, blofin (REST poll), blofin-ws (WebSocket push) or replay");
 ABSL_FLAG(std::optional<std::string>, pairs, std::nullopt,
           "comma-separated BloFin instrument ids, e.g. BTC-USDT,ETH-USDT");
 ABSL_FLAG(std::optional<int>, price_interval_ms, std::nullopt,

@@ -2,7 +2,8 @@
 # Creates or updates the Python virtual environment of the repository and
 # installs the xctl Python client (non-editable, stubs generated from
 # proto/xctl/v1 at build time) plus the Python test tools: pytest for
-# tests/python and schemathesis for tests/schemathesis (the gateway's spec).
+# tests/python, schemathesis for tests/schemathesis (the gateway's spec) and
+# websockets for the fake BloFin's WebSocket (tests/fake_blofin/fake_ws.py).
 #
 #   client/python/setup.sh              # venv at <repo>/.venv
 #   XCTL_VENV=/tmp/venv client/python/setup.sh
@@ -43,13 +44,13 @@ fingerprint() {
 }
 
 imports_ok() {
-  "$venv/bin/python" -c 'import xctl_client, xctl_client.pb, pytest' >/dev/null 2>&1 &&
+  "$venv/bin/python" -c 'import xctl_client, xctl_client.pb, pytest, websockets' >/dev/null 2>&1 &&
     [[ -x "$venv/bin/schemathesis" ]]
 }
 
 # The Python test tools, pinned where a new release could change what a test
 # finds (schemathesis generates the gateway's test cases).
-test_tools=(pytest schemathesis==4.32.5)
+test_tools=(pytest schemathesis==4.32.5 websockets==15.0.1)
 
 # 1. The venv (recreated when its interpreter is gone, e.g. after a Python upgrade).
 if ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
@@ -73,5 +74,5 @@ status=0
 "$venv/bin/python" -m pip install -q "$here" "${test_tools[@]}" || status=$?
 rm -rf "$here/build" "$here"/*.egg-info
 [[ $status -eq 0 ]] || fail "pip install of client/python failed (exit $status); see the messages above"
-imports_ok || fail "installed, but 'import xctl_client, pytest' or the schemathesis command fails in $venv"
+imports_ok || fail "installed, but 'import xctl_client, pytest, websockets' or the schemathesis command fails in $venv"
 echo "$want" >"$stamp"

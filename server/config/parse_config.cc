@@ -26,13 +26,14 @@ absl::Status ParsePrice(const Section& s, PriceConfig* price) {
   XCTL_RETURN_IF_ERROR(s.CheckType());
   XCTL_RETURN_IF_ERROR(s.CheckKeys(
       {"source", "pairs", "interval_ms", "stale_after_intervals", "blofin_url",
-       "replay_file", "replay_speed", "seed", "http_timeout_ms"}));
+       "blofin_ws_url", "replay_file", "replay_speed", "seed", "http_timeout_ms"}));
   XCTL_RETURN_IF_ERROR(s.String("source", &price->source));
   XCTL_RETURN_IF_ERROR(s.StringList("pairs", &price->pairs));
   XCTL_RETURN_IF_ERROR(s.Integer("interval_ms", &price->interval_ms));
   XCTL_RETURN_IF_ERROR(
       s.Integer("stale_after_intervals", &price->stale_after_intervals));
   XCTL_RETURN_IF_ERROR(s.String("blofin_url", &price->blofin_url));
+  XCTL_RETURN_IF_ERROR(s.String("blofin_ws_url", &price->blofin_ws_url));
   XCTL_RETURN_IF_ERROR(s.String("replay_file", &price->replay_file));
   XCTL_RETURN_IF_ERROR(s.Double("replay_speed", &price->replay_speed));
   XCTL_RETURN_IF_ERROR(s.Integer("seed", &price->seed));

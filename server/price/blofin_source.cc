@@ -70,6 +70,26 @@ std::optional<int64_t> MillisField(const rapidjson::Value& obj, const char* name
 
 }  // namespace
 
+std::optional<Tick> BlofinTickerFromJson(const rapidjson::Value& item) {
+  if (!item.IsObject()) return std::nullopt;
+  auto inst = item.FindMember("instId");
+  if (inst == item.MemberEnd() || !inst->value.IsString()) return std::nullopt;
+  std::optional<Decimal> last = DecimalField(item, "last");
+  if (!last) return std::nullopt;  // an entry without a usable price is skipped
+  Tick t;
+  t.pair = inst->value.GetString();
+  t.last = *last;
+  t.bid = DecimalField(item, "bidPrice");
+  t.ask = DecimalField(item, "askPrice");
+  if (t.bid && t.ask && *t.bid > *t.ask) {  // crossed book: keep last only
+    t.bid.reset();
+    t.ask.reset();
+  }
+  // Without a usable "ts", 0: the receive time stands in.
+  t.exchange_time_ms = MillisField(item, "ts").value_or(0);
+  return t;
+}
+
 absl::StatusOr<std::vector<Tick>> ParseBlofinTickers(
     absl::string_view body, const std::vector<std::string>& pairs) {
   rapidjson::Document doc;
@@ -77,25 +97,8 @@ absl::StatusOr<std::vector<Tick>> ParseBlofinTickers(
   absl::flat_hash_set<std::string> wanted(pairs.begin(), pairs.end());
   std::vector<Tick> out;
   for (const auto& item : data->GetArray()) {
-    if (!item.IsObject()) continue;
-    auto inst = item.FindMember("instId");
-    if (inst == item.MemberEnd() || !inst->value.IsString()) continue;
-    std::string pair = inst->value.GetString();
-    if (!wanted.contains(pair)) continue;
-    std::optional<Decimal> last = DecimalField(item, "last");
-    if (!last) continue;  // an entry without a usable price is skipped
-    Tick t;
-    t.pair = std::move(pair);
-    t.last = *last;
-    t.bid = DecimalField(item, "bidPrice");
-    t.ask = DecimalField(item, "askPrice");
-    if (t.bid && t.ask && *t.bid > *t.ask) {  // crossed book: keep last only
-      t.bid.reset();
-      t.ask.reset();
-    }
-    // Without a usable "ts", 0: the receive time stands in.
-    t.exchange_time_ms = MillisField(item, "ts").value_or(0);
-    out.push_back(std::move(t));
+    std::optional<Tick> t = BlofinTickerFromJson(item);
+    if (t && wanted.contains(t->pair)) out.push_back(*std::move(t));
   }
   return out;
 }

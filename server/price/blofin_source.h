@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "rapidjson/fwd.h"
 #include "server/common/clock.h"
 #include "server/common/http_client.h"
 #include "server/common/request_budget.h"
@@ -57,6 +58,13 @@ class BlofinRestSource : public PriceSource {
 // skipped with the others kept.
 [[nodiscard]] absl::StatusOr<std::vector<Tick>> ParseBlofinTickers(
     absl::string_view body, const std::vector<std::string>& pairs);
+
+// One ticker object of BloFin's, as in GET Tickers' data and the WebSocket
+// tickers channel's pushes (index.md, "GET Tickers", "WS Tickers Channel":
+// instId, last, bidPrice, askPrice, ts): nullopt without an instId or a
+// positive last. A crossed book (bid > ask) keeps only last; a missing or
+// bad bid/ask is absent; exchange_time_ms is 0 without a usable ts.
+std::optional<Tick> BlofinTickerFromJson(const rapidjson::Value& entry);
 
 // Parses a GET Funding Rate (or GET Funding Rate History) response body:
 // every entry's instId, fundingRate (signed, rounded to 9 places) and

@@ -9,15 +9,17 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/symbol.h"
 #include "server/price/blofin_source.h"
+#include "server/price/blofin_ws_source.h"
 #include "server/price/replay_source.h"
 #include "server/price/simulated_source.h"
 
 namespace xctl {
 
 absl::Status ValidatePriceConfig(const PriceConfig& c) {
-  if (c.source != "simulated" && c.source != "blofin" && c.source != "replay") {
+  if (c.source != "simulated" && c.source != "blofin" && c.source != "blofin-ws" &&
+      c.source != "replay") {
     return absl::InvalidArgumentError(absl::StrCat(
-        "price source \"", c.source, "\" is not one of simulated, blofin, replay"));
+        "price source \"", c.source, "\" is not one of simulated, blofin, blofin-ws, replay"));
   }
   if (c.interval_ms < 50) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -41,15 +43,22 @@ absl::Status ValidatePriceConfig(const PriceConfig& c) {
   if (c.http_timeout_ms < 100) {
     return absl::InvalidArgumentError("price http_timeout_ms must be at least 100");
   }
-  if (c.source == "blofin" && !absl::StartsWith(c.blofin_url, "https://") &&
+  const bool blofin = c.source == "blofin" || c.source == "blofin-ws";
+  if (blofin && !absl::StartsWith(c.blofin_url, "https://") &&
       !absl::StartsWith(c.blofin_url, "http://")) {
     return absl::InvalidArgumentError(absl::StrCat(
         "blofin url \"", c.blofin_url, "\" must start with https:// (or http:// for a local test server)"));
   }
+  if (c.source == "blofin-ws" && !absl::StartsWith(c.blofin_ws_url, "wss://") &&
+      !absl::StartsWith(c.blofin_ws_url, "ws://")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "blofin_ws_url \"", c.blofin_ws_url,
+        "\" must start with wss:// (or ws:// for a local test server)"));
+  }
+  if (blofin && c.blofin_requests_per_minute < 1) {
+    return absl::InvalidArgumentError("blofin requests_per_minute must be at least 1");
+  }
   if (c.source == "blofin") {
-    if (c.blofin_requests_per_minute < 1) {
-      return absl::InvalidArgumentError("blofin requests_per_minute must be at least 1");
-    }
     // The poll may use half of the budget; orders and their reads need the rest.
     const int64_t per_minute = 60'000 / std::max(c.interval_ms, 1);
     if (per_minute * 2 > c.blofin_requests_per_minute) {
@@ -75,12 +84,28 @@ absl::Status ValidatePriceConfig(const PriceConfig& c) {
   return absl::OkStatus();
 }
 
+int BlofinWsPingAfterMs(const PriceConfig& c) {
+  const int64_t limit = static_cast<int64_t>(c.stale_after_intervals) * c.interval_ms;
+  return static_cast<int>(std::clamp<int64_t>(limit / 2, 25, 20'000));
+}
+
 absl::StatusOr<std::unique_ptr<PriceSource>> MakePriceSource(const PriceConfig& c) {
   if (c.source == "simulated") return std::make_unique<SimulatedSource>(c.seed);
   if (c.source == "blofin") {
     return std::make_unique<BlofinRestSource>(
         c.blofin_url, c.http_timeout_ms, SystemClock(),
         RequestLimits{.per_minute = c.blofin_requests_per_minute});
+  }
+  if (c.source == "blofin-ws") {
+    BlofinWsSource::Options ws{.ws_url = c.blofin_ws_url,
+                               .ping_after_ms = BlofinWsPingAfterMs(c),
+                               .connect_timeout_ms = c.http_timeout_ms,
+                               .refresh_ms = c.interval_ms};
+    return std::make_unique<BlofinWsSource>(
+        std::move(ws),
+        std::make_unique<BlofinRestSource>(
+            c.blofin_url, c.http_timeout_ms, SystemClock(),
+            RequestLimits{.per_minute = c.blofin_requests_per_minute}));
   }
   if (c.source == "replay") {
     auto replay = ReplaySource::Open(c.replay_file, c.replay_speed);

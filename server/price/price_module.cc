@@ -120,6 +120,10 @@ void PriceModule::Start() {
   spdlog::info("event=price_module_started source={} pairs={} interval_ms={}",
                source_->name(), absl::StrJoin(config_.pairs, ","),
                config_.interval_ms);
+  if (source_->Pushes()) {
+    source_->StartPushing(config_.pairs,
+                          [this](std::vector<Tick> ticks) { Ingest(std::move(ticks)); });
+  }
   poll_thread_ = std::thread([this] { PollLoop(); });
 }
 
@@ -129,6 +133,7 @@ void PriceModule::Stop() {
     if (!running_) return;
     stopping_ = true;
   }
+  source_->StopPushing();  // no Ingest from the source's thread after this
   if (poll_thread_.joinable()) poll_thread_.join();
   absl::MutexLock lock(&run_mu_);
   running_ = false;

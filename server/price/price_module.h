@@ -57,7 +57,8 @@ class PriceModule : public PriceView, public FundingRateView {
               Clock& clock = SystemClock(), int dispatcher_threads = 2);
   ~PriceModule() override;
 
-  // Starts the poll loop and the dispatcher threads; reports configured pairs
+  // Starts the poll loop and the dispatcher threads, and a pushing source's
+  // push (PriceSource::StartPushing, into Ingest); reports configured pairs
   // the source does not list. Stop() ends them; both are idempotent.
   void Start();
   void Stop();

@@ -1,9 +1,11 @@
 // PriceSource: where prices come from. The price module calls Fetch once per
 // interval with every configured pair, so one source call serves every
-// consumer. A pushing source (BloFin WebSocket) would instead feed
-// PriceModule::Ingest from its own thread; consumers do not change.
+// consumer. A pushing source (blofin-ws, blofin_ws_source.h) also feeds
+// PriceModule::Ingest from its own thread (StartPushing below); consumers do
+// not change.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,18 @@ class PriceSource {
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> ListedPairs() {
     return std::vector<std::string>();
   }
+
+  // A pushing source delivers ticks itself, from a thread of its own:
+  // PriceModule::Start calls StartPushing with the configured pairs and a
+  // sink (PriceModule::Ingest); PriceModule::Stop calls StopPushing, which
+  // returns once the sink is no longer called and never will be. Fetch is
+  // still called once per interval; for a pushing source it reads no prices
+  // and says whether the push is healthy (an error is logged once as
+  // event=price_source_error). The defaults: a source that only polls.
+  using PushSink = std::function<void(std::vector<Tick> ticks)>;
+  virtual bool Pushes() const { return false; }
+  virtual void StartPushing(const std::vector<std::string>& pairs, PushSink sink) {}
+  virtual void StopPushing() {}
 
   // True when the source publishes funding rates (BloFin); the simulated and
   // replay sources do not, and their pairs never settle funding.

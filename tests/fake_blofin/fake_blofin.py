@@ -195,6 +195,16 @@ class State:
 
 STATE = State()
 TRADING = fake_trading.Trading(STATE)
+WS = None  # fake_ws.PublicWs with --ws-port-file (needs PyPI's websockets)
+
+
+def control_tickers(req):
+    """Replaces the tickers; the WebSocket pushes the ones that changed."""
+    old = STATE.tickers
+    STATE.set_tickers(req)
+    TRADING.on_tickers_locked()
+    if WS is not None:
+        WS.on_tickers([i for i, t in STATE.tickers.items() if old.get(i) != t])
 
 
 # ------------------------------------------------------------ public endpoints
@@ -410,7 +420,7 @@ def public_settings():
 
 def control(method, path, query, body):
     """(status, json) of a /_control/ request."""
-    posts = {"/_control/tickers": lambda r: (STATE.set_tickers(r), TRADING.on_tickers_locked()),
+    posts = {"/_control/tickers": control_tickers,
              "/_control/settings": control_settings,
              "/_control/limits": control_limits,
              "/_control/instruments": control_instruments,
@@ -439,7 +449,17 @@ def control(method, path, query, body):
         with STATE.lock:
             STATE.reset()
             TRADING.reset_locked()
+        if WS is not None:
+            WS.reset_all()
         return 200, {"ok": True}
+    if path == "/_control/ws":
+        if WS is None:
+            return 404, {"error": "the WebSocket endpoint is off (start with --ws-port-file)"}
+        try:
+            req = parse_json_object(body) if method == "POST" else {}
+        except ValueError as e:
+            return 400, {"error": f"ws: {e}"}
+        return WS.control(method, req)
     if method == "GET" and path == "/_control/stats":
         with STATE.lock:
             return 200, {"requests": dict(STATE.requests), **TRADING.stats_locked(),
@@ -572,19 +592,30 @@ class Handler(BaseHTTPRequestHandler):
         self.dispatch("DELETE")
 
 
+def write_port(path, port):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(f"{port}\n")
+    os.replace(tmp, path)
+
+
 def main():
+    global WS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file")
+    parser.add_argument("--ws-port", type=int, default=0)
+    parser.add_argument("--ws-port-file", help="also serve the public WebSocket (fake_ws.py)")
     args = parser.parse_args()
+    if args.ws_port_file:
+        import fake_ws  # PyPI's websockets: only when asked for
+        WS = fake_ws.PublicWs(STATE)
+        write_port(args.ws_port_file, WS.start(args.ws_port))
     ThreadingHTTPServer.request_queue_size = 128  # many test clients connect at once
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(f"{server.server_address[1]}\n")
-        os.replace(tmp, args.port_file)
+        write_port(args.port_file, server.server_address[1])
     try:
         server.serve_forever(poll_interval=0.1)
     except KeyboardInterrupt:

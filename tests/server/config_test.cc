@@ -33,6 +33,32 @@ TEST(ParseConfig, ABlofinPollThatWouldSpendMoreThanHalfTheBudgetIsRefused) {
   EXPECT_FALSE(ValidateConfig(*c).ok());
 }
 
+// docs/price.md, "blofin-ws": the pushed source needs a ws(s) URL, polls
+// nothing (no budget check on interval_ms), and is refused in cluster mode.
+TEST(ParseConfig, BlofinWsReadsItsUrlAndIsCheckedWithoutTheNetwork) {
+  auto c = ParseConfig(
+      "price: {source: blofin-ws, interval_ms: 100, blofin_ws_url: 'ws://127.0.0.1:9/ws/public'}\n",
+      "x.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->price.source, "blofin-ws");
+  EXPECT_EQ(c->price.blofin_ws_url, "ws://127.0.0.1:9/ws/public");
+  EXPECT_TRUE(ValidateConfig(*c).ok()) << ValidateConfig(*c);  // 100 ms would be too fast a poll
+  EXPECT_EQ(ServerConfig().price.blofin_ws_url, "wss://openapi.blofin.com/ws/public");
+  c->price.blofin_ws_url = "https://openapi.blofin.com/ws/public";
+  EXPECT_THAT(ValidateConfig(*c).message(), HasSubstr("must start with wss://"));
+  c->price.blofin_ws_url = "wss://openapi.blofin.com/ws/public";
+  c->price.blofin_url = "ftp://x";
+  EXPECT_THAT(ValidateConfig(*c).message(), HasSubstr("blofin url"));
+  c->price.blofin_url = "https://openapi.blofin.com";
+  c->price.source = "blofin-rest";
+  EXPECT_THAT(ValidateConfig(*c).message(),
+              HasSubstr("not one of simulated, blofin, blofin-ws, replay"));
+  c->price.source = "blofin-ws";
+  c->database = "postgresql://u:p@db/x";
+  c->cluster.nats_url = "nats://127.0.0.1:4222";
+  EXPECT_THAT(ValidateConfig(*c).message(), HasSubstr("not available in cluster mode"));
+}
+
 TEST(ParseConfig, ReadsEverySection) {
   auto c = ParseConfig(R"(
 listen: 0.0.0.0:6000

@@ -217,6 +217,22 @@ TEST(Xctld, ExchangeControlAnswersBadRequestsWithClearErrors) {
   }
 }
 
+// GetPrice of `pair`, asked again for up to 5 s while the price is not there
+// yet (the source's first fetch or snapshot may still be in flight).
+grpc::Status GetPriceWhenThere(v1::PriceFeed::Stub& stub, const std::string& pair,
+                               v1::GetPriceResponse* resp) {
+  grpc::Status st;
+  for (int i = 0; i < 100; ++i) {
+    grpc::ClientContext ctx;
+    v1::GetPriceRequest req;
+    req.set_pair(pair);
+    st = stub.GetPrice(&ctx, req, resp);
+    if (st.ok()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return st;
+}
+
 TEST(Xctld, ServesPricesFromTheBlofinSourcePointedAtALocalServer) {
   xctl::testing::FakeBlofin blofin;
   ASSERT_TRUE(blofin.ok());
@@ -230,15 +246,7 @@ TEST(Xctld, ServesPricesFromTheBlofinSourcePointedAtALocalServer) {
   ASSERT_TRUE(server.ok()) << server.process().Stderr();
   auto stub = v1::PriceFeed::NewStub(server.channel());
   v1::GetPriceResponse resp;
-  grpc::Status st;
-  for (int i = 0; i < 100; ++i) {  // the first poll may still be in flight
-    grpc::ClientContext ctx;
-    v1::GetPriceRequest req;
-    req.set_pair("BTC-USDT");
-    st = stub->GetPrice(&ctx, req, &resp);
-    if (st.ok()) break;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  grpc::Status st = GetPriceWhenThere(*stub, "BTC-USDT", &resp);  // the first poll
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(resp.tick().bid().value(), "70000");
   EXPECT_EQ(resp.tick().ask().value(), "70001.5");
@@ -258,6 +266,46 @@ TEST(Xctld, ServesPricesFromTheBlofinSourcePointedAtALocalServer) {
   ASSERT_TRUE(msg.has_update());
   ASSERT_EQ(msg.update().ticks_size(), 1);  // only the pair that changed
   EXPECT_EQ(msg.update().ticks(0).last().value(), "70010.5");
+  ctx.TryCancel();
+  reader->Finish();
+}
+
+// --price-source blofin-ws (docs/price.md, "blofin-ws"): the snapshot on
+// connect, then a change reaches a gRPC stream by the fake's WebSocket push,
+// with no REST poll behind it.
+TEST(Xctld, StreamsPricesPushedByTheBlofinWsSource) {
+  xctl::testing::FakeBlofin blofin(/*websocket=*/true);
+  ASSERT_TRUE(blofin.ok());
+  ASSERT_TRUE(blofin.WsControl(R"({"push_interval_ms":0})"));
+  const std::string dir = MakeTempDir("xctld-ws");
+  {
+    std::ofstream(dir + "/ws.yaml") << "price:\n  blofin_ws_url: " << blofin.ws_url() << "\n";
+  }
+  RunningXctld server({"--config=" + dir + "/ws.yaml", "--price-source=blofin-ws",
+                       "--blofin-url=" + blofin.base_url(), "--pairs=BTC-USDT,ETH-USDT"});
+  ASSERT_TRUE(server.ok()) << server.process().Stderr();
+  auto stub = v1::PriceFeed::NewStub(server.channel());
+  v1::GetPriceResponse resp;  // after the connection and its snapshot
+  grpc::Status st = GetPriceWhenThere(*stub, "ETH-USDT", &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.tick().last().value(), "3200.05");  // the fake's default, by the snapshot
+
+  grpc::ClientContext ctx;
+  auto reader = stub->StreamPrices(&ctx, v1::StreamPricesRequest());
+  v1::StreamPricesResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));
+  ASSERT_TRUE(msg.has_snapshot());
+  ASSERT_TRUE(blofin.SetTickers(
+      R"({"BTC-USDT":{"bid":"71000","ask":"71001","last":"71000.5"},)"
+      R"("ETH-USDT":{"last":"3200.05","bid":"3200","ask":"3200.1"}})"));
+  do {  // BTC's snapshot may come first when the stream opened before it
+    ASSERT_TRUE(reader->Read(&msg));
+  } while (!(msg.has_update() && msg.update().ticks_size() == 1 &&
+             msg.update().ticks(0).last().value() == "71000.5"));
+  EXPECT_EQ(msg.update().ticks(0).pair(), "BTC-USDT");
+  EXPECT_EQ(msg.update().ticks(0).bid().value(), "71000");
+  EXPECT_EQ(blofin.Requests("GET /api/v1/market/tickers"), 1);  // the snapshot only
+  EXPECT_EQ(blofin.WsStat("connects"), 1);
   ctx.TryCancel();
   reader->Finish();
 }

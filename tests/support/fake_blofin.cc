@@ -5,12 +5,21 @@
 
 namespace xctl::testing {
 
-FakeBlofin::FakeBlofin() {
+FakeBlofin::FakeBlofin(bool websocket) : websocket_(websocket) {
   std::string dir = MakeTempDir("fake-blofin");
-  process_ = std::make_unique<Subprocess>(
-      std::vector<std::string>{"python3", SourcePath("tests/fake_blofin/fake_blofin.py"),
-                               "--port", "0", "--port-file", dir + "/port"},
-      dir + "/server");
+  std::vector<std::string> argv = {websocket ? SourcePath(".venv/bin/python") : "python3",
+                                   SourcePath("tests/fake_blofin/fake_blofin.py"), "--port", "0",
+                                   "--port-file", dir + "/port"};
+  if (websocket) {
+    argv.push_back("--ws-port-file");
+    argv.push_back(dir + "/ws-port");
+  }
+  process_ = std::make_unique<Subprocess>(argv, dir + "/server");
+  if (websocket) {
+    if (auto port = WaitForFileLine(dir + "/ws-port", absl::Seconds(20))) {
+      ws_url_ = "ws://127.0.0.1:" + *port + "/ws/public";
+    }
+  }
   if (auto port = WaitForFileLine(dir + "/port", absl::Seconds(20))) {
     base_url_ = "http://127.0.0.1:" + *port;
     if (!LiftIpLimit()) base_url_.clear();
@@ -35,6 +44,14 @@ bool FakeBlofin::Fault(const std::string& path, const std::string& kind, int cou
   return Control("faults", absl::StrCat("{\"path\":\"", path, "\",\"kind\":\"", kind,
                                         "\",\"count\":", count, extra.empty() ? "" : ",",
                                         extra, "}"));
+}
+
+int FakeBlofin::WsStat(const std::string& member) {
+  rapidjson::Document doc;
+  doc.Parse(ControlGet("ws").c_str());
+  if (doc.HasParseError() || !doc.IsObject()) return -1;
+  auto it = doc.FindMember(member.c_str());
+  return it != doc.MemberEnd() && it->value.IsInt() ? it->value.GetInt() : -1;
 }
 
 int FakeBlofin::Requests(const std::string& method_and_path) {

@@ -16,10 +16,21 @@ namespace xctl::testing {
 // Control("limits", ...).
 class FakeBlofin {
  public:
-  FakeBlofin();
-  bool ok() const { return !base_url_.empty(); }
+  // `websocket`: also the public WebSocket (tests/fake_blofin/fake_ws.py),
+  // which needs PyPI's websockets: the fake then runs on <repo>/.venv's
+  // python (scripts/setup makes it).
+  explicit FakeBlofin(bool websocket = false);
+  bool ok() const { return !base_url_.empty() && (!websocket_ || !ws_url_.empty()); }
   // http://127.0.0.1:PORT
   const std::string& base_url() const { return base_url_; }
+  // ws://127.0.0.1:PORT/ws/public (with `websocket`).
+  const std::string& ws_url() const { return ws_url_; }
+  // POST /_control/ws: faults ({"drop":true}, {"stall":true},
+  // {"malformed":"text"}) and settings ({"push_interval_ms":0}).
+  bool WsControl(const std::string& json) { return Control("ws", json); }
+  // GET /_control/ws, member `member` as an integer ("connects", "pings");
+  // -1 on failure.
+  int WsStat(const std::string& member);
 
   // POST /_control/<what> with a JSON body; true on HTTP 200.
   bool Control(const std::string& what, const std::string& json);
@@ -45,8 +56,10 @@ class FakeBlofin {
  private:
   bool LiftIpLimit();
 
+  bool websocket_ = false;
   std::unique_ptr<Subprocess> process_;
   std::string base_url_;
+  std::string ws_url_;
   HttpClient http_{HttpClient::Options{.connect_timeout_ms = 2000, .timeout_ms = 10000}};
 };
 

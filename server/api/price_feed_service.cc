@@ -63,17 +63,18 @@ class PriceStreamReactor final
 
  private:
   // Takes what the subscription has into one update message (plus STALE /
-  // RECOVERED status elements). A whole published batch becomes a message
-  // with no payload set, standing for the shared encoding queued in shared_.
+  // RECOVERED status elements). A whole published batch (also one that
+  // replaced what a lagging stream held) becomes a message with no payload
+  // set, standing for the shared encoding queued in shared_.
   void DrainLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!sub_) return;
     TickBatch batch = sub_->Drain();
     if (batch.ticks.empty()) return;
-    if (batch.whole && batch.conflated == 0) {
+    if (batch.whole) {
       std::shared_ptr<const PriceFeedService::EncodedBatch> encoded =
           service_->Encode(batch.whole);
       NextLocked();
-      shared_.push_back(encoded);
+      shared_.push_back({encoded, batch.conflated});
       if (encoded->any_stale || !stale_.empty()) QueueStaleChangesLocked(batch.ticks);
       return;
     }
@@ -104,14 +105,26 @@ class PriceStreamReactor final
 
   grpc::ByteBuffer EncodeLocked(v1::StreamPricesResponse& message, uint64_t sequence) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    using google::protobuf::internal::WireFormatLite;
+    using google::protobuf::io::CodedOutputStream;
     if (message.payload_case() == v1::StreamPricesResponse::PAYLOAD_NOT_SET) {
       // The envelope by hand: field 1 (sequence, varint), then field 3
-      // (update, length-delimited) whose bytes are the shared encoding.
-      std::shared_ptr<const PriceFeedService::EncodedBatch> encoded =
-          std::move(shared_.front());
+      // (update, length-delimited) whose bytes are the shared encoding of
+      // PriceUpdate.ticks, followed by this stream's PriceUpdate.conflated
+      // (field 2, varint) when not 0: protobuf takes fields in any order.
+      SharedUpdate shared = std::move(shared_.front());
       shared_.pop_front();
-      using google::protobuf::internal::WireFormatLite;
-      using google::protobuf::io::CodedOutputStream;
+      const std::shared_ptr<const PriceFeedService::EncodedBatch>& encoded = shared.encoded;
+      uint8_t trailer[16];
+      uint8_t* trailer_end = trailer;
+      if (shared.conflated > 0) {
+        trailer_end = CodedOutputStream::WriteTagToArray(
+            WireFormatLite::MakeTag(v1::PriceUpdate::kConflatedFieldNumber,
+                                    WireFormatLite::WIRETYPE_VARINT),
+            trailer_end);
+        trailer_end = CodedOutputStream::WriteVarint64ToArray(shared.conflated, trailer_end);
+      }
+      const size_t trailer_size = static_cast<size_t>(trailer_end - trailer);
       uint8_t header[32];
       uint8_t* end = CodedOutputStream::WriteTagToArray(
           WireFormatLite::MakeTag(v1::StreamPricesResponse::kSequenceFieldNumber,
@@ -122,10 +135,10 @@ class PriceStreamReactor final
           WireFormatLite::MakeTag(v1::StreamPricesResponse::kUpdateFieldNumber,
                                   WireFormatLite::WIRETYPE_LENGTH_DELIMITED),
           end);
-      end = CodedOutputStream::WriteVarint64ToArray(encoded->update.size(), end);
-      grpc::Slice slices[2] = {grpc::Slice(header, static_cast<size_t>(end - header)),
-                               encoded->update};
-      return grpc::ByteBuffer(slices, 2);
+      end = CodedOutputStream::WriteVarint64ToArray(encoded->update.size() + trailer_size, end);
+      grpc::Slice slices[3] = {grpc::Slice(header, static_cast<size_t>(end - header)),
+                               encoded->update, grpc::Slice(trailer, trailer_size)};
+      return grpc::ByteBuffer(slices, trailer_size > 0 ? 3 : 2);
     }
     message.set_sequence(sequence);
     grpc::ByteBuffer out;
@@ -142,7 +155,13 @@ class PriceStreamReactor final
   PriceFeedService* const service_;
   std::unique_ptr<Subscription> sub_;
   absl::flat_hash_set<std::string> stale_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::shared_ptr<const PriceFeedService::EncodedBatch>> shared_ ABSL_GUARDED_BY(mu_);
+  // A queued message standing for a shared encoding, with this stream's
+  // conflated count.
+  struct SharedUpdate {
+    std::shared_ptr<const PriceFeedService::EncodedBatch> encoded;
+    uint64_t conflated = 0;
+  };
+  std::deque<SharedUpdate> shared_ ABSL_GUARDED_BY(mu_);
 };
 
 PriceFeedService::PriceFeedService(PriceModule& prices, Options options)

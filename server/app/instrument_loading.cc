@@ -8,6 +8,7 @@
 #include "server/common/http_client.h"
 #include "server/common/log.h"
 #include "server/exchange/blofin/rest_client.h"
+#include "server/price/price_config.h"
 
 namespace xctl::app {
 namespace {
@@ -61,7 +62,7 @@ void LoadInstruments(const ServerConfig& config, InstrumentCatalog& instruments,
   }
   for (const Instrument& i : *listed) instruments.Put(i);
   spdlog::info("event=instruments_loaded count={}", listed->size());
-  if (config.price.source == "blofin") LoadTiers(config, http, tiers);
+  if (IsBlofinPriceSource(config.price.source)) LoadTiers(config, http, tiers);
 }
 
 }  // namespace xctl::app

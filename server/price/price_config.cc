@@ -43,7 +43,7 @@ absl::Status ValidatePriceConfig(const PriceConfig& c) {
   if (c.http_timeout_ms < 100) {
     return absl::InvalidArgumentError("price http_timeout_ms must be at least 100");
   }
-  const bool blofin = c.source == "blofin" || c.source == "blofin-ws";
+  const bool blofin = IsBlofinPriceSource(c.source);
   if (blofin && !absl::StartsWith(c.blofin_url, "https://") &&
       !absl::StartsWith(c.blofin_url, "http://")) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "server/price/price_source.h"
 
 namespace xctl {
@@ -51,6 +52,13 @@ struct PriceConfig {
 // a quiet but live connection renews its pairs before they go stale, at most
 // 20 s (index.md, "WebSocket Connection Management": less than 30 s).
 int BlofinWsPingAfterMs(const PriceConfig& config);
+
+// True for the sources that price from BloFin ("blofin" polls REST,
+// "blofin-ws" takes pushes): their pairs are BloFin's instruments, with
+// BloFin's position tiers and funding.
+inline bool IsBlofinPriceSource(absl::string_view source) {
+  return source == "blofin" || source == "blofin-ws";
+}
 
 // Builds the configured source (after ValidatePriceConfig).
 [[nodiscard]] absl::StatusOr<std::unique_ptr<PriceSource>> MakePriceSource(

@@ -309,8 +309,18 @@ void PriceModule::Publish(std::vector<TickPtr> changed) {
     absl::MutexLock lock(&subs_mu_);
     targets = subscribers_;
   }
+  // A batch with a tick of every configured pair replaces whatever a lagging
+  // all-pairs subscriber still holds (SubscriptionState::Offer).
+  bool covers_all = false;
+  if (changed.size() >= configured_.size()) {
+    absl::flat_hash_set<absl::string_view> seen;
+    for (const TickPtr& t : changed) {
+      if (configured_.contains(t->pair)) seen.insert(t->pair);
+    }
+    covers_all = seen.size() == configured_.size();
+  }
   auto batch = std::make_shared<const std::vector<TickPtr>>(std::move(changed));
-  for (const auto& s : targets) s->Offer(batch);
+  for (const auto& s : targets) s->Offer(batch, covers_all);
 }
 
 TickPtr PriceModule::Latest(absl::string_view pair) const {

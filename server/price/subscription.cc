@@ -22,14 +22,21 @@ void SubscriptionState::MergeLocked(const std::vector<TickPtr>& ticks) {
   }
 }
 
-void SubscriptionState::Offer(const SharedBatch& batch) {
+void SubscriptionState::Offer(const SharedBatch& batch, bool covers_all) {
   bool notify = false;
   {
     absl::MutexLock lock(&mu_);
     if (closed_) return;
     bool was_empty = pending_.empty() && !whole_;
-    if (was_empty && all_) {
-      whole_ = batch;  // fast path: nothing to merge with
+    if (all_ && (was_empty || covers_all)) {
+      // Nothing to merge with, or the batch replaces every pending tick: each
+      // of them counts as conflated, as a merge would count it.
+      const uint64_t replaced = whole_ ? whole_->size() : pending_.size();
+      conflated_ += replaced;
+      total_conflated_ += replaced;
+      pending_.clear();
+      index_.clear();
+      whole_ = batch;
     } else {
       if (whole_) {
         MergeLocked(*whole_);
@@ -54,6 +61,8 @@ TickBatch SubscriptionState::Drain() {
     batch.ticks = *whole_;  // copied on the subscriber's side, not the bus's
     batch.whole = std::move(whole_);
     whole_.reset();
+    batch.conflated = conflated_;
+    conflated_ = 0;
     return batch;
   }
   batch.ticks.swap(pending_);

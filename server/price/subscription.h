@@ -26,9 +26,12 @@ struct TickBatch {
   std::vector<TickPtr> ticks;
   // Ticks replaced before this subscriber took them, since the last Drain.
   uint64_t conflated = 0;
-  // When `ticks` is exactly one published batch (an all-pairs subscriber that
-  // kept up), that batch as published: consumers may key work done once per
-  // batch on it (the gRPC streams serialize it once for all streams).
+  // When `ticks` is exactly one published batch, that batch as published:
+  // consumers may key work done once per batch on it (the gRPC streams
+  // serialize it once for all streams). An all-pairs subscriber gets it when
+  // it kept up, and also when it fell behind and the newest batch priced
+  // every configured pair (it replaced all that was pending: `conflated`
+  // counts those).
   std::shared_ptr<const std::vector<TickPtr>> whole;
 };
 
@@ -42,9 +45,11 @@ class SubscriptionState {
 
   // Bus side: keeps the ticks this subscriber wants; calls on_ready when the
   // subscriber had nothing pending. Never blocks on the subscriber. An idle
-  // all-pairs subscriber just keeps a reference to the shared batch (O(1));
-  // ticks are merged per pair only when it falls behind.
-  void Offer(const SharedBatch& batch);
+  // all-pairs subscriber just keeps a reference to the shared batch (O(1)),
+  // and so does one that fell behind when `covers_all` (the batch has a tick
+  // of every configured pair, so it replaces everything pending); otherwise
+  // ticks are merged per pair.
+  void Offer(const SharedBatch& batch, bool covers_all = false);
 
   // Subscriber side.
   TickBatch Drain();

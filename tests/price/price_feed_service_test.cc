@@ -193,6 +193,51 @@ TEST_F(PriceFeedTest, AllPairsStreamsShareOneEncodingOfEachBatch) {
   for (auto& r : readers) r->Finish();
 }
 
+TEST_F(PriceFeedTest, AStreamThatFallsBehindGetsTheSharedEncodingWithItsConflatedCount) {
+  module_->PollOnce();
+  grpc::ClientContext ctx;
+  auto reader = stub_->StreamPrices(&ctx, v1::StreamPricesRequest());
+  v1::StreamPricesResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));
+  ASSERT_TRUE(msg.has_snapshot());
+  ASSERT_TRUE(WaitFor([&] { return module_->subscriber_count() == 1; }));
+  const uint64_t encoded_before = service_->batches_encoded();
+  // Far more than HTTP/2's flow-control window holds while the client does
+  // not read: the stream falls behind and conflates.
+  constexpr int kPolls = 5000;
+  for (int poll = 0; poll < kPolls; ++poll) module_->PollOnce();
+  const TickPtr btc = module_->Latest("BTC-USDT");
+  const TickPtr eth = module_->Latest("ETH-USDT");
+  uint64_t delivered = 0, conflated = 0, sequence = 1, updates = 0;
+  bool caught_up = false;
+  while (!caught_up && reader->Read(&msg)) {
+    EXPECT_EQ(msg.sequence(), ++sequence);
+    if (msg.has_heartbeat()) continue;
+    ASSERT_TRUE(msg.has_update()) << msg.DebugString();
+    ++updates;
+    delivered += msg.update().ticks_size();
+    conflated += msg.update().conflated();
+    for (const v1::Tick& t : msg.update().ticks()) {
+      if (t.pair() == "BTC-USDT" && t.sequence() == btc->sequence) {
+        EXPECT_EQ(t.last().value(), btc->last.ToString());
+        ASSERT_EQ(msg.update().ticks_size(), 2);
+        EXPECT_EQ(msg.update().ticks(1).sequence(), eth->sequence);
+        caught_up = true;
+      }
+    }
+  }
+  ASSERT_TRUE(caught_up);
+  // Every published tick was delivered or counted as conflated, and each
+  // update the lagging stream got was a batch's shared encoding (batches
+  // replaced before any stream took them are never encoded).
+  EXPECT_GT(conflated, 0u);
+  EXPECT_EQ(delivered + conflated, 2u * kPolls);
+  EXPECT_EQ(service_->batches_encoded() - encoded_before, updates);
+  EXPECT_LT(updates, static_cast<uint64_t>(kPolls));
+  ctx.TryCancel();
+  reader->Finish();
+}
+
 TEST_F(PriceFeedTest, ARequestThatIsNotValidProtobufIsInvalidArgument) {
   grpc::ClientContext ctx;
   v1::StreamPricesRequest req;

@@ -134,6 +134,36 @@ TEST(PriceModule, ASlowSubscriberIsConflatedToTheNewestTickPerPair) {
   EXPECT_EQ(fast->total_conflated(), 0u);
 }
 
+TEST(PriceModule, ALaggingSubscriberTakesTheNewestBatchWholeWhenItPricesEveryPair) {
+  Fixture f;
+  auto slow = f.module->Subscribe({}, nullptr);
+  for (int i = 1; i <= 3; ++i) {
+    f.source->next = {MakeTick("BTC-USDT", std::to_string(64000 + i)),
+                      MakeTick("ETH-USDT", std::to_string(3200 + i))};
+    f.module->PollOnce();
+  }
+  // Every batch priced both configured pairs: the newest replaced the rest,
+  // and is handed over as published (shared by every such subscriber).
+  TickBatch batch = slow->Drain();
+  ASSERT_NE(batch.whole, nullptr);
+  ASSERT_EQ(batch.ticks.size(), 2u);
+  EXPECT_EQ(batch.ticks[0], f.module->Latest("BTC-USDT"));
+  EXPECT_EQ(batch.ticks[1], f.module->Latest("ETH-USDT"));
+  EXPECT_EQ(batch.conflated, 4u);
+  // A batch of one pair cannot replace the other: ticks are merged per pair.
+  f.source->next = {MakeTick("BTC-USDT", "64010"), MakeTick("ETH-USDT", "3210")};
+  f.module->PollOnce();
+  f.source->next = {MakeTick("BTC-USDT", "64011"), MakeTick("ETH-USDT", "3210")};
+  f.module->PollOnce();  // only BTC changed
+  batch = slow->Drain();
+  EXPECT_EQ(batch.whole, nullptr);
+  ASSERT_EQ(batch.ticks.size(), 2u);
+  EXPECT_EQ(batch.ticks[0]->last, D("64011"));
+  EXPECT_EQ(batch.ticks[1]->last, D("3210"));
+  EXPECT_EQ(batch.conflated, 1u);
+  EXPECT_EQ(slow->total_conflated(), 5u);
+}
+
 TEST(PriceModule, PairsWithoutUpdatesGoStaleAndRecover) {
   Fixture f;
   auto sub = f.module->Subscribe({}, nullptr);

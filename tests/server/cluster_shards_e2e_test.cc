@@ -75,6 +75,18 @@ std::optional<int> OwnerNamed(const std::string& message) {
   return node;
 }
 
+v1::PlaceOrderRequest MarketOrder(const std::string& strategy, v1::Side side,
+                                  const std::string& quantity, const std::string& coid) {
+  v1::PlaceOrderRequest req;
+  req.set_strategy_id(strategy);
+  req.set_symbol("BTC-USDT");
+  req.set_side(side);
+  req.set_type(v1::ORDER_TYPE_MARKET);
+  req.mutable_quantity()->set_value(quantity);
+  req.set_client_order_id(coid);
+  return req;
+}
+
 class ClusterShardsE2e : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -200,13 +212,8 @@ class ClusterShardsE2e : public ::testing::Test {
       stale.emplace_back([&, id, k = n++] {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-        v1::PlaceOrderRequest req;
-        req.set_strategy_id(id);
-        req.set_symbol("BTC-USDT");
-        req.set_side(v1::SIDE_BUY);
-        req.set_type(v1::ORDER_TYPE_MARKET);
-        req.mutable_quantity()->set_value("1");
-        req.set_client_order_id(absl::StrCat("paused", k));
+        const v1::PlaceOrderRequest req =
+            MarketOrder(id, v1::SIDE_BUY, "1", absl::StrCat("paused", k));
         v1::PlaceOrderResponse resp;
         grpc::Status st = stubs_[victim]->PlaceOrder(&ctx, req, &resp);
         ++stale_answered;
@@ -291,13 +298,9 @@ void ClusterShardsE2e::OwnerFailsUnderLoad(int signal) {
         target = owner[id];
       }
       for (int i = 0; i < kOrdersPerStrategy && !give_up; ++i) {
-        v1::PlaceOrderRequest req;
-        req.set_strategy_id(id);
-        req.set_symbol("BTC-USDT");
-        req.set_side(i % 2 == 0 ? v1::SIDE_BUY : v1::SIDE_SELL);
-        req.set_type(v1::ORDER_TYPE_MARKET);
-        req.mutable_quantity()->set_value(i % 3 == 0 ? "2" : "1");
-        req.set_client_order_id(absl::StrCat("k", s, "n", i));
+        const v1::PlaceOrderRequest req =
+            MarketOrder(id, i % 2 == 0 ? v1::SIDE_BUY : v1::SIDE_SELL, i % 3 == 0 ? "2" : "1",
+                        absl::StrCat("k", s, "n", i));
         while (!give_up) {
           {
             absl::MutexLock lock(&mu);

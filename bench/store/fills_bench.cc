@@ -15,8 +15,11 @@
 // busy machine weighs on both alike. Prints fills/s and product/baseline;
 // nothing passes or fails.
 //
+// With --fenced every paper write carries a WriteFence (cluster mode), against
+// a lease row the bench holds for a day.
+//
 //   store_fills_bench [--seconds=3] [--threads=1,2] [--backends=sqlite,postgresql]
-//                     [--pg=postgresql://xctl:xctl@127.0.0.1:5432/xctl]
+//                     [--pg=postgresql://xctl:xctl@127.0.0.1:5432/xctl] [--fenced]
 // --pg defaults to $XCTL_TEST_PG_URL; without either PostgreSQL is skipped.
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
@@ -26,6 +29,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +49,9 @@ ABSL_FLAG(double, seconds, 3, "seconds each side runs per case");
 ABSL_FLAG(std::string, threads, "1,2", "thread counts to run, comma separated");
 ABSL_FLAG(std::string, backends, "sqlite,postgresql", "databases to run, comma separated");
 ABSL_FLAG(std::string, pg, "", "PostgreSQL base URL (default $XCTL_TEST_PG_URL)");
+ABSL_FLAG(bool, fenced, false,
+          "cluster mode's fenced writes: each paper exchange writes under a strategy lease "
+          "(docs/cluster.md, \"Fencing\")");
 
 namespace xctl::bench {
 namespace {
@@ -108,6 +115,19 @@ void OpenRaw(soci::session& s, const std::string& url) {
   }
 }
 
+// --fenced: a lease "strategy:<id>" held by "bench" for a day, and its tenure.
+std::optional<Tenure> BenchTenure(soci::session& s, bool sqlite, const std::string& strategy) {
+  if (!absl::GetFlag(FLAGS_fenced)) return std::nullopt;
+  const std::string name = "strategy:" + strategy;
+  s << (sqlite ? "INSERT INTO cluster_leases (name, holder, expires_at, epoch) VALUES (:n, "
+                 "'bench', CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) + "
+                 "86400000, 1)"
+               : "INSERT INTO cluster_leases (name, holder, expires_at, epoch) VALUES (:n, "
+                 "'bench', now() + interval '1 day', 1)"),
+      soci::use(name);
+  return Tenure{.fence = {.lease = name, .holder = "bench", .epoch = 1}};
+}
+
 // One baseline fill: order + fill + position upsert in one transaction.
 void RawFill(soci::session& s, bool sqlite, const std::string& strategy, long i) {
   const std::string coid = "raw" + std::to_string(i);
@@ -168,7 +188,8 @@ void RunBackend(const std::string& backend, const std::vector<int>& thread_count
     for (int t = 0; t < threads; ++t) {
       auto ex = PaperExchange::Open(
           {.strategy_id = paper_ids[t], .starting_balance = Decimal::FromInt(1000000)},
-          {store->get(), &prices, &instruments, &SystemClock()});
+          {.store = store->get(), .prices = &prices, .instruments = &instruments,
+           .clock = &SystemClock(), .tenure = BenchTenure(*sessions[t], sqlite, paper_ids[t])});
       Check(ex.status(), "open paper exchange");
       exchanges.push_back(*std::move(ex));
     }
@@ -221,8 +242,9 @@ int main(int argc, char** argv) {
     if (absl::SimpleAtoi(n, &v) && v > 0) threads.push_back(v);
   }
   const double seconds = absl::GetFlag(FLAGS_seconds);
-  std::printf("durable paper fills vs raw SOCI inserts (order + fill + position, one transaction"
-              " each), %.1f s per side and case\n", seconds);
+  std::printf("durable paper fills%s vs raw SOCI inserts (order + fill + position, one "
+              "transaction each), %.1f s per side and case\n",
+              absl::GetFlag(FLAGS_fenced) ? " (fenced)" : "", seconds);
   for (absl::string_view backend : absl::StrSplit(absl::GetFlag(FLAGS_backends), ',')) {
     xctl::bench::RunBackend(std::string(backend), threads, seconds);
   }

@@ -81,12 +81,16 @@ absl::Status ClusterMode::Init(const ServerConfig& config, ClusterTargets target
   hooks_.trade_gate = [gate](absl::string_view strategy_id) {
     return gate->CheckOwner(strategy_id);
   };
+  hooks_.tenure_source = [gate](absl::string_view strategy_id) {
+    return gate->TenureOf(strategy_id);
+  };
   return absl::OkStatus();
 }
 
 void ClusterMode::Install(ClusterTargets targets) {
   targets.prices->SetFetchGate(hooks_.fetch_gate);
   targets.router->SetTradeGate(hooks_.trade_gate);
+  targets.router->SetTenureSource(hooks_.tenure_source);
   targets.strategies->SetOwnership(hooks_.ownership);
   spdlog::info("event=cluster_mode_installed node={}", LogQuote(node_id()));
 }

@@ -107,6 +107,13 @@ std::optional<int64_t> LeaseKeeper::HeldEpoch(const std::string& name) const {
   return it->second.epoch;
 }
 
+absl::Duration LeaseKeeper::TimeLeft(const std::string& name, int64_t epoch) const {
+  absl::MutexLock lock(&mu_);
+  auto it = held_.find(name);
+  if (it == held_.end() || it->second.epoch != epoch) return absl::ZeroDuration();
+  return std::max(absl::ZeroDuration(), it->second.local_deadline - options_.clock->Monotonic());
+}
+
 std::vector<HeldLease> LeaseKeeper::Held() const {
   std::vector<HeldLease> out;
   auto now = options_.clock->Monotonic();

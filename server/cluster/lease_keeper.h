@@ -104,6 +104,10 @@ class LeaseKeeper {
 
   // The epoch if `name` is held and its local deadline has not passed.
   std::optional<int64_t> HeldEpoch(const std::string& name) const;
+  // How long until the local deadline of tenure (`name`, `epoch`); zero
+  // when that tenure is not held (another epoch, lost, or the deadline
+  // passed). What a live exchange call checks first (tenure.h).
+  absl::Duration TimeLeft(const std::string& name, int64_t epoch) const;
   // Every lease held (local deadline not passed), by name.
   std::vector<HeldLease> Held() const;
   const std::string& holder() const { return options_.holder; }

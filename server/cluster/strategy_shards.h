@@ -44,6 +44,7 @@
 #include "server/cluster/lease.h"
 #include "server/cluster/lease_keeper.h"
 #include "server/common/clock.h"
+#include "server/exchange/tenure.h"
 #include "server/strategy/strategy_manager.h"
 
 namespace xctl::cluster {
@@ -104,6 +105,12 @@ class StrategyShards final : public StrategyOwnership {
 
   // The epoch while this instance holds the strategy's lease.
   std::optional<int64_t> HeldEpoch(absl::string_view strategy_id) const;
+  // Exchange control's tenure source (OrderRouter::SetTenureSource): the
+  // tenure this instance holds of the strategy's lease now, as a write fence
+  // (idle timeout ttl/2) and a live-call check on the keeper's local
+  // deadline; LEASE_LOST when it holds none. The Tenure refers to this
+  // object's keeper: it must not outlive this object.
+  absl::StatusOr<Tenure> TenureOf(absl::string_view strategy_id) const;
   // Strategy ids held now and handed to the manager, sorted.
   std::vector<std::string> Owned() const;
   const std::string& holder() const { return holder_; }

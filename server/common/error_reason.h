@@ -43,6 +43,9 @@ inline constexpr char kExchangeRateLimited[] = "EXCHANGE_RATE_LIMITED";
 // The server
 inline constexpr char kDatabaseUnavailable[] = "DATABASE_UNAVAILABLE";
 inline constexpr char kAuthRateLimited[] = "AUTH_RATE_LIMITED";
+// Cluster mode: this instance's lease of the strategy ended (or has too
+// little time left for a live call); nothing was written or sent.
+inline constexpr char kLeaseLost[] = "LEASE_LOST";
 
 }  // namespace xctl::reason
 

@@ -27,7 +27,8 @@ absl::StatusOr<std::unique_ptr<Exchange>> DefaultExchangeFactory::MakeUnmetered(
                            .taker_fee_rate = info.taker_fee(),
                            .maker_fee_rate = info.maker_fee()},
         {.store = deps_.store, .prices = deps_.prices, .instruments = deps_.instruments,
-         .clock = deps_.clock, .funding = deps_.funding, .tiers = deps_.tiers});
+         .clock = deps_.clock, .funding = deps_.funding, .tiers = deps_.tiers,
+         .tenure = info.tenure});
     if (!paper.ok()) return paper.status();
     return std::unique_ptr<Exchange>(std::move(*paper));
   }
@@ -41,7 +42,8 @@ absl::StatusOr<std::unique_ptr<Exchange>> DefaultExchangeFactory::MakeUnmetered(
                            .credentials = *info.credentials,
                            .rest = blofin_,
                            .leverage = info.leverage},
-      {.store = deps_.store, .instruments = deps_.instruments, .clock = deps_.clock});
+      {.store = deps_.store, .instruments = deps_.instruments, .clock = deps_.clock,
+       .tenure = info.tenure});
   if (!live.ok()) return live.status();
   return std::unique_ptr<Exchange>(std::move(*live));
 }

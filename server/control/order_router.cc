@@ -85,6 +85,10 @@ absl::Status OrderRouter::UpsertStrategy(const StrategyInfo& configured) {
   // A live strategy's KPIs start from its account's real balance (the first
   // one read from BloFin), not from the configured paper balance.
   StrategyInfo info = configured;
+  if (tenure_source_) {
+    XCTL_ASSIGN_OR_RETURN(Tenure tenure, tenure_source_(info.id));
+    info.tenure = std::move(tenure);
+  }
   std::shared_ptr<Exchange> current, previous;
   bool rebuild_exchange = true;
   {
@@ -98,7 +102,8 @@ absl::Status OrderRouter::UpsertStrategy(const StrategyInfo& configured) {
       rebuild_exchange = old.credentials != info.credentials || old.leverage != info.leverage ||
                          old.starting_balance != info.starting_balance ||
                          old.taker_fee() != info.taker_fee() ||
-                         old.maker_fee() != info.maker_fee();
+                         old.maker_fee() != info.maker_fee() ||
+                         TenureEpoch(old) != TenureEpoch(info);
       current = it->second->exchange;
       previous = it->second->previous;
       if (old.mode() != info.mode()) std::swap(current, previous);

@@ -61,6 +61,16 @@ class OrderRouter final : public StrategyTrading {
   using TradeGate = std::function<absl::Status(absl::string_view strategy_id)>;
   void SetTradeGate(TradeGate gate) { trade_gate_ = std::move(gate); }
 
+  // Cluster mode (docs/cluster.md, "Fencing"): the lease tenure a strategy's
+  // exchange is built under (server/exchange/tenure.h). Asked by
+  // UpsertStrategy before it builds or keeps an exchange; the exchange is
+  // rebuilt when the epoch changed, so every write it makes is fenced by the
+  // tenure current when its work started. An error (this instance does not
+  // hold the lease) fails the upsert with it. Set before trading starts;
+  // unset: no tenure, no fence.
+  using TenureSource = std::function<absl::StatusOr<Tenure>(absl::string_view strategy_id)>;
+  void SetTenureSource(TenureSource source) { tenure_source_ = std::move(source); }
+
   // Starts the tick worker and, when `bus` is given, subscribes to every
   // pair on it. Without a bus, feed ticks with OnTicks.
   void Start(PriceModule* bus);
@@ -133,6 +143,7 @@ class OrderRouter final : public StrategyTrading {
   const Deps deps_;
   Portfolio& portfolio_;
   TradeGate trade_gate_;  // cluster mode only
+  TenureSource tenure_source_;  // cluster mode only
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<Route>> routes_ ABSL_GUARDED_BY(mu_);

@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "server/exchange/credentials.h"
 #include "server/exchange/exchange.h"
+#include "server/exchange/tenure.h"
 
 namespace xctl {
 
@@ -30,6 +31,9 @@ struct StrategyInfo {
   std::optional<Decimal> maker_fee_rate;
   // Present: the strategy trades live on BloFin; absent: on paper.
   std::optional<BlofinCredentials> credentials;
+  // Cluster mode: the lease tenure its exchange is built under (set by the
+  // OrderRouter from its TenureSource; tenure.h). Absent: no fence.
+  std::optional<Tenure> tenure;
 
   TradingMode mode() const {
     return credentials ? TradingMode::kLive : TradingMode::kPaper;
@@ -37,6 +41,11 @@ struct StrategyInfo {
   Decimal taker_fee() const { return taker_fee_rate.value_or(kDefaultTakerFeeRate); }
   Decimal maker_fee() const { return maker_fee_rate.value_or(kDefaultMakerFeeRate); }
 };
+
+// The epoch of `info`'s tenure, 0 without one.
+inline int64_t TenureEpoch(const StrategyInfo& info) {
+  return info.tenure ? info.tenure->fence.epoch : 0;
+}
 
 // Implemented by OrderRouter (server/control/order_router.h).
 class StrategyTrading {

@@ -21,6 +21,7 @@
 #include "absl/strings/strip.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
+#include "server/store/fence_check.h"
 #include "server/store/migrations.h"
 #include "server/store/sql_errors.h"
 
@@ -280,7 +281,7 @@ absl::Status Store::Migrate() {
   }
 }
 
-absl::Status Store::Transact(absl::FunctionRef<absl::Status(Tx&)> fn) {
+absl::Status Store::Transact(absl::FunctionRef<absl::Status(Tx&)> fn, const WriteFence* fence) {
   const absl::Time start = clock_->Now();
   absl::Status status = Guard("transaction", [&]() -> absl::Status {
     soci::session sql(*pool_);
@@ -298,7 +299,8 @@ absl::Status Store::Transact(absl::FunctionRef<absl::Status(Tx&)> fn) {
     Tx tx(sql);
     absl::Status result;
     try {
-      result = fn(tx);
+      if (fence != nullptr) result = store_internal::CheckFence(sql, dialect_, *fence);
+      if (result.ok()) result = fn(tx);
     } catch (...) {
       TryRollback(sql);
       throw;

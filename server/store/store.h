@@ -16,6 +16,7 @@
 #include "server/common/clock.h"
 #include "server/common/telemetry.h"
 #include "server/store/repositories.h"
+#include "server/store/write_fence.h"
 
 namespace soci {
 class connection_pool;
@@ -84,8 +85,11 @@ class Store {
   ~Store();
 
   // Runs `fn` in one transaction: committed when it returns OK, rolled back
-  // when it returns an error or throws.
-  [[nodiscard]] absl::Status Transact(absl::FunctionRef<absl::Status(Tx&)> fn);
+  // when it returns an error or throws. With `fence` (cluster mode), the
+  // fence's check is the transaction's first statement: when its tenure is
+  // over `fn` does not run and the status is LEASE_LOST (write_fence.h).
+  [[nodiscard]] absl::Status Transact(absl::FunctionRef<absl::Status(Tx&)> fn,
+                                      const WriteFence* fence = nullptr);
 
   // Runs `fn` on a pooled session without a write transaction (reads).
   [[nodiscard]] absl::Status Read(absl::FunctionRef<absl::Status(Tx&)> fn);

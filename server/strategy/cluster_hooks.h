@@ -15,8 +15,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/control/control_feed.h"
+#include "server/exchange/tenure.h"
 #include "server/price/price_module.h"
 #include "server/strategy/strategy_ownership.h"
 
@@ -30,6 +32,9 @@ struct ClusterHooks {
   // instance (it holds the strategy's lease), else UNAVAILABLE naming the
   // owner (OrderRouter::TradeGate).
   std::function<absl::Status(absl::string_view strategy_id)> trade_gate;
+  // OrderRouter: the lease tenure a strategy's exchange is built under, so
+  // its writes are fenced and its live calls gated (OrderRouter::TenureSource).
+  std::function<absl::StatusOr<Tenure>(absl::string_view strategy_id)> tenure_source;
   // StrategyManager: which strategies run on this instance.
   StrategyOwnership* ownership = nullptr;
   // The position and KPI streams' snapshots: what other instances run, to

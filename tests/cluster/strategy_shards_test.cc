@@ -13,6 +13,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -21,9 +22,11 @@
 #include "gtest/gtest.h"
 #include "server/control/order_router.h"
 #include "server/control/portfolio.h"
+#include "server/common/error_reason.h"
 #include "server/store/store.h"
 #include "server/strategy/strategy_manager.h"
 #include "tests/support/fixed_prices.h"
+#include "tests/support/pg_activity.h"
 #include "tests/support/test_databases.h"
 
 namespace xctl {
@@ -31,6 +34,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::xctl::testing::FixedPrices;
+using ::xctl::testing::PgActivity;
 using ::xctl::testing::TestDatabase;
 
 Decimal D(absl::string_view s) { return Decimal::Parse(s).value(); }
@@ -63,6 +67,7 @@ struct Instance {
     manager->SetOwnership(shards.get());
     cluster::StrategyShards* gate = shards.get();
     control->SetTradeGate([gate](absl::string_view id) { return gate->CheckOwner(id); });
+    control->SetTenureSource([gate](absl::string_view id) { return gate->TenureOf(id); });
     std::vector<StrategyConfig> config;
     for (int i = 0; i < kStrategies; ++i) {
       config.push_back({.id = Sid(i), .type = "external", .pairs = {"BTC-USDT"},
@@ -278,6 +283,56 @@ TEST_F(StrategyShardsTest, CleanStopHandsStrategiesOverWithinARound) {
     EXPECT_TRUE(view->desired_running) << Sid(i);
     EXPECT_EQ(view->status, StrategyStatus::kRunning) << Sid(i);
   }
+}
+
+// The owner's writes are fenced by its tenure (docs/cluster.md, "Fencing"):
+// an order that passed the in-memory owner check while another instance's
+// takeover was committing is refused by the database (LEASE_LOST) and
+// stores nothing. The tenure's live-call check follows the keeper's local
+// deadline.
+TEST_F(StrategyShardsTest, StalledOwnersOrderIsRefusedByTheDatabaseAfterATakeover) {
+  auto a = Make("node-a");
+  ASSERT_TRUE(WaitFor([&] { return a->Owned().size() == kStrategies; }));
+  auto tenure = a->shards->TenureOf("s0");
+  ASSERT_TRUE(tenure.ok()) << tenure.status();
+  EXPECT_EQ(tenure->fence.lease, "strategy:s0");
+  EXPECT_EQ(tenure->fence.holder, "node-a/strategies");
+  EXPECT_EQ(tenure->fence.epoch, a->shards->HeldEpoch("s0").value());
+  EXPECT_TRUE(tenure->check_time_left(absl::Milliseconds(1)).ok());
+  const absl::Status too_long = tenure->check_time_left(kTtl);  // more than is ever left
+  EXPECT_EQ(ReasonOf(too_long), reason::kLeaseLost) << too_long;
+  EXPECT_THAT(too_long.message(), HasSubstr("1.8 x blofin.timeout_ms"));
+  EXPECT_EQ(ReasonOf(a->shards->TenureOf("unknown").status()), reason::kLeaseLost);
+
+  // Another instance's takeover of s0, committing (row updated, not committed).
+  PgActivity pg(db_->url());
+  // (On a session of its own: pg_stat_activity is read once per transaction.)
+  PgActivity taker(db_->url());
+  taker.Exec("BEGIN");
+  taker.Exec("UPDATE cluster_leases SET holder = 'node-z/strategies', epoch = epoch + 1 "
+          "WHERE name = 'strategy:s0'");
+  absl::StatusOr<OrderResult> late;
+  std::thread trade([&] {
+    late = a->control->PlaceOrder({.strategy_id = "s0", .client_order_id = "late",
+                                   .symbol = "BTC-USDT", .side = Side::kBuy,
+                                   .quantity = D("0.1")});
+  });
+  // The order passed the owner check and waits at the fence for the row.
+  EXPECT_TRUE(pg.AwaitAtLeast([&] { return pg.LockWaiters("FOR SHARE"); }, 1));
+  taker.Exec("COMMIT");
+  trade.join();
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kAborted) << late.status();
+  EXPECT_EQ(ReasonOf(late.status()), reason::kLeaseLost);
+  EXPECT_THAT(late.status().message(), HasSubstr("node-z/strategies"));
+  std::optional<Order> stored;
+  ASSERT_TRUE(a->store->Read([&](Tx& tx) -> absl::Status {
+    stored = tx.orders().GetByClientOrderId("s0", "late").value();
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_FALSE(stored.has_value());
+  // A learns it lost s0 at its next round and stops running it.
+  EXPECT_TRUE(WaitFor([&] { return !a->Owned().contains("s0"); }));
+  EXPECT_EQ(ReasonOf(a->shards->TenureOf("s0").status()), reason::kLeaseLost);
 }
 
 }  // namespace

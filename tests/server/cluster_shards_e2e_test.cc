@@ -4,10 +4,14 @@
 // in the config. Clients find each strategy's owner by asking (a non-owner
 // answers UNAVAILABLE naming it), place orders with client order ids on the
 // owner, and keep going while the owner of the most strategies is killed
-// with SIGKILL: an order without an answer is retried with the same client
-// order id on whoever owns the strategy next. At the end every acknowledged
-// order is stored exactly once, no client order id twice, and the open
-// positions equal what the stored fills add up to.
+// with SIGKILL, or paused with SIGSTOP past its leases and resumed with
+// SIGCONT once the others trade its strategies (issue #18: fencing): an
+// order without an answer is retried with the same client order id on
+// whoever owns the strategy next. At the end every acknowledged order is
+// stored exactly once, no client order id twice, the open positions equal
+// what the stored fills add up to, and the paused owner, resumed, neither
+// acknowledges the orders it was sent while paused nor shows a position of
+// the strategies it lost (docs/cluster.md, "Fencing").
 #include <signal.h>
 
 #include <atomic>
@@ -71,6 +75,18 @@ std::optional<int> OwnerNamed(const std::string& message) {
   return node;
 }
 
+v1::PlaceOrderRequest MarketOrder(const std::string& strategy, v1::Side side,
+                                  const std::string& quantity, const std::string& coid) {
+  v1::PlaceOrderRequest req;
+  req.set_strategy_id(strategy);
+  req.set_symbol("BTC-USDT");
+  req.set_side(side);
+  req.set_type(v1::ORDER_TYPE_MARKET);
+  req.mutable_quantity()->set_value(quantity);
+  req.set_client_order_id(coid);
+  return req;
+}
+
 class ClusterShardsE2e : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -104,7 +120,10 @@ class ClusterShardsE2e : public ::testing::Test {
 
   void TearDown() override {
     for (auto& n : nodes_) {
-      if (n && n->ok() && !n->process().Wait(absl::ZeroDuration()).has_value()) n->Stop();
+      if (n && n->ok() && !n->process().Wait(absl::ZeroDuration()).has_value()) {
+        n->process().Signal(SIGCONT);  // a paused one, if a test stopped early
+        n->Stop();
+      }
     }
   }
 
@@ -169,6 +188,62 @@ class ClusterShardsE2e : public ::testing::Test {
     EXPECT_EQ(owned, static_cast<double>(owner.size()));
   }
 
+  // The body of both tests: the owner of the most strategies fails with
+  // `signal` (SIGKILL, or SIGSTOP and later SIGCONT) under order load.
+  void OwnerFailsUnderLoad(int signal);
+
+  // SIGSTOP: orders for its strategies sent to the paused `victim` (a client
+  // that still takes it for the owner) wait in its socket; once `taken_over`
+  // (the others acknowledge orders of every one of its strategies) it is
+  // resumed and may serve clients again (`dead`). Those orders must not be
+  // acknowledged under its old tenure: one acknowledged is only right when
+  // the resumed instance owns the strategy again (a new tenure, after
+  // balancing); acknowledged ones go into `acked` (guarded by `mu`) for the
+  // final checks.
+  template <typename F>
+  void PausedOwnerAcksNothing(int victim, const std::set<std::string>& strategies,
+                              F taken_over, absl::Mutex& mu,
+                              std::map<std::string, std::string>& acked, std::set<int>& dead) {
+    std::vector<std::thread> stale;
+    std::atomic<int> stale_answered{0};
+    std::map<std::string, std::string> stale_acked;  // strategy/coid -> side+qty, under mu
+    int n = 0;
+    for (const std::string& id : strategies) {
+      stale.emplace_back([&, id, k = n++] {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+        const v1::PlaceOrderRequest req =
+            MarketOrder(id, v1::SIDE_BUY, "1", absl::StrCat("paused", k));
+        v1::PlaceOrderResponse resp;
+        grpc::Status st = stubs_[victim]->PlaceOrder(&ctx, req, &resp);
+        ++stale_answered;
+        if (!st.ok()) return;
+        absl::MutexLock lock(&mu);
+        stale_acked[id + "/" + req.client_order_id()] =
+            absl::StrCat(req.side(), "x", req.quantity().value());
+      });
+    }
+    const absl::Time limit = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < limit && !taken_over()) absl::SleepFor(absl::Milliseconds(20));
+    EXPECT_TRUE(taken_over()) << "its strategies were not taken over within a minute";
+    EXPECT_EQ(stale_answered.load(), 0) << "a paused process answered";
+    nodes_[victim]->process().Signal(SIGCONT);
+    for (auto& t : stale) t.join();
+    absl::MutexLock lock(&mu);
+    dead.erase(victim);
+    for (const auto& [key, what] : stale_acked) {
+      const std::string id = key.substr(0, key.find('/'));
+      mu.Unlock();
+      const bool owns_again = Balance(victim, id).ok();
+      mu.Lock();
+      EXPECT_TRUE(owns_again) << "the resumed instance acknowledged " << key
+                              << " although another instance owns " << id;
+      acked[key] = what;
+    }
+    ::testing::Test::RecordProperty("paused_orders_acknowledged_in_a_new_tenure",
+                                    static_cast<int>(stale_acked.size()));
+  }
+
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<NatsServer> nats_;
   std::vector<std::unique_ptr<RunningXctld>> nodes_;
@@ -176,6 +251,14 @@ class ClusterShardsE2e : public ::testing::Test {
 };
 
 TEST_F(ClusterShardsE2e, KillingTheOwnerLosesAndDuplicatesNoAcknowledgedOrder) {
+  OwnerFailsUnderLoad(SIGKILL);
+}
+
+TEST_F(ClusterShardsE2e, PausingTheOwnerPastItsLeasesLetsItWriteNothingAfterTheTakeover) {
+  OwnerFailsUnderLoad(SIGSTOP);
+}
+
+void ClusterShardsE2e::OwnerFailsUnderLoad(int signal) {
   // Every strategy gets exactly one owner, and the shares even out (at most
   // ceil(4 / 3) = 2 each; the first instance up takes all, then gives back
   // one per round as the others join).
@@ -202,6 +285,7 @@ TEST_F(ClusterShardsE2e, KillingTheOwnerLosesAndDuplicatesNoAcknowledgedOrder) {
   std::atomic<int> total_acked{0};
   std::atomic<bool> give_up{false};
   std::atomic<int64_t> killed_at_ms{0};
+  std::atomic<int> failed_node{-1};  // its answers after the failure were sent before it
   std::map<std::string, int64_t> first_ack_after_kill;  // strategy -> ms after the kill
   std::atomic<int> named_owner_answers{0};
   std::vector<std::thread> clients;
@@ -214,13 +298,9 @@ TEST_F(ClusterShardsE2e, KillingTheOwnerLosesAndDuplicatesNoAcknowledgedOrder) {
         target = owner[id];
       }
       for (int i = 0; i < kOrdersPerStrategy && !give_up; ++i) {
-        v1::PlaceOrderRequest req;
-        req.set_strategy_id(id);
-        req.set_symbol("BTC-USDT");
-        req.set_side(i % 2 == 0 ? v1::SIDE_BUY : v1::SIDE_SELL);
-        req.set_type(v1::ORDER_TYPE_MARKET);
-        req.mutable_quantity()->set_value(i % 3 == 0 ? "2" : "1");
-        req.set_client_order_id(absl::StrCat("k", s, "n", i));
+        const v1::PlaceOrderRequest req =
+            MarketOrder(id, i % 2 == 0 ? v1::SIDE_BUY : v1::SIDE_SELL, i % 3 == 0 ? "2" : "1",
+                        absl::StrCat("k", s, "n", i));
         while (!give_up) {
           {
             absl::MutexLock lock(&mu);
@@ -235,7 +315,7 @@ TEST_F(ClusterShardsE2e, KillingTheOwnerLosesAndDuplicatesNoAcknowledgedOrder) {
             acked[id + "/" + req.client_order_id()] = absl::StrCat(req.side(), "x",
                                                                    req.quantity().value());
             const int64_t k = killed_at_ms.load();
-            if (k > 0 && !first_ack_after_kill.contains(id)) {
+            if (k > 0 && target != failed_node && !first_ack_after_kill.contains(id)) {
               first_ack_after_kill[id] = absl::ToUnixMillis(absl::Now()) - k;
             }
             ++total_acked;
@@ -291,9 +371,23 @@ TEST_F(ClusterShardsE2e, KillingTheOwnerLosesAndDuplicatesNoAcknowledgedOrder) {
     absl::MutexLock lock(&mu);
     dead.insert(victim);
   }
+  failed_node = victim;
   killed_at_ms = absl::ToUnixMillis(absl::Now());
-  nodes_[victim]->process().Signal(SIGKILL);
-  ASSERT_TRUE(nodes_[victim]->process().Wait(absl::Seconds(10)).has_value());
+  nodes_[victim]->process().Signal(signal);
+  if (signal == SIGKILL) {
+    ASSERT_TRUE(nodes_[victim]->process().Wait(absl::Seconds(10)).has_value());
+  } else {
+    PausedOwnerAcksNothing(
+        victim, victims_strategies,
+        [&] {
+          absl::MutexLock lock(&mu);
+          for (const std::string& id : victims_strategies) {
+            if (!first_ack_after_kill.contains(id)) return false;
+          }
+          return true;
+        },
+        mu, acked, dead);
+  }
 
   // Everyone finishes (generous: a takeover takes about 5/3 x ttl = 2.5 s).
   const absl::Time deadline = absl::Now() + absl::Seconds(120);
@@ -309,7 +403,8 @@ TEST_F(ClusterShardsE2e, KillingTheOwnerLosesAndDuplicatesNoAcknowledgedOrder) {
     ASSERT_TRUE(first_ack_after_kill.contains(id)) << id;
     worst = std::max(worst, first_ack_after_kill[id]);
     std::cerr << "strategy " << id << " trading again " << first_ack_after_kill[id]
-              << " ms after SIGKILL of node" << victim << "\n";
+              << " ms after " << (signal == SIGKILL ? "SIGKILL" : "SIGSTOP") << " of node"
+              << victim << "\n";
   }
   ::testing::Test::RecordProperty("takeover_ms", static_cast<int>(worst));
   ::testing::Test::RecordProperty("victim_strategies",
@@ -334,7 +429,7 @@ TEST_F(ClusterShardsE2e, KillingTheOwnerLosesAndDuplicatesNoAcknowledgedOrder) {
   // equal the net of the stored fills.
   std::map<std::string, v1::Position> open_rows;
   for (int n = 0; n < kNodes; ++n) {
-    if (n == victim) continue;
+    if (n == victim && signal == SIGKILL) continue;  // a resumed one must show none of them
     grpc::ClientContext ctx;
     v1::ListPositionsRequest req;
     req.set_status(v1::POSITION_STATUS_OPEN);

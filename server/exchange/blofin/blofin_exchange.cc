@@ -224,7 +224,7 @@ absl::StatusOr<OrderResult> BlofinExchange::Send(const OrderRequest& req,
     members.push_back({trigger, (*leg)->trigger_price.ToString()});
     members.push_back({price, (*leg)->order_price ? (*leg)->order_price->ToString() : "-1"});
   }
-  auto placed = rest_.Post(kOrderPath, JsonObject(members), /*trade=*/true);
+  auto placed = PostTrade(kOrderPath, JsonObject(members));
 
   absl::Status error = placed.status();
   std::string order_id;
@@ -273,7 +273,7 @@ absl::StatusOr<OrderResult> BlofinExchange::Send(const OrderRequest& req,
     o.id = row->id;
     o.create_time_ms = row->create_time_ms;
     return tx.orders().Update(o);
-  }));
+  }, fence()));
   return OrderResult{.order = o};
 }
 
@@ -300,7 +300,7 @@ absl::StatusOr<OrderResult> BlofinExchange::ResolveUncertain(const OrderRequest&
             .stop_loss = req.stop_loss, .mode = TradingMode::kLive,
             .create_time_ms = now, .update_time_ms = now};
     return tx.orders().Insert(&o);
-  }));
+  }, fence()));
   return absl::UnavailableError(absl::StrCat(
       error.message(), "; BloFin does not list order ", req.client_order_id,
       found.ok() ? " (yet)" : absl::StrCat(" (lookup failed: ", found.status().message(), ")"),
@@ -321,7 +321,8 @@ absl::StatusOr<Order> BlofinExchange::CloseLocally(Order order, absl::string_vie
   order.status = OrderStatus::kCanceled;
   order.reject_reason = std::string(reason);
   order.update_time_ms = deps_.clock->NowMillis();
-  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) { return tx.orders().Update(order); }));
+  XCTL_RETURN_IF_ERROR(
+      deps_.store->Transact([&](Tx& tx) { return tx.orders().Update(order); }, fence()));
   return order;
 }
 
@@ -352,7 +353,7 @@ absl::StatusOr<Order> BlofinExchange::CancelOrder(const CancelRequest& request) 
   // index.md "Cancel Order": orderId is the required field; instId narrows it.
   const std::string body =
       JsonObject({{"instId", stored->symbol}, {"orderId", stored->exchange_order_id}});
-  auto cancelled = rest_.Post(kCancelPath, body, /*trade=*/true);
+  auto cancelled = PostTrade(kCancelPath, body);
   absl::Status outcome = cancelled.status();
   if (cancelled.ok()) {
     std::vector<const rapidjson::Value*> items = blofin::Items(Data(*cancelled));

@@ -46,6 +46,10 @@
 //    recorded once each (source "computed"); after recording, the balance
 //    is read so KPIs can show what the records do not explain.
 //
+//  - Cluster mode (Deps::tenure): every store write is fenced by the
+//    strategy's lease tenure, and an order placement or cancel is sent only
+//    while the tenure has at least the REST timeout left (PostTrade).
+//
 // Thread-safe: calls are serialized per exchange object.
 #pragma once
 
@@ -61,6 +65,7 @@
 #include "server/exchange/blofin/account_claims.h"
 #include "server/exchange/blofin/rest_client.h"
 #include "server/exchange/exchange.h"
+#include "server/exchange/tenure.h"
 #include "server/model/instruments.h"
 #include "server/store/store.h"
 
@@ -89,6 +94,9 @@ class BlofinExchange final : public Exchange {
     Store* store = nullptr;
     const InstrumentCatalog* instruments = nullptr;
     const Clock* clock = nullptr;
+    // Cluster mode: the lease tenure every store write is fenced by, and
+    // which order placements and cancels need time left on (tenure.h).
+    std::optional<Tenure> tenure;
   };
 
   // Checks the configuration (no network call) and claims the API key for
@@ -173,6 +181,14 @@ class BlofinExchange final : public Exchange {
   absl::StatusOr<OrderResult> Sync(const Order& remote, const Instrument& instrument)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Instrument InstrumentOrGeneric(absl::string_view symbol) const;
+  // What every store write passes to Store::Transact (null: no fence).
+  const WriteFence* fence() const { return FenceOf(deps_.tenure); }
+  // A trade request (order placement, cancel) to BloFin, sent only while the
+  // tenure (if any) has the REST timeout left: LEASE_LOST before sending
+  // otherwise, so a deposed owner never reaches the exchange.
+  absl::StatusOr<rapidjson::Document> PostTrade(absl::string_view path,
+                                                const std::string& body)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // blofin_triggers.cc: the stored open position in `symbol` when it carries
   // a TP or SL; and the tp/sl closes BloFin placed for it, recorded (orders
   // and fills) when the store lacks them.

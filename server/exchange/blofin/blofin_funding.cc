@@ -83,7 +83,7 @@ void BlofinExchange::SettleFundingLocked(const Tick& tick, std::vector<OrderResu
       st = deps_.store->Transact([&](Tx& tx) -> absl::Status {
         XCTL_ASSIGN_OR_RETURN(inserted, tx.funding().InsertOnce(&*payment));
         return absl::OkStatus();
-      });
+      }, fence());
     }
     if (!st.ok()) {
       spdlog::warn("event=blofin_funding_failed strategy={} symbol={} settlement={} error={}",

@@ -131,7 +131,7 @@ absl::StatusOr<OrderResult> BlofinExchange::Sync(const Order& remote,
     }
     result.order = o;
     return absl::OkStatus();
-  }));
+  }, fence()));
   return result;
 }
 

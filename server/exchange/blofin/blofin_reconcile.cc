@@ -112,7 +112,7 @@ absl::StatusOr<Account> BlofinExchange::BalanceLocked() {
     // strategy's return, so KPI equity and the account agree.
     account.starting_balance = stored ? stored->starting_balance : account.balance;
     return tx.accounts().Upsert(account);
-  }));
+  }, fence()));
   return account;
 }
 
@@ -298,7 +298,7 @@ absl::StatusOr<ReconcileReport> BlofinExchange::Reconcile() {
                                             row.open_price.ToString(), " as position ", row.id));
     }
     return absl::OkStatus();
-  }));
+  }, fence()));
   XCTL_RETURN_IF_ERROR(BalanceLocked().status());
   return report;
 }

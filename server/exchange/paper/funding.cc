@@ -29,7 +29,7 @@ void PaperExchange::SettleFundingLocked(const Tick& tick, std::vector<OrderResul
       XCTL_RETURN_IF_ERROR(UpdateAccount(tx, payment.amount, resting_, now));
       paid = payment;
       return absl::OkStatus();
-    });
+    }, fence());
     if (!st.ok()) {
       // Retried on the next tick: nothing was stored.
       spdlog::warn("event=paper_funding_failed strategy={} symbol={} settlement={} error={}",

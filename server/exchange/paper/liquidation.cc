@@ -164,7 +164,7 @@ void PaperExchange::LiquidateLocked(const Tick& tick, std::vector<OrderResult>* 
       XCTL_RETURN_IF_ERROR(tx.accounts().Upsert(*now));
       account = now;
       return absl::OkStatus();
-    });
+    }, fence());
     ++writes_;  // the floor may have written the account
     if (!floored.ok()) {
       spdlog::warn("event=paper_liquidation_floor_failed strategy={} position={} error={}",

@@ -57,7 +57,7 @@ absl::StatusOr<std::unique_ptr<PaperExchange>> PaperExchange::Open(
     XCTL_ASSIGN_OR_RETURN(open, tx.positions().ListOpen(config.strategy_id));
     // The configured leverage applies from now on; margin in use follows it.
     return ex->UpdateAccount(tx, Decimal(), resting, now);
-  }));
+  }, ex->fence()));
   ex->resting_ = std::move(resting);
   ex->has_resting_ = !ex->resting_.empty();
   ex->LoadTriggers(open);
@@ -156,7 +156,7 @@ absl::StatusOr<OrderResult> PaperExchange::Fill(Order order, const Instrument& i
     result.fills.push_back(fill);
     result.closed_positions = std::move(recorded.closed);
     return absl::OkStatus();
-  }));
+  }, fence()));
   if (order.id != 0) resting_ = other_resting;
   has_resting_ = !resting_.empty();
   ApplyTriggers(result);
@@ -279,7 +279,7 @@ absl::StatusOr<OrderResult> PaperExchange::PlaceNewLocked(const OrderRequest& re
     XCTL_RETURN_IF_ERROR(WriteAccount(tx, state, Decimal(), with_new, now));
     order = o;
     return absl::OkStatus();
-  }));
+  }, fence()));
   resting_.push_back(order);
   has_resting_ = true;
   return OrderResult{.order = order};
@@ -290,7 +290,7 @@ absl::StatusOr<OrderResult> PaperExchange::StoreCanceled(Order order, absl::stri
   order.reject_reason = std::string(reason);
   order.create_time_ms = order.update_time_ms = deps_.clock->NowMillis();
   XCTL_RETURN_IF_ERROR(
-      deps_.store->Transact([&](Tx& tx) { return tx.orders().Insert(&order); }));
+      deps_.store->Transact([&](Tx& tx) { return tx.orders().Insert(&order); }, fence()));
   return OrderResult{.order = order};
 }
 
@@ -325,7 +325,7 @@ absl::StatusOr<Order> PaperExchange::CancelOrder(const CancelRequest& request) {
   XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     XCTL_RETURN_IF_ERROR(tx.orders().Update(order));
     return UpdateAccount(tx, Decimal(), others, order.update_time_ms);
-  }));
+  }, fence()));
   resting_ = others;
   has_resting_ = !resting_.empty();
   return order;

@@ -27,7 +27,8 @@
 //    open, positions are liquidated as BloFin would, with maintenance margin
 //    from the instrument's position tiers.
 //  - Every fill commits order, fill, position rows and account in one store
-//    transaction before the call returns. A client order id seen before
+//    transaction before the call returns; in cluster mode every write is
+//    fenced by the strategy's lease tenure (Deps::tenure, tenure.h). A client order id seen before
 //    returns the stored result (replayed) instead of trading again; a
 //    rejected order stores nothing, so a retry after the cause is gone works.
 //
@@ -45,6 +46,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/common/clock.h"
 #include "server/exchange/exchange.h"
+#include "server/exchange/tenure.h"
 #include "absl/container/flat_hash_map.h"
 #include "server/model/instruments.h"
 #include "server/exchange/paper/triggers.h"
@@ -81,6 +83,9 @@ class PaperExchange final : public Exchange {
     const FundingRateView* funding = nullptr;
     // Position tiers; null: the built-in DefaultTiers.
     const TierCatalog* tiers = nullptr;
+    // Cluster mode: the lease tenure every write of this account is fenced
+    // by (tenure.h); none: unfenced.
+    std::optional<Tenure> tenure;
   };
 
   // Loads (or creates) the strategy's account and its resting orders. The
@@ -174,6 +179,8 @@ class PaperExchange final : public Exchange {
   absl::StatusOr<std::optional<OrderResult>> FireTrigger(const paper::DueTrigger& due)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Instrument InstrumentOf(absl::string_view symbol) const;
+  // What every store write passes to Store::Transact (null: no fence).
+  const WriteFence* fence() const { return FenceOf(deps_.tenure); }
   // OnTick: fills the resting limit orders the tick crosses and fires the
   // TP/SL triggers it reaches, appending what changed to `results`.
   void FillRestingAndTriggersLocked(const Tick& tick, std::vector<OrderResult>* results)

@@ -53,7 +53,7 @@ absl::StatusOr<std::optional<OrderResult>> PaperExchange::FireTrigger(
     still_open->take_profit.reset();
     still_open->stop_loss.reset();
     return tx.positions().Update(*still_open);
-  }));
+  }, fence()));
   triggers_.Drop(open->id);
   has_triggers_ = !triggers_.empty();
   if (still_open && still_open->id == open->id) placed.open_positions = {*still_open};

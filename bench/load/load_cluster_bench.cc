@@ -57,6 +57,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <csignal>
 #include <memory>
@@ -70,6 +71,9 @@ namespace xctl::load {
 namespace {
 
 using google::protobuf::internal::WireFormatLite;
+
+// xctld's default connections.max_streams_per_connection (server/config/config.h).
+constexpr int kStreamsPerConnection = 100;
 
 struct Options {
   std::string xctld, pg_url, nats_bin;
@@ -411,7 +415,7 @@ class Subscriber final : public grpc::ClientReadReactor<grpc::ByteBuffer> {
 
 struct Step {
   std::string name;
-  int instances = 0, total_subs = 0;
+  int instances = 0, total_subs = 0, connected = 0;
   bool ok = false;
   double window_s = 0, connect_s = 0;
   std::vector<double> ticks, updates, conflated;  // per subscriber
@@ -463,7 +467,12 @@ Step Measure(const Options& o, const std::string& name, const Instances& inst,
   std::vector<std::shared_ptr<grpc::Channel>> chans;
   std::vector<std::unique_ptr<grpc::internal::RpcMethod>> methods;
   std::vector<std::unique_ptr<Subscriber>> subs;
-  const int channels = std::max(1, std::min(o.channels, subs_per_instance));
+  // xctld serves at most connections.max_streams_per_connection streams on one
+  // connection (100 by default, docs/operations.md); the rest would wait for a
+  // free slot, so each instance gets enough connections for its share.
+  const int channels =
+      std::max({1, std::min(o.channels, subs_per_instance),
+                (subs_per_instance + kStreamsPerConnection - 1) / kStreamsPerConnection});
   for (int n = 0; n < r.instances; ++n) {
     for (int c = 0; c < channels; ++c) {
       grpc::ChannelArguments args;
@@ -489,8 +498,13 @@ Step Measure(const Options& o, const std::string& name, const Instances& inst,
     SleepMs(10);
   }
   r.connect_s = (MonoNs() - c0) / 1e9;
-  std::printf("  %d streams connected in %.2f s (%d ended)\n", shared.connected.load(),
-              r.connect_s, shared.ended.load());
+  r.connected = shared.connected.load();
+  std::printf("  %d streams connected in %.2f s (%d ended)\n", r.connected, r.connect_s,
+              shared.ended.load());
+  if (r.connected < r.total_subs) {
+    std::printf("  FAILED: %d of %d streams connected; this step's figures are not a measurement\n",
+                r.connected, r.total_subs);
+  }
   SleepMs(o.warmup_s * 1000);
 
   std::vector<double> cpu0;
@@ -532,7 +546,7 @@ Step Measure(const Options& o, const std::string& name, const Instances& inst,
     r.fetch[n].insert(r.fetch[n].end(), s->fetch().begin(), s->fetch().end());
     r.ingest[n].insert(r.ingest[n].end(), s->ingest().begin(), s->ingest().end());
   }
-  r.ok = alive && r.ended_early == 0;
+  r.ok = alive && r.ended_early == 0 && r.connected == r.total_subs;
   return r;
 }
 

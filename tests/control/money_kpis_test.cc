@@ -58,8 +58,9 @@ class MoneyKpisTest : public ::testing::TestWithParam<std::string> {
                                            std::tuple{"thin", "scalper", "100"}}) {
       StrategyRecord r{.id = id, .name = id, .type = type, .pairs = {"BTC-USDT"},
                        .starting_balance = D(balance), .running = true};
+      const std::string sid = id;  // clang 14 cannot capture a structured binding
       ASSERT_TRUE(store_->Transact([&](Tx& tx) -> absl::Status {
-        return tx.strategies().Get(id).ok() ? absl::OkStatus() : tx.strategies().Insert(r);
+        return tx.strategies().Get(sid).ok() ? absl::OkStatus() : tx.strategies().Insert(r);
       }).ok());
       ASSERT_TRUE(control_->UpsertStrategy(StrategyInfo{.id = id, .type = type,
                                                         .pairs = {"BTC-USDT"}, .running = true,

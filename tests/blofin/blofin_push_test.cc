@@ -21,13 +21,9 @@
 namespace xctl {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using ::xctl::testing::FakeBlofin;
 using ::xctl::testing::TestDatabase;
 using ::xctl::testing::WaitFor;
-
-Decimal D(absl::string_view s) { return Decimal::Parse(s).value(); }
 
 // The private REST reads that follow orders (index.md "GET Order Detail",
 // "GET Trade History", "GET Active Orders").
@@ -35,27 +31,31 @@ constexpr const char* kOrderReads[] = {"GET /api/v1/trade/order-detail",
                                        "GET /api/v1/trade/fills-history",
                                        "GET /api/v1/trade/orders-pending"};
 
+Decimal D(absl::string_view s) { return Decimal::Parse(s).value(); }
+
+// The suite's fake (a child process with its WebSocket), made on first use
+// and ended at exit.
+FakeBlofin& Fake() {
+  static FakeBlofin fake(/*websocket=*/true);
+  return fake;
+}
+
 class BlofinPushTest : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() { fake_ = new FakeBlofin(/*websocket=*/true); }
-  static void TearDownTestSuite() {
-    delete fake_;
-    fake_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_TRUE(fake_->ok());
-    ASSERT_TRUE(fake_->Control("reset", "{}"));
+    ASSERT_TRUE(Fake().ok());
+    ASSERT_TRUE(Fake().Control("reset", "{}"));
     // Reconnects follow the FakeClock, faster than BloFin's one a second.
-    ASSERT_TRUE(fake_->WsControl(R"({"connect_interval_ms":0})"));
-    ASSERT_TRUE(fake_->AddAccount("k1", "s3cr3t-value", "pass-phrase"));
-    ASSERT_TRUE(fake_->SetTickers(R"({"BTC-USDT":{"bid":"64000","ask":"64000.5","last":"64000"}})"));
+    ASSERT_TRUE(Fake().WsControl(R"({"connect_interval_ms":0})"));
+    ASSERT_TRUE(Fake().AddAccount("k1", "s3cr3t-value", "pass-phrase"));
+    ASSERT_TRUE(Fake().SetTickers(R"({"BTC-USDT":{"bid":"64000","ask":"64000.5","last":"64000"}})"));
     db_ = std::make_unique<TestDatabase>(GetParam());
     XCTL_REQUIRE_DATABASE(*db_);
     store_ = Store::Open({.url = db_->url()}).value();
-    StrategyRecord s{.id = "live1", .name = "live1", .type = "aibot", .pairs = {"BTC-USDT"},
-                     .starting_balance = D("10000")};
-    ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.strategies().Insert(s); }).ok());
+    ASSERT_TRUE(store_->Transact([&](Tx& tx) {
+      return tx.strategies().Insert({.id = "live1", .name = "live1", .type = "aibot",
+                                     .pairs = {"BTC-USDT"}, .starting_balance = D("10000")});
+    }).ok());
   }
   void TearDown() override { exchange_.reset(); }
 
@@ -63,8 +63,8 @@ class BlofinPushTest : public ::testing::TestWithParam<std::string> {
     BlofinExchangeConfig c;
     c.strategy_id = "live1";
     c.credentials = {Secret("k1"), Secret("s3cr3t-value"), Secret("pass-phrase")};
-    c.rest.base_url = fake_->base_url();
-    if (websocket) c.rest.ws_private_url = fake_->ws_private_url();
+    c.rest.base_url = Fake().base_url();
+    if (websocket) c.rest.ws_private_url = Fake().ws_private_url();
     c.rest.limits.per_minute = 100000;
     c.rest.limits.trade_per_window = 100000;
     // A budget on this test's clock (the host's shared one would keep the
@@ -95,16 +95,18 @@ class BlofinPushTest : public ::testing::TestWithParam<std::string> {
   }
   // Asks at 62999: the resting buys at 63000 fill (maker, at their price).
   bool CrossBuys() {
-    return fake_->SetTickers(R"({"BTC-USDT":{"bid":"62998","ask":"62999","last":"62999"}})");
+    return Fake().SetTickers(R"({"BTC-USDT":{"bid":"62998","ask":"62999","last":"62999"}})");
   }
-  std::vector<Fill> StoredFills(int64_t order_id) {
-    std::vector<Fill> out;
-    EXPECT_TRUE(store_->Read([&](Tx& tx) -> absl::Status {
-      auto list = tx.fills().ListByOrder(order_id);
-      if (list.ok()) out = *list;
-      return list.status();
-    }).ok());
-    return out;
+  // How many fills the store holds for the order.
+  size_t StoredFills(int64_t order_id) {
+    size_t n = 0;
+    absl::Status read = store_->Read([&](Tx& tx) -> absl::Status {
+      XCTL_ASSIGN_OR_RETURN(std::vector<Fill> fills, tx.fills().ListByOrder(order_id));
+      n = fills.size();
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(read.ok()) << read;
+    return n;
   }
   Order Stored(int64_t id) {
     Order o;
@@ -121,18 +123,17 @@ class BlofinPushTest : public ::testing::TestWithParam<std::string> {
   }
   int OrderReads() {
     int n = 0;
-    for (const char* path : kOrderReads) n += fake_->Requests(path);
+    for (const char* path : kOrderReads) n += Fake().Requests(path);
     return n;
   }
   int PrivateStat(const std::string& member) {
     rapidjson::Document doc;
-    doc.Parse(fake_->ControlGet("ws").c_str());
+    doc.Parse(Fake().ControlGet("ws").c_str());
     if (doc.HasParseError() || !doc.HasMember("private")) return -1;
     const auto& v = doc["private"][member.c_str()];
     return v.IsInt() ? v.GetInt() : -1;
   }
 
-  static FakeBlofin* fake_;
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<Store> store_;
   InstrumentCatalog instruments_{DefaultInstruments()};
@@ -140,7 +141,6 @@ class BlofinPushTest : public ::testing::TestWithParam<std::string> {
   FakeClock clock_{absl::Now()};
   std::unique_ptr<BlofinExchange> exchange_;
 };
-FakeBlofin* BlofinPushTest::fake_ = nullptr;
 
 size_t FillCount(const std::vector<OrderResult>& results) {
   size_t n = 0;
@@ -155,12 +155,12 @@ TEST_P(BlofinPushTest, PushedFillIsStoredOnceAndPublished) {
   ASSERT_TRUE(ReadyAndReconciled());
   Order order = RestingBuy("p1");
   ASSERT_TRUE(CrossBuys());
-  ASSERT_TRUE(WaitFor([&] { return StoredFills(order.id).size() == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return StoredFills(order.id) == 1; }));
   EXPECT_EQ(Stored(order.id).status, OrderStatus::kFilled);
   std::vector<OrderResult> published = Tick();
   EXPECT_EQ(FillCount(published), 1u);
   EXPECT_EQ(FillCount(Tick()), 0u);  // published once
-  EXPECT_EQ(StoredFills(order.id).size(), 1u);
+  EXPECT_EQ(StoredFills(order.id), 1u);
   EXPECT_GE(exchange_->push_stats().fills_recorded, 1u);
   // "WS Account Channel": the balance pushed after the fill is stored.
   EXPECT_TRUE(WaitFor([&] { return exchange_->push_stats().accounts_applied >= 1; }));
@@ -169,14 +169,14 @@ TEST_P(BlofinPushTest, PushedFillIsStoredOnceAndPublished) {
 // Every push sent twice: the second finds the order up to date and changes
 // nothing.
 TEST_P(BlofinPushTest, DuplicatedPushAppliesOnce) {
-  ASSERT_TRUE(fake_->WsControl(R"({"duplicate_pushes":true})"));
+  ASSERT_TRUE(Fake().WsControl(R"({"duplicate_pushes":true})"));
   Open();
   ASSERT_TRUE(ReadyAndReconciled());
   Order order = RestingBuy("d1");
   ASSERT_TRUE(CrossBuys());
-  ASSERT_TRUE(WaitFor([&] { return StoredFills(order.id).size() == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return StoredFills(order.id) == 1; }));
   ASSERT_TRUE(WaitFor([&] { return exchange_->push_stats().orders_ignored >= 2; }));
-  EXPECT_EQ(StoredFills(order.id).size(), 1u);
+  EXPECT_EQ(StoredFills(order.id), 1u);
   EXPECT_EQ(FillCount(Tick()), 1u);
 }
 
@@ -186,24 +186,24 @@ TEST_P(BlofinPushTest, DropReconnectsLogsInResubscribesAndReconciles) {
   Open();
   ASSERT_TRUE(ReadyAndReconciled());
   Order order = RestingBuy("r1");
-  ASSERT_TRUE(fake_->WsControl(R"({"drop":true})"));
+  ASSERT_TRUE(Fake().WsControl(R"({"drop":true})"));
   ASSERT_TRUE(clock_.AwaitSleeper());  // noticed, waiting out the back-off
   EXPECT_FALSE(exchange_->private_ws()->Ready());
-  ASSERT_TRUE(WaitFor([&] { return fake_->WsStat("connections") == 0; }));
+  ASSERT_TRUE(WaitFor([&] { return Fake().WsStat("connections") == 0; }));
   ASSERT_TRUE(CrossBuys());  // filled while no connection is up
-  EXPECT_TRUE(StoredFills(order.id).empty());
+  EXPECT_EQ(StoredFills(order.id), 0u);
   clock_.Advance(absl::Seconds(1));
   ASSERT_TRUE(ReadyAndReconciled(2));
   EXPECT_EQ(PrivateStat("logins"), 2);
   EXPECT_EQ(exchange_->private_ws()->stats().ready, 2u);
-  EXPECT_EQ(StoredFills(order.id).size(), 1u);
+  EXPECT_EQ(StoredFills(order.id), 1u);
   EXPECT_EQ(Stored(order.id).status, OrderStatus::kFilled);
   EXPECT_EQ(FillCount(Tick()), 1u);
   // A later fill is pushed again on the new connection.
   Order second = RestingBuy("r2", "62000");
-  ASSERT_TRUE(fake_->SetTickers(R"({"BTC-USDT":{"bid":"61998","ask":"61999","last":"61999"}})"));
-  ASSERT_TRUE(WaitFor([&] { return StoredFills(second.id).size() == 1; }));
-  EXPECT_EQ(StoredFills(order.id).size(), 1u);
+  ASSERT_TRUE(Fake().SetTickers(R"({"BTC-USDT":{"bid":"61998","ask":"61999","last":"61999"}})"));
+  ASSERT_TRUE(WaitFor([&] { return StoredFills(second.id) == 1; }));
+  EXPECT_EQ(StoredFills(order.id), 1u);
 }
 
 // A stalled connection (no 'pong'): closed after the ping deadline and made
@@ -211,10 +211,10 @@ TEST_P(BlofinPushTest, DropReconnectsLogsInResubscribesAndReconciles) {
 TEST_P(BlofinPushTest, StallIsDetectedAndTheConnectionMadeAgain) {
   Open();
   ASSERT_TRUE(ReadyAndReconciled());
-  ASSERT_TRUE(fake_->WsControl(R"({"stall":true})"));
+  ASSERT_TRUE(Fake().WsControl(R"({"stall":true})"));
   ASSERT_TRUE(clock_.AwaitSleeper(absl::Seconds(20)));
   EXPECT_EQ(exchange_->private_ws()->stats().stalls, 1u);
-  ASSERT_TRUE(fake_->WsControl(R"({"stall":false})"));
+  ASSERT_TRUE(Fake().WsControl(R"({"stall":false})"));
   clock_.Advance(absl::Seconds(1));
   EXPECT_TRUE(ReadyAndReconciled(2));
 }
@@ -223,7 +223,7 @@ TEST_P(BlofinPushTest, StallIsDetectedAndTheConnectionMadeAgain) {
 TEST_P(BlofinPushTest, MalformedFrameIsIgnored) {
   Open();
   ASSERT_TRUE(ReadyAndReconciled());
-  ASSERT_TRUE(fake_->WsControl(R"({"malformed":"{\"arg\":{\"channel\":\"orders\"},\"data\":[{}]}"})"));
+  ASSERT_TRUE(Fake().WsControl(R"({"malformed":"{\"arg\":{\"channel\":\"orders\"},\"data\":[{}]}"})"));
   ASSERT_TRUE(WaitFor([&] { return exchange_->private_ws()->stats().malformed == 1; }));
   EXPECT_TRUE(exchange_->private_ws()->Ready());
   EXPECT_EQ(exchange_->private_ws()->stats().ready, 1u);
@@ -233,23 +233,23 @@ TEST_P(BlofinPushTest, MalformedFrameIsIgnored) {
 // stable reason, no secret in it, and resting orders polled as without a
 // connection.
 TEST_P(BlofinPushTest, RefusedLoginHasAReasonAndFallsBackToPolling) {
-  ASSERT_TRUE(fake_->WsControl(R"({"refuse_login":1000})"));
+  ASSERT_TRUE(Fake().WsControl(R"({"refuse_login":1000})"));
   Open();
   ASSERT_TRUE(WaitFor([&] { return exchange_->private_ws()->state() == "login_refused"; }));
   absl::Status status = exchange_->private_ws()->status();
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ReasonOf(status), std::optional<std::string>(reason::kExchangeRejected));
-  EXPECT_THAT(std::string(status.message()), HasSubstr("60009"));
-  EXPECT_THAT(std::string(status.message()), Not(HasSubstr("s3cr3t-value")));
-  EXPECT_THAT(std::string(status.message()), Not(HasSubstr("pass-phrase")));
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("60009"));
+  EXPECT_THAT(std::string(status.message()), ::testing::Not(::testing::HasSubstr("s3cr3t-value")));
+  EXPECT_THAT(std::string(status.message()), ::testing::Not(::testing::HasSubstr("pass-phrase")));
   EXPECT_FALSE(exchange_->private_ws()->Ready());
   Order order = RestingBuy("f1", "60000");
   const int before = OrderReads();
   for (int i = 0; i < 5; ++i) Tick();
   EXPECT_GE(OrderReads() - before, 5);  // one order-detail per tick
-  ASSERT_TRUE(fake_->SetTickers(R"({"BTC-USDT":{"bid":"59998","ask":"59999","last":"59999"}})"));
+  ASSERT_TRUE(Fake().SetTickers(R"({"BTC-USDT":{"bid":"59998","ask":"59999","last":"59999"}})"));
   EXPECT_EQ(FillCount(Tick()), 1u);
-  EXPECT_EQ(StoredFills(order.id).size(), 1u);
+  EXPECT_EQ(StoredFills(order.id), 1u);
 }
 
 // With the connection up, resting orders cost no periodic REST request (the
@@ -257,7 +257,7 @@ TEST_P(BlofinPushTest, RefusedLoginHasAReasonAndFallsBackToPolling) {
 TEST_P(BlofinPushTest, RestingOrdersCostNoPeriodicRequestWhileConnected) {
   // Without the trading limit (30 a 10 s, index.md "Rate Limits") the
   // polling's cost shows whole.
-  ASSERT_TRUE(fake_->Control("limits", R"({"trade": null})"));
+  ASSERT_TRUE(Fake().Control("limits", R"({"trade": null})"));
   Open();
   ASSERT_TRUE(ReadyAndReconciled());
   for (int i = 0; i < 3; ++i) RestingBuy(absl::StrCat("q", i), "60000");

@@ -24,21 +24,20 @@ BlofinPrivateWs::BlofinPrivateWs(PrivateWsOptions options, BlofinCredentials cre
 
 BlofinPrivateWs::~BlofinPrivateWs() { Stop(); }
 
+void BlofinPrivateWs::SetStopping(bool stopping) {
+  absl::MutexLock lock(&mu_);
+  stopping_ = stopping;
+  if (stopping && client_ != nullptr) client_->Interrupt();
+}
+
 void BlofinPrivateWs::Start() {
   if (thread_.joinable()) return;
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = false;
-  }
+  SetStopping(false);
   thread_ = std::thread([this] { Run(); });
 }
 
 void BlofinPrivateWs::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-    if (client_ != nullptr) client_->Interrupt();
-  }
+  SetStopping(true);
   if (thread_.joinable()) thread_.join();
   ready_ = false;
 }
@@ -62,7 +61,7 @@ BlofinPrivateWs::Stats BlofinPrivateWs::stats() const {
 
 void BlofinPrivateWs::Count(uint64_t Stats::*field) {
   absl::MutexLock lock(&mu_);
-  ++(stats_.*field);
+  stats_.*field += 1;
 }
 
 void BlofinPrivateWs::SetState(absl::string_view state, absl::Status status) {
@@ -83,27 +82,32 @@ std::string BlofinPrivateWs::KeyTail() const {
   return key.size() <= 4 ? "***" : absl::StrCat("***", key.substr(key.size() - 4));
 }
 
+bool BlofinPrivateWs::WaitBeforeAttempt(int attempt) {
+  absl::MutexLock lock(&mu_);
+  if (attempt > 0 && !stopping_) {
+    const int64_t wait_ms =
+        state_ == "login_refused" ? options_.backoff_max_ms : BackoffMs(attempt);
+    auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+    clock_.AwaitWithDeadline(mu_, absl::Condition(&stop),
+                             clock_.Now() + absl::Milliseconds(wait_ms));
+  }
+  return !stopping_;
+}
+
+bool BlofinPrivateWs::Attach(WebSocketClient* ws) {
+  absl::MutexLock lock(&mu_);
+  if (ws != nullptr && stopping_) return false;
+  client_ = ws;
+  return true;
+}
+
 void BlofinPrivateWs::Run() {
-  int attempt = 0;  // failed attempts since the last ready connection
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (attempt > 0) {
-        const int64_t wait = state_ == "login_refused" ? options_.backoff_max_ms
-                                                       : BackoffMs(attempt);
-        auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-        clock_.AwaitWithDeadline(mu_, absl::Condition(&stop),
-                                 clock_.Now() + absl::Milliseconds(wait));
-      }
-      if (stopping_) return;
-    }
+  // Failed attempts since the last connection that got ready.
+  for (int attempt = 0; WaitBeforeAttempt(attempt);) {
     bool was_ready = false;
-    absl::Status end = Session(&was_ready);
+    const absl::Status end = Session(&was_ready);
     ready_ = false;
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-    }
+    if (!WaitBeforeAttempt(0)) return;  // stopping: no state change
     if (ReasonOf(end) != std::optional<std::string>(reason::kExchangeRejected)) {
       SetState("down", WithReason(absl::UnavailableError(absl::StrCat(
                                       "BloFin's private WebSocket: ", end.message())),
@@ -118,31 +122,27 @@ void BlofinPrivateWs::Run() {
 absl::Status BlofinPrivateWs::Session(bool* was_ready) {
   WebSocketClient ws(WebSocketClient::Options{.connect_timeout_ms = options_.connect_timeout_ms,
                                               .write_timeout_ms = options_.connect_timeout_ms});
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return absl::CancelledError("stopping");
-    client_ = &ws;
-  }
+  if (!Attach(&ws)) return absl::CancelledError("stopping");
   absl::Status end = ws.Connect(options_.url);
+  Count(end.ok() ? &Stats::connects : &Stats::connect_failures);
+  if (end.ok()) end = Serve(ws, was_ready);
+  Attach(nullptr);
+  return end;
+}
+
+absl::Status BlofinPrivateWs::Serve(WebSocketClient& ws, bool* was_ready) {
+  absl::Status end = Handshake(ws);
   if (end.ok()) {
-    Count(&Stats::connects);
-    end = Handshake(ws);
-    if (end.ok()) {
-      *was_ready = true;
-      Count(&Stats::ready);
-      SetState("ready", absl::OkStatus());
-      ready_ = true;
-      spdlog::info("event=blofin_ws_private_ready key={} url={}", KeyTail(), options_.url);
-      listener_->OnPrivateReady();
-      end = Follow(ws);
-    }
-    Count(&Stats::disconnects);
-    ws.Close().IgnoreError();
-  } else {
-    Count(&Stats::connect_failures);
+    *was_ready = true;
+    Count(&Stats::ready);
+    SetState("ready", absl::OkStatus());
+    ready_ = true;
+    spdlog::info("event=blofin_ws_private_ready key={} url={}", KeyTail(), options_.url);
+    listener_->OnPrivateReady();
+    end = Follow(ws);
   }
-  absl::MutexLock lock(&mu_);
-  client_ = nullptr;
+  Count(&Stats::disconnects);
+  ws.Close().IgnoreError();
   return end;
 }
 

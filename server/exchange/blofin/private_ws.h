@@ -96,8 +96,17 @@ class BlofinPrivateWs {
 
  private:
   void Run();
+  // Stopping: the running socket call returns CANCELLED soon.
+  void SetStopping(bool stopping);
+  // Waits out the back-off before attempt `attempt` (0: none) on the
+  // Clock; false when stopping.
+  bool WaitBeforeAttempt(int attempt);
+  // Sets the client Stop interrupts; false when stopping already.
+  bool Attach(WebSocketClient* ws);
   // One connection; returns why it ended. `*was_ready` when it got ready.
   absl::Status Session(bool* was_ready);
+  // A connected socket: handshake, then Follow until it ends; closed.
+  absl::Status Serve(WebSocketClient& ws, bool* was_ready);
   // Logs in and subscribes; pushes read meanwhile go to the listener.
   absl::Status Handshake(WebSocketClient& ws);
   // Reads until the connection ends (keep-alive included).

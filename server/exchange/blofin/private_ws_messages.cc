@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "server/common/status_macros.h"
 #include "server/exchange/blofin/signer.h"
 
 namespace xctl::blofin {
@@ -35,22 +36,23 @@ absl::StatusOr<WsPrivateMessage> ParsePush(const std::string& channel,
     return m;
   }
   if (!data.IsArray()) return Malformed("unknown_message", "data is not an array");
+  // Every entry through `parse` into `out`, or the push rejected whole.
+  auto each = [&](auto parse, auto* out, absl::string_view reason) -> absl::Status {
+    for (const auto& item : data.GetArray()) {
+      auto parsed = parse(item);
+      if (!parsed.ok()) return Malformed(reason, parsed.status().message());
+      out->push_back(*std::move(parsed));
+    }
+    return absl::OkStatus();
+  };
   if (channel == "orders") {
     m.kind = WsPrivateMessage::Kind::kOrders;
-    for (const auto& item : data.GetArray()) {
-      auto order = ParseOrder(item);
-      if (!order.ok()) return Malformed("bad_order", order.status().message());
-      m.orders.push_back(*std::move(order));
-    }
+    XCTL_RETURN_IF_ERROR(each(ParseOrder, &m.orders, "bad_order"));
     return m;
   }
   if (channel == "positions") {
     m.kind = WsPrivateMessage::Kind::kPositions;
-    for (const auto& item : data.GetArray()) {
-      auto position = ParsePosition(item);
-      if (!position.ok()) return Malformed("bad_position", position.status().message());
-      m.positions.push_back(*std::move(position));
-    }
+    XCTL_RETURN_IF_ERROR(each(ParsePosition, &m.positions, "bad_position"));
     return m;
   }
   return Malformed("unknown_message", absl::StrCat("channel ", channel));
@@ -104,13 +106,9 @@ absl::StatusOr<WsPrivateMessage> ParseWsPrivateMessage(absl::string_view text) {
   if (doc.HasParseError() || !doc.IsObject()) return Malformed("not_json", "not a JSON object");
   WsPrivateMessage m;
   const std::string event = StrMember(doc, "event");
-  if (event == "login") {
-    m.kind = WsPrivateMessage::Kind::kLogin;
-    m.code = StrMember(doc, "code");
-    return m;
-  }
-  if (event == "error") {
-    m.kind = WsPrivateMessage::Kind::kError;
+  // "WebSocket Authentication": {"event":"login"|"error","code","msg"}.
+  if (event == "login" || event == "error") {
+    m.kind = event == "login" ? WsPrivateMessage::Kind::kLogin : WsPrivateMessage::Kind::kError;
     m.code = StrMember(doc, "code");
     m.msg = StrMember(doc, "msg");
     return m;

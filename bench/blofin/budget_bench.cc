@@ -10,7 +10,9 @@
 //   blofin_budget_bench
 // Prints, per N: order-detail requests a minute, per resting order, the
 // share of refreshes the budget allowed, and how many resting orders fit
-// the budget next to the price poll. Nothing passes or fails.
+// the budget next to the price poll; then, side by side, the same minute
+// with the private WebSocket connected (blofin.ws_private_url; the fake's
+// /ws/private): order requests a minute, target 0. Nothing passes or fails.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -35,8 +37,9 @@ struct Result {
   double refreshed_fraction = 0;
 };
 
-Result Run(int resting) {
-  testing::FakeBlofin fake;
+Result Run(int resting, bool pushed = false) {
+  testing::FakeBlofin fake(/*websocket=*/pushed);
+  fake.WsControl(R"({"connect_interval_ms":0})");
   fake.Control("limits", R"({"trade": null})");
   fake.AddAccount("k", "s", "p", "1000000");
   testing::TestDatabase db("sqlite");
@@ -51,7 +54,13 @@ Result Run(int resting) {
                          .order_sync_interval = absl::ZeroDuration()};
   c.rest.base_url = fake.base_url();
   c.rest.budget = std::make_shared<RequestBudget>(fake.base_url(), RequestLimits{}, &clock);
+  if (pushed) c.rest.ws_private_url = fake.ws_private_url();
   auto ex = BlofinExchange::Open(c, {store.get(), &instruments, &SystemClock()}).value();
+  if (pushed && !testing::WaitFor([&] {
+        return ex->private_ws()->Ready() && ex->push_stats().gap_refreshes > 0;
+      })) {
+    std::fprintf(stderr, "the private WebSocket did not connect\n");
+  }
   for (int i = 0; i < resting; ++i) {
     OrderRequest r{.strategy_id = "live", .symbol = "BTC-USDT", .side = Side::kBuy,
                    .type = OrderType::kLimit, .price = D(absl::StrCat(40000 + i)),
@@ -61,7 +70,12 @@ Result Run(int resting) {
     if (i % 10 == 9) clock.Advance(absl::Seconds(10));
   }
   clock.Advance(absl::Minutes(1));
-  const int before = fake.Requests("GET /api/v1/trade/order-detail");
+  auto order_reads = [&] {
+    return fake.Requests("GET /api/v1/trade/order-detail") +
+           fake.Requests("GET /api/v1/trade/fills-history") +
+           fake.Requests("GET /api/v1/trade/orders-pending");
+  };
+  const int before = order_reads();
   const Tick tick{.pair = "BTC-USDT", .last = D("64000")};
   for (int round = 0; round < kRounds; ++round) {
     for (int poll = 0; poll < 2; ++poll) {  // the price source shares the budget
@@ -70,7 +84,7 @@ Result Run(int resting) {
     }
     ex->OnTick(tick);
   }
-  const int details = fake.Requests("GET /api/v1/trade/order-detail") - before;
+  const int details = order_reads() - before;
   const double wanted = static_cast<double>(resting) * kRounds;
   return {static_cast<double>(details), wanted > 0 ? details / wanted : 0};
 }
@@ -100,5 +114,12 @@ int main() {
   std::printf("\nrefreshed at full rate: %.0f resting orders per account (30 trading requests "
               "per 10 s), %.0f per host next to the price poll\n",
               per_order > 0 ? per_account / per_order : 0, per_order > 0 ? usable / per_order : 0);
+  std::printf("\nthe same minute, side by side: REST polling vs the private WebSocket "
+              "(orders, positions, account pushed)\n%8s %22s %22s\n", "resting",
+              "polled order req/min", "pushed order req/min");
+  for (int n : {1, 10, 100}) {
+    std::printf("%8d %22.0f %22.0f\n", n, xctl::Run(n).detail_per_minute,
+                xctl::Run(n, /*pushed=*/true).detail_per_minute);
+  }
   return 0;
 }

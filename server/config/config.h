@@ -47,6 +47,11 @@ struct BlofinConfig {
   // REST base URL: production, https://demo-trading-openapi.blofin.com for
   // demo trading, or a local test server.
   std::string url = "https://openapi.blofin.com";
+  // The private WebSocket live strategies follow their orders, positions
+  // and balance on (index.md, "WebSocket"; docs/exchanges.md, "Private
+  // WebSocket"): wss://openapi.blofin.com/ws/private. Empty: none; resting
+  // orders are polled over REST.
+  std::string ws_private_url;
   int timeout_ms = 5000;
   // Fetch every instrument's contract value, lot, minimum and tick size from
   // BloFin at start (otherwise built-in defaults and `instruments`).

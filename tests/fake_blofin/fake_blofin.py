@@ -205,6 +205,14 @@ def control_tickers(req):
     TRADING.on_tickers_locked()
     if WS is not None:
         WS.on_tickers([i for i, t in STATE.tickers.items() if old.get(i) != t])
+        if WS.private is not None:
+            WS.private.notify_locked()
+
+
+def notify_private():
+    """Pushes on /ws/private what changed in trading state (fake_ws_private.py)."""
+    if WS is not None and WS.private is not None:
+        WS.private.notify()
 
 
 # ------------------------------------------------------------ public endpoints
@@ -317,6 +325,7 @@ def execute(method, path, query, body, headers, target):
     handler = PRIVATE_ROUTES.get((method, path))
     if handler:
         status, obj, *extra = handler(path, query, body, headers, target)
+        notify_private()  # may reach the client before this answer
         return status, obj, extra[0] if extra else None
     # errors.md: 404 "not found" and 405 "Method Not Allowed", both HTTP 200.
     if path in KNOWN_PATHS:
@@ -609,7 +618,8 @@ def main():
     args = parser.parse_args()
     if args.ws_port_file:
         import fake_ws  # PyPI's websockets: only when asked for
-        WS = fake_ws.PublicWs(STATE)
+        import fake_ws_private
+        WS = fake_ws.PublicWs(STATE, fake_ws_private.PrivateWs(STATE, TRADING))
         write_port(args.ws_port_file, WS.start(args.ws_port))
     ThreadingHTTPServer.request_queue_size = 128  # many test clients connect at once
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

@@ -67,11 +67,16 @@ class Conn:
         self.last_push = {}  # instId -> monotonic s
         self.pending = set()  # instIds with a delayed push scheduled
         self.last_sent = time.monotonic()
+        self.private = False  # a /ws/private connection (fake_ws_private.py)
+        self.account = None  # its apiKey once logged in
 
 
 class PublicWs:
-    def __init__(self, state):
+    def __init__(self, state, private=None):
         self.state = state  # the HTTP side's State: tickers, instruments, lock
+        self.private = private  # fake_ws_private.PrivateWs serving /ws/private, or None
+        if private is not None:
+            private.public = self
         self.loop = None
         self.port = None
         self.reset()
@@ -112,7 +117,8 @@ class PublicWs:
 
     # ------------------------------------------------------------ server
     def process_request(self, connection, request):
-        if request.path != "/ws/public":
+        if request.path != "/ws/public" and (
+                request.path != "/ws/private" or self.private is None):
             return connection.respond(404, "not found\n")
         ip = connection.remote_address[0]
         now = time.monotonic()
@@ -125,6 +131,7 @@ class PublicWs:
 
     async def handler(self, ws):
         conn = Conn(ws)
+        conn.private = ws.request.path == "/ws/private"
         self.conns.add(conn)
         self.connects += 1
         idle = asyncio.ensure_future(self.idle_watch(conn))
@@ -138,7 +145,10 @@ class PublicWs:
                     self.pings += 1
                     await self.send(conn, "pong")
                     continue
-                await self.request(conn, text)
+                if conn.private:
+                    await self.private.request(conn, text)
+                else:
+                    await self.request(conn, text)
         except ConnectionClosed:
             pass
         finally:
@@ -231,7 +241,9 @@ class PublicWs:
         if method == "GET":
             return 200, self.call(self._stats)
         for key in req:
-            if key not in DEFAULT_WS_SETTINGS and key not in ("drop", "stall", "malformed"):
+            private_keys = self.private.CONTROL_KEYS if self.private else ()
+            if key not in DEFAULT_WS_SETTINGS and key not in ("drop", "stall", "malformed") \
+                    and key not in private_keys:
                 return 400, {"error": f"/_control/ws: unknown key {key!r}"}
         for key in DEFAULT_WS_SETTINGS:
             if key in req and (not isinstance(req[key], int) or req[key] < 0):
@@ -240,10 +252,14 @@ class PublicWs:
         return 200, {"ok": True}
 
     async def _stats(self):
-        subscribed = collections.Counter(i for c in self.conns for i in c.subs)
-        return {"connections": len(self.conns), "connects": self.connects,
-                "refused": self.refused, "subscribed": dict(subscribed), "pings": self.pings,
-                "pushes": self.pushes, "received": list(self.received)}
+        public = [c for c in self.conns if not c.private]
+        subscribed = collections.Counter(i for c in public for i in c.subs)
+        out = {"connections": len(self.conns), "connects": self.connects,
+               "refused": self.refused, "subscribed": dict(subscribed), "pings": self.pings,
+               "pushes": self.pushes, "received": list(self.received)}
+        if self.private is not None:
+            out["private"] = self.private.stats([c for c in self.conns if c.private])
+        return out
 
     async def _control(self, req):
         for key in DEFAULT_WS_SETTINGS:
@@ -251,6 +267,8 @@ class PublicWs:
                 self.settings[key] = req[key]
         if "stall" in req:
             self.stalled = bool(req["stall"])
+        if self.private is not None:
+            self.private.control(req)
         if "malformed" in req:
             for conn in list(self.conns):
                 await self.send(conn, str(req["malformed"]))
@@ -262,6 +280,8 @@ class PublicWs:
         for conn in list(self.conns):
             conn.ws.transport.abort()
         self.reset()
+        if self.private is not None:
+            self.private.reset()
 
     def reset_all(self):
         if self.loop is not None:

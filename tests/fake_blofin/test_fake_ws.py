@@ -239,7 +239,7 @@ def test_one_new_connection_a_second(fake):
 def test_other_paths_are_not_found(fake):
     async def go():
         with pytest.raises(InvalidStatus) as e:
-            async with connect(fake["ws"].replace("/ws/public", "/ws/private")):
+            async with connect(fake["ws"].replace("/ws/public", "/ws/other")):
                 pass
         return e.value.response.status_code
     assert run(go()) == 404

@@ -1,6 +1,7 @@
 #include "tests/support/fake_blofin.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "rapidjson/document.h"
 
 namespace xctl::testing {
@@ -24,6 +25,19 @@ FakeBlofin::FakeBlofin(bool websocket) : websocket_(websocket) {
     base_url_ = "http://127.0.0.1:" + *port;
     if (!LiftIpLimit()) base_url_.clear();
   }
+}
+
+bool WaitFor(const std::function<bool()>& done, absl::Duration limit) {
+  for (const absl::Time end = absl::Now() + limit; !done();) {
+    if (absl::Now() >= end) return done();
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return true;
+}
+
+std::string FakeBlofin::ws_private_url() const {
+  const size_t at = ws_url_.rfind("/ws/public");
+  return at == std::string::npos ? "" : ws_url_.substr(0, at) + "/ws/private";
 }
 
 bool FakeBlofin::LiftIpLimit() {

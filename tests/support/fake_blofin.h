@@ -2,8 +2,11 @@
 // as a child process on a free loopback port, with its control API.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+
+#include "absl/time/time.h"
 
 #include "server/common/http_client.h"
 #include "tests/support/subprocess.h"
@@ -14,6 +17,9 @@ namespace xctl::testing {
 // ban) is lifted at start and after every reset: test suites talk to the
 // fake far faster than to BloFin. Tests of that limit set it again with
 // Control("limits", ...).
+// True once `done` (made true by another thread) holds; false after `limit`.
+bool WaitFor(const std::function<bool()>& done, absl::Duration limit = absl::Seconds(15));
+
 class FakeBlofin {
  public:
   // `websocket`: also the public WebSocket (tests/fake_blofin/fake_ws.py),
@@ -25,6 +31,8 @@ class FakeBlofin {
   const std::string& base_url() const { return base_url_; }
   // ws://127.0.0.1:PORT/ws/public (with `websocket`).
   const std::string& ws_url() const { return ws_url_; }
+  // ws://127.0.0.1:PORT/ws/private (with `websocket`; fake_ws_private.py).
+  std::string ws_private_url() const;
   // POST /_control/ws: faults ({"drop":true}, {"stall":true},
   // {"malformed":"text"}) and settings ({"push_interval_ms":0}).
   bool WsControl(const std::string& json) { return Control("ws", json); }

@@ -101,8 +101,21 @@ absl::StatusOr<std::unique_ptr<BlofinExchange>> BlofinExchange::Open(BlofinExcha
   XCTL_ASSIGN_OR_RETURN(blofin::AccountClaim claim,
                         blofin::AccountClaim::Make(config.credentials.api_key.value(),
                                                    config.strategy_id));
-  return std::unique_ptr<BlofinExchange>(
+  std::unique_ptr<BlofinExchange> exchange(
       new BlofinExchange(std::move(config), deps, std::move(claim)));
+  blofin::PrivateWsOptions ws = exchange->config_.private_ws;
+  if (ws.url.empty()) ws.url = exchange->config_.rest.ws_private_url;
+  if (!ws.url.empty()) {
+    exchange->ws_ = std::make_unique<blofin::BlofinPrivateWs>(
+        std::move(ws), exchange->config_.credentials,
+        static_cast<blofin::BlofinPrivateWs::Listener*>(exchange.get()), *deps.clock);
+    exchange->ws_->Start();
+  }
+  return exchange;
+}
+
+BlofinExchange::~BlofinExchange() {
+  if (ws_) ws_->Stop();
 }
 
 absl::StatusOr<Instrument> BlofinExchange::GetInstrument(absl::string_view symbol) {

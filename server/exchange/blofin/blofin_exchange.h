@@ -46,6 +46,16 @@
 //    recorded once each (source "computed"); after recording, the balance
 //    is read so KPIs can show what the records do not explain.
 //
+//  - Private WebSocket (blofin_push.cc, docs/exchanges.md "Private
+//    WebSocket"): with a private URL configured, one authenticated
+//    connection per exchange object (one per API key: account_claims.h)
+//    follows the orders, positions and account channels. Pushed orders are
+//    recorded through Sync (the REST path: fills by trade id, so a
+//    duplicated or replayed push records nothing twice) and queued for
+//    OnTick to return; while the connection is ready OnTick sends no
+//    periodic request for resting orders. Every (re)connect refreshes the
+//    resting orders and reconciles over REST.
+//
 //  - Cluster mode (Deps::tenure): every store write is fenced by the
 //    strategy's lease tenure, and an order placement or cancel is sent only
 //    while the tenure has at least the REST timeout left (PostTrade).
@@ -63,6 +73,7 @@
 #include "absl/time/time.h"
 #include "server/common/clock.h"
 #include "server/exchange/blofin/account_claims.h"
+#include "server/exchange/blofin/private_ws.h"
 #include "server/exchange/blofin/rest_client.h"
 #include "server/exchange/exchange.h"
 #include "server/exchange/tenure.h"
@@ -86,9 +97,13 @@ struct BlofinExchangeConfig {
   // How often, per symbol with an open position, the settled funding rates
   // are read (one public request of the budget's background kind).
   absl::Duration funding_check_interval = absl::Minutes(5);
+  // The private WebSocket (private_ws.h, blofin_push.cc). An empty url takes
+  // rest.ws_private_url; both empty: no connection, resting orders are
+  // polled as above.
+  blofin::PrivateWsOptions private_ws;
 };
 
-class BlofinExchange final : public Exchange {
+class BlofinExchange final : public Exchange, private blofin::BlofinPrivateWs::Listener {
  public:
   struct Deps {
     Store* store = nullptr;
@@ -127,6 +142,21 @@ class BlofinExchange final : public Exchange {
   // corrected. Last, the balance is read (the first read sets the starting
   // balance).
   absl::StatusOr<ReconcileReport> Reconcile() override;
+
+  ~BlofinExchange() override;
+  // The private WebSocket: null without a private URL (blofin_push.cc).
+  const blofin::BlofinPrivateWs* private_ws() const { return ws_.get(); }
+  // What pushes did, for tests and status pages.
+  struct PushStats {
+    uint64_t orders_applied = 0;   // pushes that changed a stored order
+    uint64_t orders_ignored = 0;   // duplicates, stale (out of order) or for a final order
+    uint64_t orders_unknown = 0;   // orders the store does not hold (reconcile adopts them)
+    uint64_t fills_recorded = 0;
+    uint64_t accounts_applied = 0;
+    uint64_t position_mismatches = 0;
+    uint64_t gap_refreshes = 0;    // (re)connects closed with REST
+  };
+  PushStats push_stats() const;
 
  private:
   // Which order to look up: BloFin's id, or else the client order id.
@@ -201,6 +231,24 @@ class BlofinExchange final : public Exchange {
   void SettleFundingLocked(const Tick& tick, std::vector<OrderResult>* results)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::optional<Order>> StoredOrder(const CancelRequest& request);
+  absl::StatusOr<ReconcileReport> ReconcileLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // BalanceLocked's write: `account` (as read or pushed) into the store.
+  absl::Status StoreAccount(Account& account) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // blofin_push.cc: the private WebSocket's listener.
+  void OnPrivateReady() override;
+  void OnPrivatePush(const blofin::WsPrivateMessage& push) override;
+  // One pushed order: recorded through Sync unless it is a duplicate, stale
+  // or the store does not hold it.
+  std::optional<OrderResult> ApplyPushedOrder(Order remote) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ComparePushedPositions(const std::vector<blofin::RemotePosition>& pushed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // OnTick's part with a ready connection: the queued results, the orders
+  // whose fills lagged their push, a reconcile for a lasting position
+  // mismatch.
+  void FollowPushes(std::vector<OrderResult>* results) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Publish(std::vector<OrderResult> results);
+  void CountPush(uint64_t PushStats::*field, uint64_t n = 1);
 
   const BlofinExchangeConfig config_;
   const Deps deps_;
@@ -211,6 +259,16 @@ class BlofinExchange final : public Exchange {
   absl::flat_hash_map<std::string, bool> leverage_set_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::Time> last_sync_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::Time> next_funding_check_ ABSL_GUARDED_BY(mu_);
+  // Client order ids whose pushed filled size is ahead of the fills BloFin
+  // lists yet: refreshed on ticks until they agree.
+  absl::flat_hash_map<std::string, Order> lagging_ ABSL_GUARDED_BY(mu_);
+  // Symbols whose pushed position differs from the stored one, since when.
+  absl::flat_hash_map<std::string, absl::Time> position_mismatch_ ABSL_GUARDED_BY(mu_);
+  int64_t account_push_ts_ ABSL_GUARDED_BY(mu_) = 0;
+  mutable absl::Mutex push_mu_;  // after mu_
+  std::vector<OrderResult> pushed_ ABSL_GUARDED_BY(push_mu_);
+  PushStats push_stats_ ABSL_GUARDED_BY(push_mu_);
+  std::unique_ptr<blofin::BlofinPrivateWs> ws_;  // last: stopped first
 };
 
 }  // namespace xctl

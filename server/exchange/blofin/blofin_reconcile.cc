@@ -103,17 +103,21 @@ absl::StatusOr<Account> BlofinExchange::Balance() {
 absl::StatusOr<Account> BlofinExchange::BalanceLocked() {
   XCTL_ASSIGN_OR_RETURN(rapidjson::Document doc, rest_.Get(kBalancePath));
   XCTL_ASSIGN_OR_RETURN(Account account, blofin::ParseBalance(Data(doc)));
+  account.update_time_ms = deps_.clock->NowMillis();
+  XCTL_RETURN_IF_ERROR(StoreAccount(account));
+  return account;
+}
+
+absl::Status BlofinExchange::StoreAccount(Account& account) {
   account.strategy_id = config_.strategy_id;
   account.leverage = config_.leverage;
-  account.update_time_ms = deps_.clock->NowMillis();
-  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
+  return deps_.store->Transact([&](Tx& tx) -> absl::Status {
     XCTL_ASSIGN_OR_RETURN(std::optional<Account> stored, tx.accounts().Get(config_.strategy_id));
     // The first balance read from BloFin is the starting point of the
     // strategy's return, so KPI equity and the account agree.
     account.starting_balance = stored ? stored->starting_balance : account.balance;
     return tx.accounts().Upsert(account);
-  }, fence()));
-  return account;
+  }, fence());
 }
 
 absl::StatusOr<std::optional<OrderResult>> BlofinExchange::Refresh(const Order& local,
@@ -145,6 +149,16 @@ std::vector<OrderResult> BlofinExchange::OnTick(const Tick& tick) {
   std::vector<OrderResult> results;
   absl::MutexLock lock(&mu_);
   SettleFundingLocked(tick, &results);
+  {
+    absl::MutexLock push_lock(&push_mu_);
+    for (OrderResult& r : pushed_) results.push_back(std::move(r));
+    pushed_.clear();
+  }
+  if (ws_ && ws_->Ready()) {
+    // Pushed: no periodic request for resting orders (blofin_push.cc).
+    FollowPushes(&results);
+    return results;
+  }
   const absl::Time now = deps_.clock->Now();
   auto last = last_sync_.find(tick.pair);
   if (last != last_sync_.end() && now - last->second < config_.order_sync_interval) return results;
@@ -184,6 +198,10 @@ std::vector<OrderResult> BlofinExchange::OnTick(const Tick& tick) {
 
 absl::StatusOr<ReconcileReport> BlofinExchange::Reconcile() {
   absl::MutexLock lock(&mu_);
+  return ReconcileLocked();
+}
+
+absl::StatusOr<ReconcileReport> BlofinExchange::ReconcileLocked() {
   ReconcileReport report;
   const int64_t now = deps_.clock->NowMillis();
   XCTL_RETURN_IF_ERROR(EnsureAccount());

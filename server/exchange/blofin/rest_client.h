@@ -51,6 +51,10 @@ inline constexpr absl::string_view kDemoUrl = "https://demo-trading-openapi.blof
 
 struct RestOptions {
   std::string base_url = std::string(kProductionUrl);
+  // The private WebSocket of the same BloFin (BlofinExchange's private
+  // connection, private_ws.h): wss://openapi.blofin.com/ws/private; empty:
+  // none, resting orders are polled.
+  std::string ws_private_url;
   int connect_timeout_ms = 3000;
   int timeout_ms = 5000;
   // The budget shared by every client of the same host (request_budget.h).

@@ -254,11 +254,7 @@ TEST_F(ClusterShardsE2e, KillingTheOwnerLosesAndDuplicatesNoAcknowledgedOrder) {
   OwnerFailsUnderLoad(SIGKILL);
 }
 
-// Disabled (2026-12-03): passes alone (19 s, three times in a row), failed
-// once in the full `ctest -j2` run on the shared 2-core machine; the cause
-// is not found yet (issue #18). Run it with
-// --gtest_also_run_disabled_tests --gtest_filter='*Pausing*'.
-TEST_F(ClusterShardsE2e, DISABLED_PausingTheOwnerPastItsLeasesLetsItWriteNothingAfterTheTakeover) {
+TEST_F(ClusterShardsE2e, PausingTheOwnerPastItsLeasesLetsItWriteNothingAfterTheTakeover) {
   OwnerFailsUnderLoad(SIGSTOP);
 }
 
@@ -282,7 +278,12 @@ void ClusterShardsE2e::OwnerFailsUnderLoad(int signal) {
   }
 
   // Clients: one per strategy, orders in sequence, each retried with its
-  // client order id until acknowledged.
+  // client order id until acknowledged. Each starts on a node that does not
+  // own its strategy, so the first order always follows the owner named in
+  // the UNAVAILABLE answer: whether a client meets a non-owner later depends
+  // on which survivor takes which strategy (the SIGSTOP case once failed
+  // under load because both of the victim's strategies went to the node its
+  // clients tried next, so no answer named an owner; issue #18).
   absl::Mutex mu;
   std::map<std::string, std::string> acked;  // strategy/client order id -> side+qty
   std::set<int> dead;
@@ -299,7 +300,7 @@ void ClusterShardsE2e::OwnerFailsUnderLoad(int signal) {
       int target;
       {
         absl::MutexLock lock(&mu);
-        target = owner[id];
+        target = (owner[id] + 1) % kNodes;
       }
       for (int i = 0; i < kOrdersPerStrategy && !give_up; ++i) {
         const v1::PlaceOrderRequest req =
@@ -413,7 +414,7 @@ void ClusterShardsE2e::OwnerFailsUnderLoad(int signal) {
   ::testing::Test::RecordProperty("takeover_ms", static_cast<int>(worst));
   ::testing::Test::RecordProperty("victim_strategies",
                                   static_cast<int>(victims_strategies.size()));
-  EXPECT_GT(named_owner_answers.load(), 0) << "no non-owner named an owner";
+  EXPECT_GE(named_owner_answers.load(), kStrategies) << "a non-owner did not name the owner";
 
   // Every stored order: exactly once per client order id, every
   // acknowledged one present and filled as asked.

@@ -51,12 +51,18 @@ KpiFigures SumKpis(const std::vector<const KpiFigures*>& members) {
   return sum;
 }
 
-bool ClusterKpis::Apply(const KpiView& strategy_kpis, const std::string& owner, int64_t epoch) {
+bool ClusterKpis::Apply(const KpiView& strategy_kpis, const std::string& owner, int64_t epoch,
+                        int64_t heard_ms) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(strategy_kpis.name);
   if (it != entries_.end() && it->second.epoch > epoch) return false;  // a deposed owner's
-  entries_[strategy_kpis.name] = Entry{strategy_kpis, owner, epoch};
+  entries_[strategy_kpis.name] = Entry{strategy_kpis, owner, epoch, heard_ms};
   return true;
+}
+
+void ClusterKpis::ForgetSilent(int64_t before_ms) {
+  absl::MutexLock lock(&mu_);
+  absl::erase_if(entries_, [&](const auto& kv) { return kv.second.heard_ms < before_ms; });
 }
 
 void ClusterKpis::Remove(absl::string_view strategy_id) {

@@ -27,10 +27,15 @@ class ClusterKpis {
  public:
   // One strategy's KPIs (kind kStrategy, name = its id, strategy_type set)
   // as published by `owner` under lease `epoch`. Returns false (nothing
-  // changed) when the held entry has a higher epoch.
-  bool Apply(const KpiView& strategy_kpis, const std::string& owner, int64_t epoch);
+  // changed) when the held entry has a higher epoch. `heard_ms`: when it
+  // arrived (for ForgetSilent).
+  bool Apply(const KpiView& strategy_kpis, const std::string& owner, int64_t epoch,
+             int64_t heard_ms = 0);
   // Forgets a strategy (deleted, or its owner gone with nobody taking it).
   void Remove(absl::string_view strategy_id);
+  // Forgets every strategy last applied before `before_ms` (owners refresh
+  // theirs periodically; a deleted or orphaned one falls silent).
+  void ForgetSilent(int64_t before_ms);
 
   // The aggregate of every held strategy of `type` (kind kType), or of all
   // (kind kAll) when `type` is empty. See SumKpis for which figures are
@@ -46,6 +51,7 @@ class ClusterKpis {
     KpiView view;
     std::string owner;
     int64_t epoch = 0;
+    int64_t heard_ms = 0;
   };
   mutable absl::Mutex mu_;
   absl::btree_map<std::string, Entry, std::less<>> entries_ ABSL_GUARDED_BY(mu_);

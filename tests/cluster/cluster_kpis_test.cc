@@ -94,5 +94,14 @@ TEST(ClusterKpis, RemovalAndAnOwnerDying) {
   EXPECT_FALSE(kpis.EpochOf("b").has_value());
 }
 
+TEST(ClusterKpis, SilentStrategiesAreForgotten) {
+  ClusterKpis kpis;
+  ASSERT_TRUE(kpis.Apply(Strategy("a", "t", "1000", "0", "0", 0), "node0", 1, /*heard_ms=*/100));
+  ASSERT_TRUE(kpis.Apply(Strategy("b", "t", "500", "0", "0", 0), "node1", 1, /*heard_ms=*/300));
+  kpis.ForgetSilent(200);
+  EXPECT_FALSE(kpis.EpochOf("a").has_value());
+  EXPECT_EQ(kpis.Aggregate("").figures.starting_balance, D("500"));
+}
+
 }  // namespace
 }  // namespace xctl::cluster

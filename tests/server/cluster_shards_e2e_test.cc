@@ -173,7 +173,17 @@ class ClusterShardsE2e : public ::testing::Test {
     for (int n = 0; n < kNodes; ++n) {
       const int port = xctl::testing::MetricsPort(*nodes_[n]);
       ASSERT_GT(port, 0);
-      const std::string page = xctl::testing::Scrape(port);
+      // The members gauge is what the node's last round counted: a node that
+      // rounded before the last one joined still says 2 although the
+      // placement already looks even (ceil(4/2) = 2 too), so wait for its
+      // next round (at most ttl/3 later; the wait is bounded).
+      std::string page = xctl::testing::Scrape(port);
+      const absl::Time round_deadline = absl::Now() + absl::Seconds(10);
+      while (xctl::testing::Value(page, "xctl_cluster_members") != kNodes &&
+             absl::Now() < round_deadline) {
+        absl::SleepFor(absl::Milliseconds(50));
+        page = xctl::testing::Scrape(port);
+      }
       EXPECT_EQ(xctl::testing::Value(page, "xctl_cluster_nats_connected"), 1) << page;
       owned += xctl::testing::Value(page, "xctl_cluster_strategies_owned");
       EXPECT_EQ(xctl::testing::Value(page, "xctl_cluster_members"), kNodes);

@@ -79,4 +79,6 @@ ClusterFeed::Stats ClusterFeed::stats() const {
   return impl_->stats;
 }
 
+const ClusterKpis& ClusterFeed::cluster_kpis() const { return impl_->cluster_kpis; }
+
 }  // namespace xctl::cluster

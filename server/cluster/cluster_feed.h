@@ -34,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/cluster/cluster_kpis.h"
 #include "server/cluster/feed_codec.h"  // the messages, for users of the feed
 #include "server/cluster/nats_bus.h"
 #include "server/common/clock.h"
@@ -56,6 +57,9 @@ struct ClusterFeedOptions {
   // refresh is published.
   std::function<std::vector<PositionView>()> local_open_positions;
   std::function<std::vector<KpiView>()> local_kpis;
+  // This instance's lease epoch of a local strategy, put into every message
+  // header (ClusterKpis keeps the highest one's KPIs). Optional: 0 without.
+  std::function<int64_t(absl::string_view strategy_id)> epoch_of;
   // How often the complete state of local strategies is published (zero:
   // never).
   absl::Duration refresh_interval = absl::Seconds(5);
@@ -100,6 +104,13 @@ class ClusterFeed {
     bool has_kpis = false;
   };
   std::vector<RemoteStrategy> RemoteStrategies() const;
+
+  // Every strategy's KPIs as published on NATS by its owner, this
+  // instance's own included (NATS echoes them), held by owner epoch: the
+  // cluster-wide aggregates per type and over all (cluster_kpis.h). The
+  // same messages reach every instance, so the tables agree within one
+  // publication interval.
+  const ClusterKpis& cluster_kpis() const;
 
   struct Stats {
     uint64_t published = 0;       // messages published on NATS

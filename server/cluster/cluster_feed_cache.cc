@@ -24,6 +24,7 @@ void ClusterFeed::Impl::Forget() {
   const absl::Duration after = ForgetAfter();
   if (after == absl::InfiniteDuration()) return;
   const int64_t limit = options.clock->NowMillis() - absl::ToInt64Milliseconds(after);
+  cluster_kpis.ForgetSilent(limit);
   absl::MutexLock lock(&mu);
   for (auto it = cache.begin(); it != cache.end();) {
     if (it->second.last_heard_ms < limit) {
@@ -124,6 +125,13 @@ void ClusterFeed::Impl::OnPositions(absl::string_view subject, absl::string_view
 
 void ClusterFeed::Impl::OnKpis(absl::string_view subject, absl::string_view payload) {
   auto m = DecodeKpiMessage(payload);
+  // The cluster-wide table takes every valid message, ours and those of
+  // strategies we run too, so every instance folds the same ones; a
+  // deposed owner's (lower epoch) is refused there.
+  if (m.ok()) {
+    cluster_kpis.Apply(m->kpis, m->header.publisher, m->header.owner_epoch,
+                       options.clock->NowMillis());
+  }
   if (m.ok() && m->header.publisher != options.node_id && options.is_local(m->header.strategy_id)) {
     absl::MutexLock lock(&mu);
     ++stats.local_ignored;

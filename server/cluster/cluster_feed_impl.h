@@ -69,6 +69,8 @@ struct ClusterFeed::Impl {
   absl::flat_hash_map<std::string, Order> position_order ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<std::string, Order> kpi_order ABSL_GUARDED_BY(mu);
   Stats stats ABSL_GUARDED_BY(mu);
+  // Every decoded, in-order KPI message, own ones included (own mutex).
+  ClusterKpis cluster_kpis;
   int64_t last_invalid_log_ms ABSL_GUARDED_BY(mu) = 0;
   int64_t last_gap_log_ms ABSL_GUARDED_BY(mu) = 0;
 

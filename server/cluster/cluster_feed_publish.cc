@@ -69,7 +69,8 @@ FeedMessageHeader ClusterFeed::Impl::Header(absl::string_view strategy_id, uint6
                                             bool full) const {
   return FeedMessageHeader{.publisher = options.node_id, .incarnation = incarnation,
                            .sequence = sequence, .publish_time_ms = options.clock->NowMillis(),
-                           .strategy_id = std::string(strategy_id), .full_state = full};
+                           .strategy_id = std::string(strategy_id), .full_state = full,
+                           .owner_epoch = options.epoch_of ? options.epoch_of(strategy_id) : 0};
 }
 
 void ClusterFeed::Impl::PublishPositions(absl::string_view strategy_id,

@@ -56,6 +56,10 @@ absl::Status ClusterMode::Init(const ServerConfig& config, ClusterTargets target
           .is_local = [router](absl::string_view id) { return router->Info(id).has_value(); },
           .local_open_positions = [portfolio] { return portfolio->OpenPositionViews({}); },
           .local_kpis = [portfolio] { return portfolio->KpiViews({}); },
+          .epoch_of = [this](absl::string_view id) -> int64_t {
+            const StrategyShards* shards = shards_ready_.load(std::memory_order_acquire);
+            return shards ? shards->HeldEpoch(id).value_or(0) : 0;
+          },
           .refresh_interval = absl::Milliseconds(
               std::max<int64_t>(1000, 5 * int64_t{config.price.interval_ms}))});
   if (!feed.ok()) return feed.status();
@@ -76,6 +80,7 @@ absl::Status ClusterMode::Init(const ServerConfig& config, ClusterTargets target
       *targets.strategies);
   if (!shards.ok()) return shards.status();
   shards_ = *std::move(shards);
+  shards_ready_.store(shards_.get(), std::memory_order_release);
   hooks_.ownership = shards_.get();
   StrategyShards* gate = shards_.get();
   hooks_.trade_gate = [gate](absl::string_view strategy_id) {

@@ -13,6 +13,7 @@
 // root calls it from one thread (Start, Run, Stop).
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -80,6 +81,9 @@ class ClusterMode {
   ClusterHooks hooks_;
   std::unique_ptr<ClusterPrices> prices_;
   std::unique_ptr<StrategyShards> shards_;
+  // shards_ once built, for the feed's publisher thread (epoch_of), which
+  // starts before it.
+  std::atomic<const StrategyShards*> shards_ready_{nullptr};
   // Declared after the bus: destroyed first.
   std::unique_ptr<NatsBus> feed_bus_;
   std::unique_ptr<ClusterFeed> feed_;

@@ -56,12 +56,14 @@ void HeaderToProto(const FeedMessageHeader& h, pb::FeedHeader* out) {
   out->set_publish_time_ms(h.publish_time_ms);
   out->set_strategy_id(h.strategy_id);
   out->set_full_state(h.full_state);
+  out->set_owner_epoch(h.owner_epoch);
 }
 
 absl::StatusOr<FeedMessageHeader> HeaderFromProto(const pb::FeedHeader& in) {
   FeedMessageHeader h{.publisher = in.publisher(), .incarnation = in.incarnation(),
                       .sequence = in.sequence(), .publish_time_ms = in.publish_time_ms(),
-                      .strategy_id = in.strategy_id(), .full_state = in.full_state()};
+                      .strategy_id = in.strategy_id(), .full_state = in.full_state(),
+                      .owner_epoch = in.owner_epoch()};
   XCTL_RETURN_IF_ERROR(CheckHeader(h));
   return h;
 }

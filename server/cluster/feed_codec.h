@@ -35,6 +35,7 @@ struct FeedMessageHeader {
   int64_t publish_time_ms = 0;
   std::string strategy_id;    // a valid strategy id
   bool full_state = false;    // a periodic refresh of the whole strategy
+  int64_t owner_epoch = 0;    // >= 0: the publisher's lease epoch (0: unknown)
 };
 
 // Changed position rows of one strategy, or its complete open set

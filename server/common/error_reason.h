@@ -46,6 +46,9 @@ inline constexpr char kAuthRateLimited[] = "AUTH_RATE_LIMITED";
 // Cluster mode: this instance's lease of the strategy ended (or has too
 // little time left for a live call); nothing was written or sent.
 inline constexpr char kLeaseLost[] = "LEASE_LOST";
+// Config: cluster.strategy_lease_ttl_ms leaves no room for a BloFin call of
+// a live strategy (docs/cluster.md, "Fencing").
+inline constexpr char kLeaseTtlTooShort[] = "LEASE_TTL_TOO_SHORT";
 
 }  // namespace xctl::reason
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "server/common/decimal.h"
+#include "server/common/error_reason.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/common/symbol.h"
@@ -24,6 +25,32 @@ namespace xctl {
 namespace {
 
 using config_internal::ConnectionsKeys;
+
+// A live strategy's BloFin order or cancel is sent only while the lease has
+// at least blofin.timeout_ms left before the keeper's local deadline
+// (BlofinExchange::PostTrade, LeaseKeeper::TimeLeft). That deadline is
+// 0.9 x ttl after a renewal is sent (the margin is ttl/10), and renewals go
+// out every ttl/3, so the time left runs from 0.9 x ttl down to
+// 0.9 x ttl - ttl/3 = 0.567 x ttl just before the next renewal. Every call
+// finds room at any moment only when 0.567 x ttl >= timeout, i.e.
+// ttl >= 1.76 x timeout; 1.8 leaves a little for the renewal's own round trip.
+absl::Status ValidateLiveLeaseRoom(const ServerConfig& config) {
+  auto live = std::find_if(config.strategies.begin(), config.strategies.end(),
+                           [](const StrategyConfig& s) { return s.credentials_env.has_value(); });
+  if (live == config.strategies.end()) return absl::OkStatus();
+  const int64_t ttl = EffectiveStrategyLeaseTtlMs(config);
+  const int64_t timeout = config.blofin.timeout_ms;
+  if (ttl * 10 >= timeout * 18) return absl::OkStatus();
+  return WithReason(
+      absl::InvalidArgumentError(absl::StrCat(
+          "cluster.strategy_lease_ttl_ms is ", ttl, " ms",
+          config.cluster.strategy_lease_ttl_ms == 0 ? " (derived: it is 0)" : "",
+          " but live strategy \"", live->id, "\" needs at least 1.8 x blofin.timeout_ms = ",
+          (timeout * 18 + 9) / 10, " ms: a BloFin order is sent only while the lease has "
+          "blofin.timeout_ms (", timeout, " ms) left, and between renewals the time left falls "
+          "to 0.57 x ttl; raise cluster.strategy_lease_ttl_ms or lower blofin.timeout_ms")),
+      reason::kLeaseTtlTooShort);
+}
 
 absl::Status ValidateCluster(const ServerConfig& config) {
   const ClusterConfig& c = config.cluster;
@@ -70,7 +97,7 @@ absl::Status ValidateCluster(const ServerConfig& config) {
         kDefaultStrategyLeaseTtlMs, ")) or ", kMinClusterLeaseTtlMs, "..3600000, got ",
         c.strategy_lease_ttl_ms));
   }
-  return absl::OkStatus();
+  return ValidateLiveLeaseRoom(config);
 }
 
 // Every limit >= 0; 0 is "no limit" only for max_age_grace_ms and

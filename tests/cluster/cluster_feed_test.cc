@@ -457,7 +457,7 @@ TEST(ClusterFeedCodec, RoundTrips) {
   EXPECT_FALSE(back->positions[1].mark_price.has_value());
 
   KpiMessage k{.header = {.publisher = "node-a", .incarnation = 77, .sequence = 1,
-                          .strategy_id = "a1"},
+                          .strategy_id = "a1", .owner_epoch = 6},
                .kpis = MakeKpis(KpiScopeKind::kStrategy, "a1", "10002")};
   auto kb = EncodeKpiMessage(k);
   ASSERT_TRUE(kb.ok()) << kb.status();
@@ -467,6 +467,7 @@ TEST(ClusterFeedCodec, RoundTrips) {
   EXPECT_EQ(kback->kpis.figures.win_rate, D("0.5"));
   EXPECT_FALSE(kback->kpis.figures.sharpe_ratio.has_value());
   EXPECT_EQ(kback->kpis.time_ms, 1'700'000'000'123);
+  EXPECT_EQ(kback->header.owner_epoch, 6);  // the owner's lease epoch (ClusterKpis)
 
   // Refused on encode: a row of another strategy, an aggregate scope.
   m.positions[0].position.strategy_id = "a2";

@@ -173,7 +173,17 @@ class ClusterShardsE2e : public ::testing::Test {
     for (int n = 0; n < kNodes; ++n) {
       const int port = xctl::testing::MetricsPort(*nodes_[n]);
       ASSERT_GT(port, 0);
-      const std::string page = xctl::testing::Scrape(port);
+      // The members gauge is what the node's last round counted: a node that
+      // rounded before the last one joined still says 2 although the
+      // placement already looks even (ceil(4/2) = 2 too), so wait for its
+      // next round (at most ttl/3 later; the wait is bounded).
+      std::string page = xctl::testing::Scrape(port);
+      const absl::Time round_deadline = absl::Now() + absl::Seconds(10);
+      while (xctl::testing::Value(page, "xctl_cluster_members") != kNodes &&
+             absl::Now() < round_deadline) {
+        absl::SleepFor(absl::Milliseconds(50));
+        page = xctl::testing::Scrape(port);
+      }
       EXPECT_EQ(xctl::testing::Value(page, "xctl_cluster_nats_connected"), 1) << page;
       owned += xctl::testing::Value(page, "xctl_cluster_strategies_owned");
       EXPECT_EQ(xctl::testing::Value(page, "xctl_cluster_members"), kNodes);
@@ -254,11 +264,7 @@ TEST_F(ClusterShardsE2e, KillingTheOwnerLosesAndDuplicatesNoAcknowledgedOrder) {
   OwnerFailsUnderLoad(SIGKILL);
 }
 
-// Disabled (2026-12-03): passes alone (19 s, three times in a row), failed
-// once in the full `ctest -j2` run on the shared 2-core machine; the cause
-// is not found yet (issue #18). Run it with
-// --gtest_also_run_disabled_tests --gtest_filter='*Pausing*'.
-TEST_F(ClusterShardsE2e, DISABLED_PausingTheOwnerPastItsLeasesLetsItWriteNothingAfterTheTakeover) {
+TEST_F(ClusterShardsE2e, PausingTheOwnerPastItsLeasesLetsItWriteNothingAfterTheTakeover) {
   OwnerFailsUnderLoad(SIGSTOP);
 }
 
@@ -282,7 +288,12 @@ void ClusterShardsE2e::OwnerFailsUnderLoad(int signal) {
   }
 
   // Clients: one per strategy, orders in sequence, each retried with its
-  // client order id until acknowledged.
+  // client order id until acknowledged. Each starts on a node that does not
+  // own its strategy, so the first order always follows the owner named in
+  // the UNAVAILABLE answer: whether a client meets a non-owner later depends
+  // on which survivor takes which strategy (the SIGSTOP case once failed
+  // under load because both of the victim's strategies went to the node its
+  // clients tried next, so no answer named an owner; issue #18).
   absl::Mutex mu;
   std::map<std::string, std::string> acked;  // strategy/client order id -> side+qty
   std::set<int> dead;
@@ -299,7 +310,7 @@ void ClusterShardsE2e::OwnerFailsUnderLoad(int signal) {
       int target;
       {
         absl::MutexLock lock(&mu);
-        target = owner[id];
+        target = (owner[id] + 1) % kNodes;
       }
       for (int i = 0; i < kOrdersPerStrategy && !give_up; ++i) {
         const v1::PlaceOrderRequest req =
@@ -413,7 +424,7 @@ void ClusterShardsE2e::OwnerFailsUnderLoad(int signal) {
   ::testing::Test::RecordProperty("takeover_ms", static_cast<int>(worst));
   ::testing::Test::RecordProperty("victim_strategies",
                                   static_cast<int>(victims_strategies.size()));
-  EXPECT_GT(named_owner_answers.load(), 0) << "no non-owner named an owner";
+  EXPECT_GE(named_owner_answers.load(), kStrategies) << "a non-owner did not name the owner";
 
   // Every stored order: exactly once per client order id, every
   // acknowledged one present and filled as asked.

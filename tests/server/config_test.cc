@@ -4,6 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/common/error_reason.h"
 
 namespace xctl {
 namespace {
@@ -270,6 +271,45 @@ TEST(ValidateConfig, ClusterNeedsPostgresqlAndValidSettings) {
   c.cluster.node_id = "";
   c.cluster.lease_ttl_ms = 100;
   EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("cluster.lease_ttl_ms"));
+}
+
+// Live strategies in cluster mode: a BloFin call is sent only with
+// blofin.timeout_ms left on the lease, which between renewals falls to
+// 0.57 x ttl, so the ttl must be at least 1.8 x the timeout
+// (docs/cluster.md, "Fencing").
+TEST(ValidateConfig, ClusterWithLiveStrategiesNeedsALeaseTtlOfAtLeastTwiceTheBlofinTimeout) {
+  ServerConfig c;
+  c.database = "postgresql://u:p@db/x";
+  c.cluster.nats_url = "nats://127.0.0.1:4222";
+  c.strategies.push_back(StrategyConfig{.id = "paper1", .type = "sma_cross"});
+  c.blofin.timeout_ms = 5000;
+  c.cluster.strategy_lease_ttl_ms = 1500;
+  EXPECT_TRUE(ValidateConfig(c).ok()) << "paper strategies make no BloFin call";
+  c.strategies.push_back(StrategyConfig{.id = "live1", .type = "external",
+                                        .credentials_env = CredentialsEnv{"K", "S", "P"}});
+  absl::Status s = ValidateConfig(c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReasonOf(s), reason::kLeaseTtlTooShort);
+  EXPECT_THAT(s.message(), HasSubstr("cluster.strategy_lease_ttl_ms is 1500 ms"));
+  EXPECT_THAT(s.message(), HasSubstr("blofin.timeout_ms"));
+  EXPECT_THAT(s.message(), HasSubstr("\"live1\""));
+  EXPECT_THAT(s.message(), HasSubstr("9000 ms"));
+  c.cluster.strategy_lease_ttl_ms = 8999;
+  EXPECT_EQ(ReasonOf(ValidateConfig(c)), reason::kLeaseTtlTooShort);
+  c.cluster.strategy_lease_ttl_ms = 9000;  // exactly 1.8 x
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  c.blofin.timeout_ms = 5001;
+  EXPECT_EQ(ReasonOf(ValidateConfig(c)), reason::kLeaseTtlTooShort);
+  // The derived ttl (0: max(lease ttl, 3000)) counts too.
+  c.blofin.timeout_ms = 1000;
+  c.cluster.strategy_lease_ttl_ms = 0;
+  EXPECT_TRUE(ValidateConfig(c).ok());  // 3000 >= 1800
+  c.blofin.timeout_ms = 2000;
+  s = ValidateConfig(c);
+  EXPECT_THAT(s.message(), HasSubstr("3000 ms (derived: it is 0)"));
+  // Without cluster mode nothing is checked.
+  c.cluster.nats_url = "";
+  EXPECT_TRUE(ValidateConfig(c).ok());
 }
 
 TEST(ParseConfig, ReadsTheConnectionsSection) {

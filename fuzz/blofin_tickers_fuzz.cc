@@ -1,4 +1,4 @@
-// Fuzzes ParseBlofinTickers (server/price/blofin_source.h): the body of
+// Fuzzes ParseBlofinTickers (server/price/blofin_market_json.h): the body of
 // BloFin's GET /api/v1/market/tickers, for the pairs BTC-USDT, ETH-USDT and
 // SOL-USDT.
 //
@@ -14,7 +14,7 @@
 
 #include "fuzz_check.h"
 #include "rapidjson/document.h"
-#include "server/price/blofin_source.h"
+#include "server/price/blofin_market_json.h"
 
 using xctl_fuzz::CheckRoundTrip;
 using xctl_fuzz::Q;

@@ -8,10 +8,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/symbol.h"
-#include "server/price/blofin_source.h"
-#include "server/price/blofin_ws_source.h"
-#include "server/price/replay_source.h"
-#include "server/price/simulated_source.h"
 
 namespace xctl {
 
@@ -87,32 +83,6 @@ absl::Status ValidatePriceConfig(const PriceConfig& c) {
 int BlofinWsPingAfterMs(const PriceConfig& c) {
   const int64_t limit = static_cast<int64_t>(c.stale_after_intervals) * c.interval_ms;
   return static_cast<int>(std::clamp<int64_t>(limit / 2, 25, 20'000));
-}
-
-absl::StatusOr<std::unique_ptr<PriceSource>> MakePriceSource(const PriceConfig& c) {
-  if (c.source == "simulated") return std::make_unique<SimulatedSource>(c.seed);
-  if (c.source == "blofin") {
-    return std::make_unique<BlofinRestSource>(
-        c.blofin_url, c.http_timeout_ms, SystemClock(),
-        RequestLimits{.per_minute = c.blofin_requests_per_minute});
-  }
-  if (c.source == "blofin-ws") {
-    BlofinWsSource::Options ws{.ws_url = c.blofin_ws_url,
-                               .ping_after_ms = BlofinWsPingAfterMs(c),
-                               .connect_timeout_ms = c.http_timeout_ms,
-                               .refresh_ms = c.interval_ms};
-    return std::make_unique<BlofinWsSource>(
-        std::move(ws),
-        std::make_unique<BlofinRestSource>(
-            c.blofin_url, c.http_timeout_ms, SystemClock(),
-            RequestLimits{.per_minute = c.blofin_requests_per_minute}));
-  }
-  if (c.source == "replay") {
-    auto replay = ReplaySource::Open(c.replay_file, c.replay_speed);
-    if (!replay.ok()) return replay.status();
-    return std::unique_ptr<PriceSource>(*std::move(replay));
-  }
-  return absl::InvalidArgumentError(absl::StrCat("unknown price source \"", c.source, "\""));
 }
 
 }  // namespace xctl

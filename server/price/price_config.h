@@ -60,7 +60,9 @@ inline bool IsBlofinPriceSource(absl::string_view source) {
   return source == "blofin" || source == "blofin-ws";
 }
 
-// Builds the configured source (after ValidatePriceConfig).
+// Builds the configured source (after ValidatePriceConfig). Defined in
+// xctl_price (price_source_factory.cc); the rest of this header is
+// xctl_price_config, which links no source.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<PriceSource>> MakePriceSource(
     const PriceConfig& config);
 

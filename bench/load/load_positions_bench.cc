@@ -9,7 +9,7 @@
 // For each layout, against a baseline of 100 positions in the same layout:
 //  1. in process (links xctl_control, like bench/control/mark_bench.cc): the
 //     positions are opened through OrderRouter::PlaceOrder on a SQLite
-//     store, then the time of one tick batch through OnTicks +
+//     store (by --seed-threads threads, as concurrent clients), then the time of one tick batch through OnTicks +
 //     ProcessPendingTicks (exchanges' OnTick, marks, KPIs of every scope,
 //     publication), without and with a feed subscriber that drains after
 //     every tick (as an open StreamPositions does). Target: < 5 ms.
@@ -24,13 +24,16 @@
 //
 //   load_positions_bench [--xctld=PATH] [--positions=10000] [--baseline=100]
 //     [--ticks=50] [--list-rounds=10] [--layout=both|by-strategy|by-pair]
-//     [--ticking=0|1] [--cpu-window=5] [--quick] [--keep]
+//     [--ticking=0|1] [--cpu-window=5] [--seed-threads=8] [--quick] [--keep]
 // --quick: 10 ticks, 3 list rounds, no second xctld with 100 ms ticks (still
 // 10,000 positions: the size is the point of this benchmark).
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "bench/load/load_common.h"
@@ -91,7 +94,7 @@ struct MarkResult {
 };
 
 // Opens the positions in `db` and times ticks through the OrderRouter and Portfolio.
-MarkResult MarkInProcess(const Layout& l, const std::string& db, int ticks) {
+MarkResult MarkInProcess(const Layout& l, const std::string& db, int ticks, int seed_threads) {
   MarkResult r;
   auto store = Store::Open({.url = "sqlite:" + db}).value();
   Prices prices;
@@ -128,35 +131,53 @@ MarkResult MarkInProcess(const Layout& l, const std::string& db, int ticks) {
     std::fprintf(stderr, "insert strategies: %s\n", std::string(inserted.message()).c_str());
     return r;
   }
-  int64_t upsert_ns = 0, orders_ns = 0;
-  for (int i = 0; i < l.strategies; ++i) {
-    const std::string id = "s" + std::to_string(i);
-    const int64_t u0 = MonoNs();
-    absl::Status up = control.UpsertStrategy(
-        {.id = id, .type = "external", .pairs = l.pairs, .running = true,
-         .starting_balance = Decimal::FromInt(1000000)});
-    if (!up.ok()) {
-      std::fprintf(stderr, "upsert %s: %s\n", id.c_str(), std::string(up.message()).c_str());
-      return r;
-    }
-    const int64_t u1 = MonoNs();
-    upsert_ns += u1 - u0;
-    for (size_t p = 0; p < l.pairs.size(); ++p) {
-      auto result = control.PlaceOrder({.strategy_id = id, .symbol = l.pairs[p],
-                                        .side = (i + p) % 3 ? Side::kBuy : Side::kSell,
-                                        .quantity = Decimal::FromInt(1)});
-      if (result.ok()) {
-        ++r.positions;
-      } else if (++r.failed_orders <= 3) {
-        std::fprintf(stderr, "order %s %s: %s\n", id.c_str(), l.pairs[p].c_str(),
-                     std::string(result.status().message()).c_str());
+  // Opened by `seed_threads` threads, strategy i by thread i % seed_threads, as
+  // concurrent clients would: the orders of different strategies share
+  // commits (the ledger's group commit), so 10,000 first orders take seconds
+  // instead of a commit each in a row. Only the set-up; the ticks are timed
+  // below on one thread.
+  std::atomic<int64_t> upsert_ns{0}, orders_ns{0};
+  std::atomic<int> positions{0}, failed{0};
+  std::atomic<bool> upsert_failed{false};
+  auto seed = [&](int first) {
+    for (int i = first; i < l.strategies && !upsert_failed; i += seed_threads) {
+      const std::string id = "s" + std::to_string(i);
+      const int64_t u0 = MonoNs();
+      absl::Status up = control.UpsertStrategy(
+          {.id = id, .type = "external", .pairs = l.pairs, .running = true,
+           .starting_balance = Decimal::FromInt(1000000)});
+      if (!up.ok()) {
+        std::fprintf(stderr, "upsert %s: %s\n", id.c_str(), std::string(up.message()).c_str());
+        upsert_failed = true;
+        return;
       }
+      const int64_t u1 = MonoNs();
+      upsert_ns += u1 - u0;
+      for (size_t p = 0; p < l.pairs.size(); ++p) {
+        auto result = control.PlaceOrder({.strategy_id = id, .symbol = l.pairs[p],
+                                          .side = (i + p) % 3 ? Side::kBuy : Side::kSell,
+                                          .quantity = Decimal::FromInt(1)});
+        if (result.ok()) {
+          ++positions;
+        } else if (++failed <= 3) {
+          std::fprintf(stderr, "order %s %s: %s\n", id.c_str(), l.pairs[p].c_str(),
+                       std::string(result.status().message()).c_str());
+        }
+      }
+      orders_ns += MonoNs() - u1;
     }
-    orders_ns += MonoNs() - u1;
+  };
+  {
+    std::vector<std::thread> seeders;
+    for (int t = 0; t < seed_threads; ++t) seeders.emplace_back(seed, t);
+    for (std::thread& t : seeders) t.join();
   }
+  if (upsert_failed) return r;
+  r.positions = positions;
+  r.failed_orders = failed;
   r.seed_s = (MonoNs() - s0) / 1e9;
-  r.upsert_s = upsert_ns / 1e9;
-  r.orders_s = orders_ns / 1e9;
+  r.upsert_s = upsert_ns.load() / 1e9;  // summed over the seeding threads
+  r.orders_s = orders_ns.load() / 1e9;
 
   std::printf("  (%s: %d positions opened in %.1f s; timing ticks)\n", l.name.c_str(),
               r.positions, r.seed_s);
@@ -297,6 +318,7 @@ struct Scenario {
   MarkResult mark;
   ListResult quiet;    // xctld idle: ListPositions alone
   ListResult ticking;  // xctld re-marking every 100 ms
+  int seed_threads = 1;
 };
 
 void PrintList(const char* what, const ListResult& l) {
@@ -314,19 +336,21 @@ void PrintList(const char* what, const ListResult& l) {
 }
 
 Scenario RunScenario(const std::string& binary, const std::string& layout, int positions,
-                     int ticks, int rounds, double cpu_window_s, bool ticking, bool keep) {
+                     int ticks, int rounds, double cpu_window_s, bool ticking, bool keep,
+                     int seed_threads) {
   Scenario s{MakeLayout(layout, positions), {}, {}, {}};
   TempDir dir("xctl-load-positions", keep);
   const std::string db = dir / "xctl.db";
   {
-    s.mark = MarkInProcess(s.layout, db, ticks);
+    s.mark = MarkInProcess(s.layout, db, ticks, seed_threads);
+    s.seed_threads = seed_threads;
   }  // store and control closed before xctld opens the file
   std::printf("  %s, %d positions (%d strategies x %zu pairs): opened in %.1f s "
-              "(UpsertStrategy %.1f s, PlaceOrder %.1f s; %d failed); "
+              "(%d threads; their time in UpsertStrategy %.1f s, PlaceOrder %.1f s; %d failed); "
               "one tick batch: p50 %.3f ms, p99 %.3f ms, mean %.3f ms; with a drained feed "
               "subscriber p50 %.3f ms (+ drain %.3f ms)\n",
               layout.c_str(), s.mark.positions, s.layout.strategies, s.layout.pairs.size(),
-              s.mark.seed_s, s.mark.upsert_s, s.mark.orders_s, s.mark.failed_orders,
+              s.mark.seed_s, s.seed_threads, s.mark.upsert_s, s.mark.orders_s, s.mark.failed_orders,
               Percentile(s.mark.tick_ms, 0.5), Percentile(s.mark.tick_ms, 0.99),
               Mean(s.mark.tick_ms), Percentile(s.mark.tick_sub_ms, 0.5),
               Percentile(s.mark.drain_ms, 0.5));
@@ -352,6 +376,7 @@ int Main(int argc, char** argv) {
   const bool ticking = f.Has("ticking") ? f.Bool("ticking") : !quick;
   const std::string which = f.Str("layout", "both");
   const bool keep = f.Bool("keep");
+  const int seed_threads = std::max(1, f.Int("seed-threads", 8));
   spdlog::set_level(spdlog::level::warn);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::printf("load_positions_bench: %s\n", MachineLine().c_str());
@@ -364,9 +389,11 @@ int Main(int argc, char** argv) {
     if (which != "both" && which != layout) continue;
     std::printf("\n== layout %s\n", layout.c_str());
     Scenario base =
-        RunScenario(binary, layout, baseline, ticks, rounds, cpu_window_s, ticking, keep);
+        RunScenario(binary, layout, baseline, ticks, rounds, cpu_window_s, ticking, keep,
+                    seed_threads);
     Scenario load =
-        RunScenario(binary, layout, positions, ticks, rounds, cpu_window_s, ticking, keep);
+        RunScenario(binary, layout, positions, ticks, rounds, cpu_window_s, ticking, keep,
+                    seed_threads);
     const std::string sc = std::to_string(load.mark.positions) + " pos " + layout;
     const double m = Percentile(load.mark.tick_ms, 0.5), bm = Percentile(base.mark.tick_ms, 0.5);
     const double ms = Percentile(load.mark.tick_sub_ms, 0.5);

@@ -33,6 +33,7 @@
 #include "server/control/exchange_factory.h"
 #include "server/control/order_router.h"
 #include "server/control/portfolio.h"
+#include "server/price/tick.h"
 #include "spdlog/spdlog.h"
 #include "tests/support/fake_blofin.h"
 #include "tests/support/fixed_prices.h"
@@ -128,7 +129,7 @@ int main(int argc, char** argv) {
   using namespace xctl;  // NOLINT
   spdlog::set_level(spdlog::level::err);
   const int events = argc > 1 ? std::max(1, std::atoi(argv[1])) : 20;
-  testing::FakeBlofin fake(/*websocket=*/true);
+  xctl::testing::FakeBlofin fake(/*websocket=*/true);
   if (!fake.ok()) {
     std::fprintf(stderr, "the fake BloFin did not start (PyPI websockets in .venv?)\n");
     return 1;
@@ -138,7 +139,7 @@ int main(int argc, char** argv) {
   fake.AddAccount("kpoll", "secret", "pass", "1000000");
   const std::string calm = R"({"BTC-USDT":{"bid":"64000","ask":"64000.5","last":"64000"}})";
   fake.SetTickers(calm);
-  testing::TestDatabase db("sqlite");
+  xctl::testing::TestDatabase db("sqlite");
   auto store = Store::Open({.url = db.url()}).value();
   for (const char* id : {"pushed", "polled"}) {
     StrategyRecord s{.id = id, .name = id, .type = "external", .pairs = {"BTC-USDT"},
@@ -146,11 +147,11 @@ int main(int argc, char** argv) {
     (void)store->Transact([&](Tx& tx) { return tx.strategies().Insert(s); });
   }
   InstrumentCatalog instruments(DefaultInstruments());
-  testing::FixedPrices prices;
+  xctl::testing::FixedPrices prices;
   prices.Set("BTC-USDT", "64000", "64000.5", "64000");
   LiveSide pushed("pushed", "kpush", true, store.get(), fake, prices, instruments);
   LiveSide polled("polled", "kpoll", false, store.get(), fake, prices, instruments);
-  testing::WaitFor([&] { return fake.WsStat("connections") == 1; });
+  xctl::testing::WaitFor([&] { return fake.WsStat("connections") == 1; });
   absl::SleepFor(absl::Milliseconds(500));  // subscribed and reconciled
 
   // Price ticks every 300 ms (each a changed price), to both, as the REST

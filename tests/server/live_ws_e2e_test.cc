@@ -237,6 +237,9 @@ TEST_F(LiveWsE2e, APushedFillReachesTheClientWithoutATickOrAnOrderPoll) {
   auto server = Start();
   ASSERT_TRUE(server->ok());
   ASSERT_TRUE(Subscribed(1));
+  // Both reconciles done (the strategy's start and the connection's gap
+  // refresh: one "GET Active Orders" each), so nothing reads orders later.
+  ASSERT_TRUE(WaitFor([&] { return exchange_.Requests(kOrderPolls[1]) >= 2; }));
   PositionStream stream(*server);
   ASSERT_TRUE(stream.snapshot_ok());
   ASSERT_TRUE(RestingBuy(*server, "w1", "63000").ok());

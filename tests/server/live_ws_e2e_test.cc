@@ -14,6 +14,7 @@
 // keep-alive, blofin.ws_ping_after_ms): no fill lost or recorded twice (the
 // store's fills against the fake's trades, open positions against the net of
 // the fills) and no stale pair once reconnected.
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -105,9 +106,15 @@ class LiveWsE2e : public ::testing::Test {
     ASSERT_TRUE(exchange_.AddAccount("live-key", "live-secret", "live-pass", "10000"));
     dir_ = MakeTempDir("live-ws-e2e");
   }
+  // A failure shows what xctld logged.
+  void TearDown() override {
+    if (HasFailure() && server_) {
+      std::fprintf(stderr, "xctld's log:\n%s\n", server_->process().Stderr().c_str());
+    }
+  }
 
   // `ws_private_url` empty: the exchange fake's own.
-  std::unique_ptr<RunningXctld> Start(std::string ws_private_url = "") {
+  RunningXctld& Start(std::string ws_private_url = "") {
     if (ws_private_url.empty()) ws_private_url = exchange_.ws_private_url();
     const std::string path = dir_ + "/xctl.yaml";
     std::ofstream(path) << "price:\n  source: blofin-ws\n  blofin_url: " << prices_.base_url()
@@ -122,12 +129,12 @@ class LiveWsE2e : public ::testing::Test {
                         << "api_secret: LIVE_SECRET, passphrase: LIVE_PASS}\n";
     // Prices every second (the staleness limit 5 s): later than RunningXctld's
     // --price-interval-ms=100.
-    auto server = std::make_unique<RunningXctld>(
+    server_ = std::make_unique<RunningXctld>(
         std::vector<std::string>{"--config=" + path, "--price-interval-ms=1000"}, dir_,
         std::vector<std::string>{"LIVE_KEY=live-key", "LIVE_SECRET=live-secret",
                                  "LIVE_PASS=live-pass"});
-    EXPECT_TRUE(server->ok()) << server->process().Stderr();
-    return server;
+    EXPECT_TRUE(server_->ok()) << server_->process().Stderr();
+    return *server_;
   }
   // Logged in and subscribed `logins` times (the fake's count).
   bool Subscribed(int logins) {
@@ -191,7 +198,8 @@ class LiveWsE2e : public ::testing::Test {
   // Stops xctld, then checks its store: every trade of the fake recorded
   // exactly once, and the open positions seen over gRPC before the stop
   // equal the net of those fills.
-  void ExpectNoFillLostOrDoubled(std::unique_ptr<RunningXctld> server, size_t trades) {
+  void ExpectNoFillLostOrDoubled(size_t trades) {
+    RunningXctld* server = server_.get();
     NetByStrategySymbol open;
     {
       grpc::ClientContext c;
@@ -229,12 +237,13 @@ class LiveWsE2e : public ::testing::Test {
   FakeBlofin exchange_{/*websocket=*/true};
   FakeBlofin prices_{/*websocket=*/true};
   std::string dir_;
+  std::unique_ptr<RunningXctld> server_;
 };
 
 // The fill of a resting order reaches the gRPC stream with no price tick
 // (the pair's sequence is unchanged) and no REST poll of the order.
 TEST_F(LiveWsE2e, APushedFillReachesTheClientWithoutATickOrAnOrderPoll) {
-  auto server = Start();
+  RunningXctld* server = &Start();
   ASSERT_TRUE(server->ok());
   ASSERT_TRUE(Subscribed(1));
   // Both reconciles done (the strategy's start and the connection's gap
@@ -247,13 +256,15 @@ TEST_F(LiveWsE2e, APushedFillReachesTheClientWithoutATickOrAnOrderPoll) {
   const int polls = OrderPolls();
   ASSERT_TRUE(CrossAt("62999"));
   EXPECT_TRUE(stream.AwaitOpen("1"));
-  EXPECT_EQ(Price(*server).sequence(), sequence);  // no tick meanwhile
-  EXPECT_EQ(OrderPolls(), polls);
+  const v1::Tick after = Price(*server);
+  EXPECT_EQ(after.sequence(), sequence) << "a price tick meanwhile: " << after.ShortDebugString();
+  EXPECT_EQ(OrderPolls(), polls) << "order-detail " << exchange_.Requests(kOrderPolls[0])
+                                 << ", orders-pending " << exchange_.Requests(kOrderPolls[1]);
   testing::StoredOrders stored;
   testing::ReadStoredOrders(*v1::ExchangeControl::NewStub(server->channel()), &stored);
   ASSERT_FALSE(::testing::Test::HasFatalFailure());
   EXPECT_EQ(stored.by_key.at("l1/w1").status(), v1::ORDER_STATUS_FILLED);
-  ExpectNoFillLostOrDoubled(std::move(server), 1);
+  ExpectNoFillLostOrDoubled(1);
 }
 
 // The private connection cut (a proxy in front of the fake's WebSocket; REST
@@ -264,7 +275,7 @@ TEST_F(LiveWsE2e, AFillMadeWhileDisconnectedIsFoundOnReconnect) {
   const std::string url = exchange_.ws_private_url();
   const std::string hostport = url.substr(5, url.rfind("/ws/") - 5);  // ws://HOST:PORT/ws/..
   TcpProxy proxy(std::stoi(hostport.substr(hostport.rfind(':') + 1)));
-  auto server = Start(absl::StrCat("ws://127.0.0.1:", proxy.port(), "/ws/private"));
+  RunningXctld* server = &Start(absl::StrCat("ws://127.0.0.1:", proxy.port(), "/ws/private"));
   ASSERT_TRUE(server->ok());
   ASSERT_TRUE(Subscribed(1));
   PositionStream stream(*server);
@@ -284,14 +295,14 @@ TEST_F(LiveWsE2e, AFillMadeWhileDisconnectedIsFoundOnReconnect) {
   ASSERT_TRUE(CrossAt("61999"));
   EXPECT_TRUE(stream.AwaitOpen("2"));
   EXPECT_FALSE(Price(*server).stale());
-  ExpectNoFillLostOrDoubled(std::move(server), 2);
+  ExpectNoFillLostOrDoubled(2);
 }
 
 // Every push sent twice, then a malformed frame: each fill recorded once,
 // the connection kept (one login).
 TEST_F(LiveWsE2e, DuplicatedPushesAndAMalformedFrameChangeNothingTwice) {
   ASSERT_TRUE(exchange_.WsControl(R"({"duplicate_pushes":true})"));
-  auto server = Start();
+  RunningXctld* server = &Start();
   ASSERT_TRUE(server->ok());
   ASSERT_TRUE(Subscribed(1));
   PositionStream stream(*server);
@@ -306,14 +317,14 @@ TEST_F(LiveWsE2e, DuplicatedPushesAndAMalformedFrameChangeNothingTwice) {
   EXPECT_TRUE(stream.AwaitOpen("2"));
   EXPECT_TRUE(Subscribed(1));  // never reconnected
   EXPECT_FALSE(Price(*server).stale());
-  ExpectNoFillLostOrDoubled(std::move(server), 2);
+  ExpectNoFillLostOrDoubled(2);
 }
 
 // The fake stops answering (no 'pong', no push): the keep-alive closes the
 // connection after 2 x ws_ping_after_ms; a fill made meanwhile is found by
 // the reconnect.
 TEST_F(LiveWsE2e, AStalledConnectionIsMadeAgainAndTheFillMeanwhileFound) {
-  auto server = Start();
+  RunningXctld* server = &Start();
   ASSERT_TRUE(server->ok());
   ASSERT_TRUE(Subscribed(1));
   PositionStream stream(*server);
@@ -327,7 +338,7 @@ TEST_F(LiveWsE2e, AStalledConnectionIsMadeAgainAndTheFillMeanwhileFound) {
   ASSERT_TRUE(Subscribed(2));
   EXPECT_TRUE(stream.AwaitOpen("1"));
   EXPECT_FALSE(Price(*server).stale());
-  ExpectNoFillLostOrDoubled(std::move(server), 1);
+  ExpectNoFillLostOrDoubled(1);
 }
 
 }  // namespace

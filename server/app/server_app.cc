@@ -103,6 +103,7 @@ class ServerAppImpl final : public ServerApp {
     blofin::RestOptions rest;
     rest.base_url = config_.blofin.url;
     rest.ws_private_url = config_.blofin.ws_private_url;
+    rest.ws_ping_after_ms = config_.blofin.ws_ping_after_ms;
     rest.timeout_ms = config_.blofin.timeout_ms;
     rest.limits.per_minute = config_.blofin.requests_per_minute;
     factory_ = std::make_unique<DefaultExchangeFactory>(

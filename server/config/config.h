@@ -52,6 +52,11 @@ struct BlofinConfig {
   // WebSocket"): wss://openapi.blofin.com/ws/private. Empty: none; resting
   // orders are polled over REST.
   std::string ws_private_url;
+  // The private WebSocket's keep-alive: 'ping' after this long without a
+  // message, and a stalled connection (closed and made again) without an
+  // answer within as long again. 1000 to 20000 (index.md, "WebSocket
+  // Connection Management": BloFin closes a connection silent for 30 s).
+  int ws_ping_after_ms = 20'000;
   int timeout_ms = 5000;
   // Fetch every instrument's contract value, lot, minimum and tick size from
   // BloFin at start (otherwise built-in defaults and `instruments`).

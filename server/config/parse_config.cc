@@ -89,10 +89,11 @@ absl::Status ParseStrategy(const Section& s, StrategyConfig* st,
 absl::Status ParseBlofin(const Section& s, BlofinConfig* b) {
   XCTL_RETURN_IF_ERROR(s.CheckType());
   XCTL_RETURN_IF_ERROR(
-      s.CheckKeys({"url", "ws_private_url", "timeout_ms", "load_instruments",
-                   "requests_per_minute"}));
+      s.CheckKeys({"url", "ws_private_url", "ws_ping_after_ms", "timeout_ms",
+                   "load_instruments", "requests_per_minute"}));
   XCTL_RETURN_IF_ERROR(s.String("url", &b->url));
   XCTL_RETURN_IF_ERROR(s.String("ws_private_url", &b->ws_private_url));
+  XCTL_RETURN_IF_ERROR(s.Integer("ws_ping_after_ms", &b->ws_ping_after_ms));
   XCTL_RETURN_IF_ERROR(s.Integer("timeout_ms", &b->timeout_ms));
   XCTL_RETURN_IF_ERROR(s.Bool("load_instruments", &b->load_instruments));
   XCTL_RETURN_IF_ERROR(s.Integer("requests_per_minute", &b->requests_per_minute));

@@ -159,6 +159,11 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   if (config.blofin.requests_per_minute < 1) {
     return absl::InvalidArgumentError("blofin.requests_per_minute: must be at least 1");
   }
+  if (config.blofin.ws_ping_after_ms < 1000 || config.blofin.ws_ping_after_ms > 20'000) {
+    return absl::InvalidArgumentError(
+        "blofin.ws_ping_after_ms: must be from 1000 to 20000 (BloFin closes a connection "
+        "silent for 30 s)");
+  }
   PriceConfig price = config.price;
   price.blofin_requests_per_minute = config.blofin.requests_per_minute;
   XCTL_RETURN_IF_ERROR(ValidatePriceConfig(price));

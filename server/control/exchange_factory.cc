@@ -41,7 +41,8 @@ absl::StatusOr<std::unique_ptr<Exchange>> DefaultExchangeFactory::MakeUnmetered(
       BlofinExchangeConfig{.strategy_id = info.id,
                            .credentials = *info.credentials,
                            .rest = blofin_,
-                           .leverage = info.leverage},
+                           .leverage = info.leverage,
+                           .private_ws = {.ping_after_ms = blofin_.ws_ping_after_ms}},
       {.store = deps_.store, .instruments = deps_.instruments, .clock = deps_.clock,
        .tenure = info.tenure});
   if (!live.ok()) return live.status();

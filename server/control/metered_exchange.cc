@@ -16,7 +16,14 @@ absl::StatusOr<OrderResult> MeteredExchange::ClosePosition(const CloseRequest& r
 }
 
 std::vector<OrderResult> MeteredExchange::OnTick(const Tick& tick) {
-  std::vector<OrderResult> results = inner_->OnTick(tick);
+  return CountFills(inner_->OnTick(tick));
+}
+
+std::vector<OrderResult> MeteredExchange::TakeResults() {
+  return CountFills(inner_->TakeResults());
+}
+
+std::vector<OrderResult> MeteredExchange::CountFills(std::vector<OrderResult> results) {
   int fills = 0;
   for (const OrderResult& r : results) fills += static_cast<int>(r.fills.size());
   telemetry_.Fills(mode_, fills);

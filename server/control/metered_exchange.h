@@ -2,7 +2,8 @@
 // real exchange and reports what its trading calls did to Telemetry
 // (server/common/telemetry.h): each PlaceOrder and ClosePosition by mode and
 // result ("ok" or the error's stable reason), and the fills made by those
-// calls and by resting orders filled on ticks. The default exchange factory
+// calls, by resting orders filled on ticks and by pushed results
+// (TakeResults). The default exchange factory
 // wraps every exchange it makes in one when it is given a Telemetry.
 #pragma once
 
@@ -35,11 +36,17 @@ class MeteredExchange final : public Exchange {
   }
   std::vector<OrderResult> OnTick(const Tick& tick) override;
   bool NeedsTicks() const override { return inner_->NeedsTicks(); }
+  void SetResultsReady(ResultsReady ready) override {
+    inner_->SetResultsReady(std::move(ready));
+  }
+  std::vector<OrderResult> TakeResults() override;
   absl::StatusOr<ReconcileReport> Reconcile() override { return inner_->Reconcile(); }
 
  private:
   // Reports one trading call's outcome; returns it unchanged.
   absl::StatusOr<OrderResult> Report(absl::string_view call, absl::StatusOr<OrderResult> result);
+  // Reports the fills of results an exchange made between calls; returns them.
+  std::vector<OrderResult> CountFills(std::vector<OrderResult> results);
 
   const std::unique_ptr<Exchange> inner_;
   Telemetry& telemetry_;

@@ -12,7 +12,16 @@
 namespace xctl {
 OrderRouter::OrderRouter(const Deps& deps) : deps_(deps), portfolio_(*deps.portfolio) {}
 
-OrderRouter::~OrderRouter() { Stop(); }
+OrderRouter::~OrderRouter() {
+  Stop();
+  // The exchanges go while tick_mu_, which their hook takes, is still here.
+  absl::flat_hash_map<std::string, std::unique_ptr<Route>> routes;
+  {
+    absl::MutexLock lock(&mu_);
+    traders_.clear();
+    routes.swap(routes_);
+  }
+}
 
 void OrderRouter::Start(PriceModule* bus) {
   {
@@ -54,16 +63,44 @@ void OrderRouter::ProcessPendingTicks() {
   if (!ticks.empty()) ProcessTicks(ticks);
 }
 
+void OrderRouter::ResultsReady(const std::string& strategy_id) {
+  absl::MutexLock lock(&tick_mu_);
+  results_ready_.insert(strategy_id);
+}
+
+void OrderRouter::ProcessPendingResults() {
+  absl::flat_hash_set<std::string> ids;
+  {
+    absl::MutexLock lock(&tick_mu_);
+    ids.swap(results_ready_);
+  }
+  for (const std::string& id : ids) {
+    std::shared_ptr<Exchange> exchanges[2];
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = routes_.find(id);
+      if (it == routes_.end()) continue;  // removed meanwhile
+      exchanges[0] = it->second->exchange;
+      exchanges[1] = it->second->previous;
+    }
+    for (const std::shared_ptr<Exchange>& exchange : exchanges) {
+      if (!exchange) continue;
+      for (const OrderResult& r : exchange->TakeResults()) portfolio_.Apply(id, r);
+    }
+  }
+}
+
 void OrderRouter::WorkerLoop() {
   while (true) {
     {
       absl::MutexLock lock(&tick_mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tick_mu_) {
-        return stopping_ || !pending_ticks_.empty();
+        return stopping_ || !pending_ticks_.empty() || !results_ready_.empty();
       };
       tick_mu_.Await(absl::Condition(&ready));
       if (stopping_) return;
     }
+    ProcessPendingResults();
     ProcessPendingTicks();
   }
 }
@@ -131,6 +168,19 @@ absl::Status OrderRouter::UpsertStrategy(const StrategyInfo& configured) {
     }
     current = std::move(made);
   }
+  XCTL_RETURN_IF_ERROR(InstallRoute(info, current, previous, rebuild_exchange));
+  // Hooked once registered, so the first announcement finds the route.
+  if (rebuild_exchange) {
+    current->SetResultsReady([this, id = info.id] { ResultsReady(id); });
+  }
+  spdlog::info("event=strategy_registered strategy={} type={} mode={} running={}", info.id,
+               info.type, ToString(info.mode()), info.running);
+  return absl::OkStatus();
+}
+
+absl::Status OrderRouter::InstallRoute(const StrategyInfo& info,
+                                       std::shared_ptr<Exchange> current,
+                                       std::shared_ptr<Exchange> previous, bool reload) {
   absl::MutexLock lock(&mu_);
   auto& slot = routes_[info.id];
   if (slot == nullptr) slot = std::make_unique<Route>();
@@ -138,16 +188,14 @@ absl::Status OrderRouter::UpsertStrategy(const StrategyInfo& configured) {
   IndexRouteLocked(route, false);
   route.info = info;
   IndexRouteLocked(route, true);
-  route.exchange = current;
-  route.previous = previous;
+  route.exchange = std::move(current);
+  route.previous = std::move(previous);
   // Lock order: mu_ before the Portfolio's (no exchange call under either).
-  XCTL_RETURN_IF_ERROR(portfolio_.Register(info, /*reload=*/rebuild_exchange));
+  XCTL_RETURN_IF_ERROR(portfolio_.Register(info, reload));
   // The previous mode's exchange is kept while rows of that mode are open.
   if (route.previous && !portfolio_.OpenRowNotInMode(info.id, "", info.mode())) {
     route.previous.reset();
   }
-  spdlog::info("event=strategy_registered strategy={} type={} mode={} running={}", info.id,
-               info.type, ToString(info.mode()), info.running);
   return absl::OkStatus();
 }
 

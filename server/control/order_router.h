@@ -15,11 +15,17 @@
 //  - Ticks: the router subscribes to the price bus, conflates ticks per pair
 //    while its worker is busy, lets the exchanges of the strategies trading a
 //    ticked pair act on it (OnTick), then has the Portfolio mark the batch.
+//  - Pushed results (docs/control.md, "Pushed results"): every exchange it
+//    builds gets a ResultsReady hook (exchange.h) that queues the strategy
+//    for the same worker, which takes the exchange's results (TakeResults)
+//    and hands them to the Portfolio as it does OnTick's, without a tick.
 //
 // Thread-safe. Lock order: mu_ (the registry) before the Portfolio's lock
 // (a Portfolio call may be made under mu_; the Portfolio never calls back);
-// tick_mu_ is taken alone. No lock is held across an exchange call (which
-// may wait on BloFin), so one slow strategy does not hold up the others.
+// tick_mu_ is taken alone (the ResultsReady hook takes only it). No lock is
+// held across an exchange call (which may wait on BloFin), so one slow
+// strategy does not hold up the others. The exchanges it builds must not
+// outlive it (their hook names it); the destructor drops them.
 #pragma once
 
 #include <functional>
@@ -81,6 +87,10 @@ class OrderRouter final : public StrategyTrading {
   void OnTicks(const std::vector<TickPtr>& ticks);
   // Processes the queued ticks on the calling thread (tests, no worker).
   void ProcessPendingTicks();
+  // Takes the results of the exchanges that announced some (ResultsReady)
+  // and hands them to the Portfolio, on the calling thread (the worker does
+  // this before the ticks; tests without a worker call it).
+  void ProcessPendingResults();
 
   // StrategyTrading (see strategy_info.h).
   absl::Status UpsertStrategy(const StrategyInfo& info) override;
@@ -131,6 +141,12 @@ class OrderRouter final : public StrategyTrading {
   absl::StatusOr<std::shared_ptr<Exchange>> ExchangeFor(absl::string_view strategy_id,
                                                         absl::string_view symbol);
   void IndexRouteLocked(Route& route, bool add) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // UpsertStrategy's last step: the route of `info` with its exchanges, and
+  // the strategy registered with the Portfolio.
+  absl::Status InstallRoute(const StrategyInfo& info, std::shared_ptr<Exchange> current,
+                            std::shared_ptr<Exchange> previous, bool reload);
+  // The exchange's ResultsReady hook: queues `strategy_id` for the worker.
+  void ResultsReady(const std::string& strategy_id);
   // Lets the exchanges act on `ticks` (their results go to the Portfolio),
   // then has the Portfolio mark the batch.
   void ProcessTicks(const std::vector<TickPtr>& ticks);
@@ -152,6 +168,8 @@ class OrderRouter final : public StrategyTrading {
 
   absl::Mutex tick_mu_;
   absl::flat_hash_map<std::string, TickPtr> pending_ticks_ ABSL_GUARDED_BY(tick_mu_);
+  // Strategies whose exchange announced results (ResultsReady).
+  absl::flat_hash_set<std::string> results_ready_ ABSL_GUARDED_BY(tick_mu_);
   bool stopping_ ABSL_GUARDED_BY(tick_mu_) = false;
   std::thread worker_;
   std::unique_ptr<Subscription> subscription_;

@@ -14,6 +14,7 @@
 //   RESOURCE_EXHAUSTED   rate limited
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -120,6 +121,22 @@ class Exchange {
   // False when OnTick would do nothing now (paper: no resting order), so
   // exchange control skips the call. Cheap and lock-free.
   virtual bool NeedsTicks() const { return true; }
+
+  // Results that came in between calls (live: what BloFin's private
+  // WebSocket pushed, blofin_push.cc), handed to exchange control at once
+  // instead of on the next tick (docs/control.md, "Pushed results").
+  // Exchange control installs `ready` once, right after it registered the
+  // exchange; the exchange calls it whenever TakeResults has something new
+  // (and at once from SetResultsReady when something is waiting already),
+  // from any thread, with none of its own locks held. `ready` only queues
+  // the strategy for exchange control's worker, which then calls TakeResults
+  // on its own thread; it never calls back into the exchange. Null removes
+  // it. Paper: every change is a call's or a tick's result, nothing to do.
+  using ResultsReady = std::function<void()>;
+  virtual void SetResultsReady(ResultsReady ready) {}
+  // The results waiting, each returned once (here or by OnTick, whichever
+  // comes first), in the order they were made. Never waits on the exchange.
+  [[nodiscard]] virtual std::vector<OrderResult> TakeResults() { return {}; }
 
   // Brings the store in line with the exchange: orders and positions the
   // exchange has and the store lacks are adopted, those the store has and the

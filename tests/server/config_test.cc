@@ -174,6 +174,7 @@ key_file: /var/lib/xctl/key
 blofin:
   url: https://demo-trading-openapi.blofin.com
   timeout_ms: 2500
+  ws_ping_after_ms: 1000
   load_instruments: true
 instruments:
   - {symbol: PEPE-USDT, contract_value: "1000", lot_size: "1", min_size: "1", tick_size: "0.0000001"}
@@ -182,11 +183,16 @@ instruments:
   EXPECT_EQ(c->key_file, "/var/lib/xctl/key");
   EXPECT_EQ(c->blofin.url, "https://demo-trading-openapi.blofin.com");
   EXPECT_EQ(c->blofin.timeout_ms, 2500);
+  EXPECT_EQ(c->blofin.ws_ping_after_ms, 1000);
   EXPECT_TRUE(c->blofin.load_instruments);
   ASSERT_EQ(c->instruments.size(), 1u);
   EXPECT_EQ(c->instruments[0].contract_value, "1000");
   EXPECT_EQ(c->instruments[0].max_leverage, "100");
   EXPECT_TRUE(ValidateConfig(*c).ok()) << ValidateConfig(*c);
+  ServerConfig silent = *c;
+  silent.blofin.ws_ping_after_ms = 25'000;  // BloFin would close it first (30 s)
+  EXPECT_THAT(std::string(ValidateConfig(silent).message()),
+              HasSubstr("blofin.ws_ping_after_ms: must be from 1000 to 20000"));
   auto unknown = ParseConfig("blofin:\n  secret: x\n", "x.yaml");
   EXPECT_THAT(unknown.status().message(), HasSubstr("unknown key \"secret\""));
 }

@@ -54,7 +54,9 @@
 //    duplicated or replayed push records nothing twice) and queued for
 //    OnTick to return; while the connection is ready OnTick sends no
 //    periodic request for resting orders. Every (re)connect refreshes the
-//    resting orders and reconciles over REST.
+//    resting orders and reconciles over REST. Queued results are announced
+//    at once (SetResultsReady), so exchange control takes them
+//    (TakeResults) without waiting for a tick.
 //
 //  - Cluster mode (Deps::tenure): every store write is fenced by the
 //    strategy's lease tenure, and an order placement or cancel is sent only
@@ -132,6 +134,10 @@ class BlofinExchange final : public Exchange, private blofin::BlofinPrivateWs::L
   absl::StatusOr<Account> Balance() override;
   absl::StatusOr<Instrument> GetInstrument(absl::string_view symbol) override;
   std::vector<OrderResult> OnTick(const Tick& tick) override;
+  // What pushes recorded, announced through `ready` as each is queued
+  // (blofin_push.cc).
+  void SetResultsReady(ResultsReady ready) override;
+  std::vector<OrderResult> TakeResults() override;
   // Checks the account (position and margin mode), then: orders: every page
   // of BloFin's pending orders; those unknown to the store are adopted; the
   // store's resting orders BloFin no longer lists get their final state (and
@@ -247,7 +253,9 @@ class BlofinExchange final : public Exchange, private blofin::BlofinPrivateWs::L
   // whose fills lagged their push, a reconcile for a lasting position
   // mismatch.
   void FollowPushes(std::vector<OrderResult>* results) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Publish(std::vector<OrderResult> results);
+  // Queues `results` for TakeResults / OnTick and announces them; called
+  // with mu_ not held (the announcement runs with no lock of the exchange).
+  void Publish(std::vector<OrderResult> results) ABSL_LOCKS_EXCLUDED(mu_, push_mu_);
   void CountPush(uint64_t PushStats::*field, uint64_t n = 1);
 
   const BlofinExchangeConfig config_;
@@ -267,6 +275,7 @@ class BlofinExchange final : public Exchange, private blofin::BlofinPrivateWs::L
   int64_t account_push_ts_ ABSL_GUARDED_BY(mu_) = 0;
   mutable absl::Mutex push_mu_;  // after mu_
   std::vector<OrderResult> pushed_ ABSL_GUARDED_BY(push_mu_);
+  ResultsReady results_ready_ ABSL_GUARDED_BY(push_mu_);
   PushStats push_stats_ ABSL_GUARDED_BY(push_mu_);
   std::unique_ptr<blofin::BlofinPrivateWs> ws_;  // last: stopped first
 };

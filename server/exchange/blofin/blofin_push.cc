@@ -1,7 +1,9 @@
 // BlofinExchange: what the private WebSocket (private_ws.h) pushes, applied
 // to the store through the REST paths (Sync, Refresh, Reconcile, the
-// account write), then queued for OnTick to return to exchange control,
-// which publishes it. docs/exchanges.md, "Private WebSocket".
+// account write), then queued and announced to exchange control
+// (SetResultsReady), which takes it (TakeResults, or OnTick's return) and
+// publishes it without waiting for a tick. docs/exchanges.md, "Private
+// WebSocket".
 //
 // The docs say little about order, repetition and timing of pushes (index.md
 // "WS Order Channel": "Data will only be pushed when there are order
@@ -53,8 +55,30 @@ void BlofinExchange::CountPush(uint64_t PushStats::*field, uint64_t n) {
 
 void BlofinExchange::Publish(std::vector<OrderResult> results) {
   if (results.empty()) return;
+  ResultsReady ready;
+  {
+    absl::MutexLock lock(&push_mu_);
+    for (OrderResult& r : results) pushed_.push_back(std::move(r));
+    ready = results_ready_;
+  }
+  if (ready) ready();  // no lock of the exchange held
+}
+
+void BlofinExchange::SetResultsReady(ResultsReady ready) {
+  bool waiting = false;
+  {
+    absl::MutexLock lock(&push_mu_);
+    results_ready_ = ready;
+    waiting = !pushed_.empty();
+  }
+  if (ready && waiting) ready();
+}
+
+std::vector<OrderResult> BlofinExchange::TakeResults() {
+  std::vector<OrderResult> results;
   absl::MutexLock lock(&push_mu_);
-  for (OrderResult& r : results) pushed_.push_back(std::move(r));
+  results.swap(pushed_);
+  return results;
 }
 
 void BlofinExchange::OnPrivateReady() {

@@ -55,6 +55,8 @@ struct RestOptions {
   // connection, private_ws.h): wss://openapi.blofin.com/ws/private; empty:
   // none, resting orders are polled.
   std::string ws_private_url;
+  // Its keep-alive (PrivateWsOptions::ping_after_ms), set by the factory.
+  int ws_ping_after_ms = 20'000;
   int connect_timeout_ms = 3000;
   int timeout_ms = 5000;
   // The budget shared by every client of the same host (request_budget.h).

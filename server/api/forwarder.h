@@ -23,7 +23,8 @@
 //     not run is never forwarded again (no loops): UNAVAILABLE, reason
 //     FORWARDED_TO_NON_OWNER, the owner in ErrorInfo metadata "owner".
 // An owner that cannot be reached answers UNAVAILABLE naming it and its
-// address. Thread-safe.
+// address. A `precheck` runs only when the call is about to be forwarded
+// (SubmitSignal checks the signal secret there). Thread-safe.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -72,6 +73,10 @@ class Forwarder {
   };
   Stats stats() const;
 
+  // Checks run here before a call is forwarded (only then): an answer
+  // refuses the call, nullopt lets it go.
+  using Precheck = std::function<std::optional<grpc::Status>()>;
+
   // See the header comment: nullopt to answer locally, else the answer.
   // `strategy_id` must be valid (the service checked it).
   template <typename Stub, typename Request, typename Response>
@@ -79,7 +84,8 @@ class Forwarder {
                                       absl::string_view strategy_id,
                                       grpc::Status (Stub::*method)(grpc::ClientContext*,
                                                                    const Request&, Response*),
-                                      const Request& request, Response* response);
+                                      const Request& request, Response* response,
+                                      const Precheck& precheck = {});
 
  private:
   struct Peer {
@@ -117,8 +123,11 @@ template <typename Stub, typename Request, typename Response>
 std::optional<grpc::Status> Forwarder::Forward(
     const grpc::ServerContext& ctx, absl::string_view strategy_id,
     grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
-    const Request& request, Response* response) {
+    const Request& request, Response* response, const Precheck& precheck) {
   Route route = First(ctx, strategy_id);
+  if (route.owner && precheck) {
+    if (std::optional<grpc::Status> refused = precheck()) return refused;
+  }
   for (int attempt = 0; route.owner; ++attempt) {
     const RemoteOwner owner = *route.owner;
     std::shared_ptr<Peer> peer = PeerFor(owner.address);
@@ -136,9 +145,9 @@ template <typename Stub, typename Request, typename Response>
 std::optional<grpc::Status> MaybeForward(
     Forwarder* forwarder, const grpc::ServerContext& ctx, absl::string_view strategy_id,
     grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
-    const Request& request, Response* response) {
+    const Request& request, Response* response, const Forwarder::Precheck& precheck = {}) {
   if (forwarder == nullptr) return std::nullopt;
-  return forwarder->Forward(ctx, strategy_id, method, request, response);
+  return forwarder->Forward(ctx, strategy_id, method, request, response, precheck);
 }
 
 }  // namespace xctl::api

@@ -251,6 +251,21 @@ grpc::Status StrategyManagerService::SubmitSignal(grpc::ServerContext* ctx,
                        .secret = request->secret(),
                        .client_order_id = request->client_order_id(),
                        .comment = request->comment()};
+  // Cluster mode: a signal for a strategy another instance runs goes there,
+  // once its secret was checked here (a wrong one counts against this
+  // caller, not against the forwarding instance at the owner).
+  if (auto forwarded = MaybeForward(
+          forwarder_, *ctx, request->strategy_id(), &v1::StrategyManager::Stub::SubmitSignal,
+          *request, response, [&]() -> std::optional<grpc::Status> {
+            absl::Status secret = manager_.CheckSignalSecret(signal);
+            if (secret.ok()) return std::nullopt;
+            if (auth_ && secret.code() == absl::StatusCode::kPermissionDenied) {
+              auth_->RecordFailure(*ctx, "signal_secret");
+            }
+            return ToGrpcStatus(secret);
+          })) {
+    return *forwarded;
+  }
   auto result = manager_.SubmitSignal(signal);
   if (!result.ok()) {
     // The manager's only PERMISSION_DENIED: the signal secret does not match.

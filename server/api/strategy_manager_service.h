@@ -23,8 +23,9 @@ class StrategyManagerService final : public v1::StrategyManager::Service {
  public:
   // `manager` (and `auth`, when given) must outlive the service.
   // With `forwarder` (cluster mode, docs/cluster.md "Forwarding"; must
-  // outlive the service), Start/Stop/Update/DeleteStrategy of a strategy
-  // another instance runs go to that instance.
+  // outlive the service), Start/Stop/Update/DeleteStrategy and SubmitSignal
+  // (its secret checked here first) of a strategy another instance runs go
+  // to that instance.
   explicit StrategyManagerService(StrategyManager& manager, const Authorizer* auth = nullptr,
                                   Forwarder* forwarder = nullptr)
       : manager_(manager), auth_(auth), forwarder_(forwarder) {}

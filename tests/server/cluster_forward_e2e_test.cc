@@ -10,7 +10,8 @@
 // retry with the same client order id stores one order; Stop/StartStrategy
 // through a non-owner act on the owner; a call that arrives with the
 // forwarding marker is not forwarded again (FORWARDED_TO_NON_OWNER naming
-// the owner). The retry after an ownership change is covered with real
+// the owner); a TradingView signal sent to a non-owner is checked against
+// its secret there and trades on the owner. The retry after an ownership change is covered with real
 // sockets in tests/api/forwarder_test.cc.
 #include <chrono>
 #include <cstdio>
@@ -268,6 +269,72 @@ TEST_F(ClusterForwardE2e, ANonOwnerAnswersEveryCallAsTheOwnerWould) {
     EXPECT_EQ(api::XctlErrorOf(st)->owner, absl::StrCat("node", own));
     EXPECT_EQ(Stored(own, id, "loop1"), 0);
   }
+
+  // 6. A TradingView signal (authenticated by its secret, no token) through
+  // a non-owner: the secret is checked where it arrives, then the signal
+  // trades on the owner.
+  {
+    grpc::ClientContext c;
+    Prepare(c, kAdmin, Route::kAny);
+    v1::CreateStrategyRequest req;
+    req.mutable_strategy()->set_id("tv1");
+    req.mutable_strategy()->set_type("tradingview");
+    req.mutable_strategy()->add_pairs("BTC-USDT");
+    req.set_signal_secret("tv-secret-1");
+    req.set_start(true);
+    v1::CreateStrategyResponse resp;
+    grpc::Status st = manager_[0]->CreateStrategy(&c, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  int tv_owner = -1;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (tv_owner < 0 && absl::Now() < deadline) {
+    for (int n = 0; n < kNodes && tv_owner < 0; ++n) {
+      if (Balance(n, "tv1", Route::kHereOnly).ok()) tv_owner = n;
+    }
+    if (tv_owner < 0) absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_GE(tv_owner, 0) << "tv1 never got an owner";
+  const int tv_other = (tv_owner + 1) % kNodes;
+  // The non-owner learns of the new strategy at its next round (until then
+  // it knows no secret for it and asks for a token, as for any unknown id).
+  ASSERT_TRUE([&] {
+    for (const absl::Time until = absl::Now() + absl::Seconds(10); absl::Now() < until;
+         absl::SleepFor(absl::Milliseconds(50))) {
+      grpc::ClientContext c;
+      Prepare(c, kAdmin, Route::kHereOnly);
+      v1::GetStrategyRequest req;
+      req.set_id("tv1");
+      v1::GetStrategyResponse resp;
+      if (manager_[tv_other]->GetStrategy(&c, req, &resp).ok()) return true;
+    }
+    return false;
+  }()) << "node" << tv_other << " never learned of tv1";
+  auto signal = [&](int node, const std::string& secret, v1::SubmitSignalResponse* resp) {
+    grpc::ClientContext c;
+    c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::SubmitSignalRequest req;
+    req.set_strategy_id("tv1");
+    req.set_action("buy");
+    req.set_symbol("BTC-USDT");
+    req.set_quantity("1");
+    req.set_secret(secret);
+    req.set_client_order_id("tvsig1");
+    return manager_[node]->SubmitSignal(&c, req, resp);
+  };
+  v1::SubmitSignalResponse wrong;
+  EXPECT_EQ(signal(tv_other, "not-the-secret", &wrong).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::SubmitSignalResponse forwarded;
+  grpc::Status st = signal(tv_other, "tv-secret-1", &forwarded);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_FALSE(forwarded.replayed());
+  EXPECT_EQ(forwarded.order().status(), v1::ORDER_STATUS_FILLED);
+  v1::SubmitSignalResponse on_owner;
+  ASSERT_TRUE(signal(tv_owner, "tv-secret-1", &on_owner).ok());
+  EXPECT_TRUE(on_owner.replayed());
+  EXPECT_EQ(on_owner.order().id(), forwarded.order().id());
+  EXPECT_EQ(Stored(tv_other, "tv1", "tvsig1"), 1);
 }
 
 }  // namespace

@@ -215,7 +215,8 @@ class ClusterKpisE2e : public ClusterFixture {
   // Polls GetKpis(type) ("all" when empty) on every node until all three
   // answer the same total and it equals `want`; returns the last answers.
   bool AgreeAndMatch(const std::string& type, const Sums& want, std::string* why) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    const absl::Time start = absl::Now();
+    const absl::Time deadline = start + absl::Seconds(30);
     while (true) {
       std::vector<v1::GetKpisResponse> answers(kNodes);
       bool ok = true;
@@ -244,10 +245,12 @@ class ClusterKpisE2e : public ClusterFixture {
           ok = false;
         }
         if (ok) {
-          std::printf("GetKpis(%s) on all %d: realized %s fees %s trades %lld, strategies %d\n",
+          std::printf("GetKpis(%s) on all %d: realized %s fees %s trades %lld, strategies %d; "
+                      "agreed after %.0f ms of polling\n",
                       type.empty() ? "all" : type.c_str(), kNodes, t.realized_pnl().value().c_str(),
                       t.fees_paid().value().c_str(), static_cast<long long>(t.closed_trades()),
-                      answers[0].strategies_size());
+                      answers[0].strategies_size(),
+                      absl::ToDoubleMilliseconds(absl::Now() - start));
           return true;
         }
       }

@@ -197,7 +197,8 @@ class ServerAppImpl final : public ServerApp {
                                          .clock = &SystemClock(),
                                          .cluster_prices = cluster_ ? cluster_->prices() : nullptr,
                                          .strategy_shards =
-                                             cluster_ ? cluster_->shards() : nullptr}));
+                                             cluster_ ? cluster_->shards() : nullptr,
+                                         .forwarder = forwarder_.get()}));
     }
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     auto listener = GrpcListener::Start(

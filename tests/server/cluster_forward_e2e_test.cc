@@ -30,6 +30,7 @@
 #include "gtest/gtest.h"
 #include "server/api/status.h"
 #include "tests/server/cluster_fixture.h"
+#include "tests/server/metrics_scrape.h"
 #include "xctl/v1/exchange_control.grpc.pb.h"
 #include "xctl/v1/strategy_manager.grpc.pb.h"
 
@@ -74,6 +75,7 @@ class ClusterForwardE2e : public ClusterFixture {
         "b070ebdf341d9a3c3ae115f584891d0c4a207b4b0629e97e5cdc89d7ef03652a}\n"
         "    - {name: bot, scope: \"strategy:f0\", sha256: "
         "e71fd89adac7e9dc667ed50ec3cbe44688ae819827f121ea34f75e308f0814c6}\n"
+        "metrics: {listen: \"127.0.0.1:0\"}\n"
         "cluster: {strategy_lease_ttl_ms: 1500}\nstrategies:\n");
     for (int i = 0; i < kStrategies; ++i) {
       absl::StrAppend(&config, "  - {id: ", Sid(i),
@@ -291,6 +293,19 @@ TEST_F(ClusterForwardE2e, ANonOwnerAnswersEveryCallAsTheOwnerWould) {
     EXPECT_EQ(api::XctlErrorOf(st)->reason, "FORWARDED_TO_NON_OWNER");
     EXPECT_EQ(api::XctlErrorOf(st)->owner, absl::StrCat("node", own));
     EXPECT_EQ(Stored(own, id, "loop1"), 0);
+  }
+  // The non-owner's /metrics count what it forwarded and refused.
+  {
+    const int port = xctl::testing::MetricsPort(*nodes_[other]);
+    ASSERT_GT(port, 0);
+    const std::string page = xctl::testing::Scrape(port);
+    EXPECT_GE(xctl::testing::Value(page, "xctl_cluster_forwarded_calls_total{event=\"forwarded\"}"),
+              200)
+        << page;
+    EXPECT_GE(
+        xctl::testing::Value(page, "xctl_cluster_forwarded_calls_total{event=\"loop_refused\"}"), 1);
+    EXPECT_EQ(xctl::testing::Value(page, "xctl_cluster_forwarded_calls_total{event=\"retried\"}"),
+              0);
   }
 
   // 6. A TradingView signal (authenticated by its secret, no token) through

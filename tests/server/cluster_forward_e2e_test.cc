@@ -11,8 +11,8 @@
 // through a non-owner act on the owner; a call that arrives with the
 // forwarding marker is not forwarded again (FORWARDED_TO_NON_OWNER naming
 // the owner); a TradingView signal sent to a non-owner is checked against
-// its secret there and trades on the owner. The retry after an ownership change is covered with real
-// sockets in tests/api/forwarder_test.cc.
+// its secret there and trades on the owner. And the retry after an
+// ownership change during the call (ClusterForwardRetryE2e below).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,12 +25,17 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "server/api/status.h"
+#include "server/common/error_reason.h"
 #include "tests/server/cluster_fixture.h"
 #include "tests/server/metrics_scrape.h"
+#include "tests/support/pg_activity.h"
+#include "tests/support/pg_url.h"
+#include "tests/support/tcp_proxy.h"
 #include "xctl/v1/exchange_control.grpc.pb.h"
 #include "xctl/v1/strategy_manager.grpc.pb.h"
 
@@ -373,6 +378,160 @@ TEST_F(ClusterForwardE2e, ANonOwnerAnswersEveryCallAsTheOwnerWould) {
   EXPECT_TRUE(on_owner.replayed());
   EXPECT_EQ(on_owner.order().id(), forwarded.order().id());
   EXPECT_EQ(Stored(tv_other, "tv1", "tvsig1"), 1);
+}
+
+// The retry after an ownership change, made deterministic: instance node2
+// reaches the database through a proxy the test cuts, so its view of who
+// owns what stays as it was. Strategy g1 is first handed (in the lease
+// table) to a member "ghost" whose advertised address is a gRPC server of
+// this test; node2 sees that, then loses the database; the forged lease
+// expires and a real instance X takes g1. A client on node2 places an
+// order: node2 forwards it to "ghost" (its frozen view), which answers, as
+// a deposed owner does, FORWARDED_TO_NON_OWNER naming X; node2 sends it once
+// more, to X, which executes it. Stored once; node2 counts one retry.
+class GhostOwner final : public v1::ExchangeControl::Service {
+ public:
+  void Name(std::string node) {
+    absl::MutexLock lock(&mu_);
+    names_ = std::move(node);
+  }
+  int calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+  std::string forwarded_by() {
+    absl::MutexLock lock(&mu_);
+    return forwarded_by_;
+  }
+  grpc::Status PlaceOrder(grpc::ServerContext* ctx, const v1::PlaceOrderRequest* req,
+                          v1::PlaceOrderResponse*) override {
+    absl::MutexLock lock(&mu_);
+    ++calls_;
+    auto it = ctx->client_metadata().find("x-xctl-forwarded-by");
+    if (it != ctx->client_metadata().end()) forwarded_by_.assign(it->second.data(), it->second.size());
+    return api::ToGrpcStatus(api::WithOwner(
+        WithReason(absl::UnavailableError(absl::StrCat("strategy ", req->strategy_id(),
+                                                       " runs on instance ", names_)),
+                   "FORWARDED_TO_NON_OWNER"),
+        names_));
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::string names_ ABSL_GUARDED_BY(mu_);
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string forwarded_by_ ABSL_GUARDED_BY(mu_);
+};
+
+class ClusterForwardRetryE2e : public ClusterFixture {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(StartCluster(
+        kNodes, "fwdretry",
+        "metrics: {listen: \"127.0.0.1:0\"}\ncluster: {strategy_lease_ttl_ms: 1500}\n"
+        "strategies:\n  - {id: g1, type: external, pairs: [BTC-USDT], leverage: \"10\"}\n",
+        200));
+    for (auto& n : nodes_) control_.push_back(v1::ExchangeControl::NewStub(n->channel()));
+  }
+  void TearDown() override {
+    if (proxy_) proxy_->Resume();
+    ClusterFixture::TearDown();
+    if (ghost_server_) ghost_server_->Shutdown();
+  }
+  std::string DbUrlOf(int node) override {
+    if (node != kNodes - 1) return db_->url();
+    proxy_ = std::make_unique<xctl::testing::TcpProxy>(xctl::testing::PgPort(db_->url()));
+    return xctl::testing::WithPgPort(db_->url(), proxy_->port());
+  }
+
+  grpc::Status Place(int node, const std::string& coid, bool here_only,
+                     v1::PlaceOrderResponse* resp) {
+    grpc::ClientContext c;
+    c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (here_only) c.AddMetadata("x-xctl-forwarded-by", "client");
+    return control_[node]->PlaceOrder(&c, Market("g1", coid), resp);
+  }
+  // The node that runs g1 itself (answers a marked GetBalance), among `nodes`.
+  int OwnerAmong(std::vector<int> nodes) {
+    for (int n : nodes) {
+      grpc::ClientContext c;
+      c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      c.AddMetadata("x-xctl-forwarded-by", "client");
+      v1::GetBalanceRequest req;
+      req.set_strategy_id("g1");
+      v1::GetBalanceResponse resp;
+      if (control_[n]->GetBalance(&c, req, &resp).ok()) return n;
+    }
+    return -1;
+  }
+
+  std::unique_ptr<xctl::testing::TcpProxy> proxy_;
+  GhostOwner ghost_;
+  std::unique_ptr<grpc::Server> ghost_server_;
+  std::vector<std::unique_ptr<v1::ExchangeControl::Stub>> control_;
+};
+
+template <typename F>
+bool Within(absl::Duration limit, F done) {
+  for (const absl::Time until = absl::Now() + limit; absl::Now() < until;
+       absl::SleepFor(absl::Milliseconds(50))) {
+    if (done()) return true;
+  }
+  return done();
+}
+
+TEST_F(ClusterForwardRetryE2e, AnOwnershipChangeDuringTheCallIsRetriedOnceOnTheNewOwner) {
+  ASSERT_TRUE(Within(absl::Seconds(30), [&] { return OwnerAmong({0, 1, 2}) >= 0; }));
+  int ghost_port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &ghost_port);
+  builder.RegisterService(&ghost_);
+  ghost_server_ = builder.BuildAndStart();
+  ASSERT_GT(ghost_port, 0);
+
+  // g1 to "ghost", a live member at the test's server, for 4 s.
+  xctl::testing::PgActivity sql(db_->url());
+  sql.Exec("INSERT INTO cluster_leases (name, holder, expires_at, epoch) VALUES ('member:ghost', "
+           "'ghost/strategies', now() + interval '1 hour', 1)");
+  sql.Exec(absl::StrCat("INSERT INTO cluster_members (node, grpc_address) VALUES ('ghost', "
+                        "'127.0.0.1:", ghost_port, "')"));
+  sql.Exec("UPDATE cluster_leases SET holder = 'ghost/strategies', epoch = epoch + 1, "
+           "expires_at = now() + interval '4 seconds' WHERE name = 'strategy:g1'");
+  // node2 sees it (asked for itself only: it names ghost and sends nothing).
+  ASSERT_TRUE(Within(absl::Seconds(10), [&] {
+    v1::PlaceOrderResponse resp;
+    grpc::Status st = Place(2, "probe", /*here_only=*/true, &resp);
+    auto info = api::XctlErrorOf(st);
+    return info && info->reason == "FORWARDED_TO_NON_OWNER" && info->owner == "ghost";
+  })) << "node2 never saw ghost own g1";
+  proxy_->Cut();  // node2's view stays: g1 on ghost
+  // The forged lease expires; node0 or node1 takes g1 (node2 cannot).
+  int owner = -1;
+  ASSERT_TRUE(Within(absl::Seconds(20), [&] { return (owner = OwnerAmong({0, 1})) >= 0; }))
+      << "nobody took g1 after the forged lease expired";
+  ghost_.Name(absl::StrCat("node", owner));
+  EXPECT_EQ(ghost_.calls(), 0);
+
+  v1::PlaceOrderResponse resp;
+  grpc::Status st = Place(2, "retry1", /*here_only=*/false, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.order().strategy_id(), "g1");
+  EXPECT_EQ(resp.order().status(), v1::ORDER_STATUS_FILLED);
+  EXPECT_FALSE(resp.replayed());
+  EXPECT_EQ(ghost_.calls(), 1) << "first sent to the owner node2 knew";
+  EXPECT_EQ(ghost_.forwarded_by(), "node2");
+  // Executed once, by the new owner: it answers the same order as replayed.
+  v1::PlaceOrderResponse again;
+  ASSERT_TRUE(Place(owner, "retry1", /*here_only=*/true, &again).ok());
+  EXPECT_TRUE(again.replayed());
+  EXPECT_EQ(again.order().id(), resp.order().id());
+  const int port = xctl::testing::MetricsPort(*nodes_[2]);
+  ASSERT_GT(port, 0);
+  const std::string page = xctl::testing::Scrape(port);
+  EXPECT_EQ(xctl::testing::Value(page, "xctl_cluster_forwarded_calls_total{event=\"retried\"}"), 1)
+      << page;
+  EXPECT_EQ(xctl::testing::Value(page, "xctl_cluster_forwarded_calls_total{event=\"forwarded\"}"),
+            2);
 }
 
 }  // namespace

@@ -173,6 +173,10 @@ grpc::Status ExchangeControlService::PlaceOrder(grpc::ServerContext* ctx,
     return r;  // the OrderRouter checks quantity, prices and ids (order_checks.h)
   }();
   if (!parsed.ok()) return ToGrpcStatus(parsed.status());
+  if (auto forwarded = MaybeForward(options_.forwarder, *ctx, req->strategy_id(),
+                                    &v1::ExchangeControl::Stub::PlaceOrder, *req, resp)) {
+    return *forwarded;
+  }
   auto result = router_.PlaceOrder(*parsed);
   if (!result.ok()) return ToGrpcStatus(result.status());
   ToProto(result->order, resp->mutable_order());
@@ -198,6 +202,10 @@ grpc::Status ExchangeControlService::CancelOrder(grpc::ServerContext* ctx,
       (!absl::SimpleAtoi(req->order_id(), &cancel.order_id) || cancel.order_id <= 0)) {
     return Invalid(absl::StrCat("order_id: not an order id: ", req->order_id()));
   }
+  if (auto forwarded = MaybeForward(options_.forwarder, *ctx, req->strategy_id(),
+                                    &v1::ExchangeControl::Stub::CancelOrder, *req, resp)) {
+    return *forwarded;
+  }
   auto order = router_.CancelOrder(req->strategy_id(), cancel);
   if (!order.ok()) return ToGrpcStatus(order.status());
   ToProto(*order, resp->mutable_order());
@@ -218,6 +226,10 @@ grpc::Status ExchangeControlService::ClosePosition(grpc::ServerContext* ctx,
     return r;
   }();
   if (!parsed.ok()) return ToGrpcStatus(parsed.status());
+  if (auto forwarded = MaybeForward(options_.forwarder, *ctx, req->strategy_id(),
+                                    &v1::ExchangeControl::Stub::ClosePosition, *req, resp)) {
+    return *forwarded;
+  }
   auto result = router_.ClosePosition(req->strategy_id(), *parsed);
   if (!result.ok()) return ToGrpcStatus(result.status());
   ToProto(result->order, resp->mutable_order());
@@ -277,6 +289,10 @@ grpc::Status ExchangeControlService::GetBalance(grpc::ServerContext* ctx,
   if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
     return ToGrpcStatus(s);
   }
+  if (auto forwarded = MaybeForward(options_.forwarder, *ctx, req->strategy_id(),
+                                    &v1::ExchangeControl::Stub::GetBalance, *req, resp)) {
+    return *forwarded;
+  }
   auto view = router_.GetBalance(req->strategy_id());
   if (!view.ok()) return ToGrpcStatus(view.status());
   v1::Balance* b = resp->mutable_balance();
@@ -323,9 +339,22 @@ grpc::Status ExchangeControlService::GetKpis(grpc::ServerContext* ctx,
   if (absl::Status s = CheckKpiScope(req->strategy_id(), req->strategy_type()); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  // Cluster mode: a strategy's KPIs live on its owner; name it.
-  if (absl::Status s = router_.CheckOwner(req->strategy_id()); !s.ok()) return ToGrpcStatus(s);
-  auto report = portfolio_.GetKpis(req->strategy_id(), req->strategy_type());
+  auto report = [&]() -> absl::StatusOr<Portfolio::KpiReport> {
+    // Cluster mode: the aggregates are cluster-wide (every owner's published
+    // KPIs); a strategy's own KPIs come from its owner when it runs here,
+    // else from what its owner published, else UNAVAILABLE naming it.
+    if (options_.cluster_kpis && req->strategy_id().empty()) {
+      return options_.cluster_kpis("", req->strategy_type());
+    }
+    if (absl::Status owner = router_.CheckOwner(req->strategy_id()); !owner.ok()) {
+      if (options_.cluster_kpis) {
+        auto published = options_.cluster_kpis(req->strategy_id(), "");
+        if (published.ok()) return published;
+      }
+      return owner;
+    }
+    return portfolio_.GetKpis(req->strategy_id(), req->strategy_type());
+  }();
   if (!report.ok()) return ToGrpcStatus(report.status());
   ToProto(report->total, resp->mutable_total());
   for (const KpiView& v : report->strategies) ToProto(v, resp->add_strategies());
@@ -341,6 +370,10 @@ grpc::Status ExchangeControlService::ReconcileStrategy(grpc::ServerContext* ctx,
   }
   if (absl::Status s = CheckStrategyId(req->strategy_id(), "strategy_id"); !s.ok()) {
     return ToGrpcStatus(s);
+  }
+  if (auto forwarded = MaybeForward(options_.forwarder, *ctx, req->strategy_id(),
+                                    &v1::ExchangeControl::Stub::ReconcileStrategy, *req, resp)) {
+    return *forwarded;
   }
   auto report = router_.Reconcile(req->strategy_id());
   if (!report.ok()) return ToGrpcStatus(report.status());

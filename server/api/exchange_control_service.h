@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/api/auth.h"
+#include "server/api/forwarder.h"
 #include "server/api/stream_hub.h"
 #include "server/control/order_router.h"
 #include "server/control/portfolio.h"
@@ -45,6 +46,18 @@ class ExchangeControlService final : public ExchangeControlBase {
     // with the same position id or strategy id. Unset: local views only.
     std::function<std::vector<PositionView>(const FeedFilter&)> remote_positions;
     std::function<std::vector<KpiView>(const FeedFilter&)> remote_kpis;
+    // Cluster mode (docs/cluster.md, "Cluster-wide KPIs"): GetKpis by type
+    // and over all answers this (every owner's published KPIs, the same on
+    // every instance) instead of the local Portfolio, and GetKpis of a
+    // strategy another instance runs answers its published KPIs when there
+    // are any. Unset: the local Portfolio answers everything.
+    std::function<absl::StatusOr<Portfolio::KpiReport>(absl::string_view strategy_id,
+                                                       absl::string_view strategy_type)>
+        cluster_kpis;
+    // Cluster mode (docs/cluster.md, "Forwarding"): trade calls and
+    // GetBalance / ReconcileStrategy for a strategy another instance runs
+    // go to that instance. Must outlive the service. Unset: answered here.
+    Forwarder* forwarder = nullptr;
   };
   // `router` and `portfolio` must outlive the service.
   ExchangeControlService(OrderRouter& router, Portfolio& portfolio,

@@ -120,6 +120,17 @@ void AddShards(const cluster::StrategyShards& shards,
                           {{{"event", "given_back"}}, Num(s.given_back)}}));
 }
 
+void AddForwarder(const Forwarder& forwarder, std::vector<prometheus::MetricFamily>& out) {
+  const Forwarder::Stats s = forwarder.stats();
+  out.push_back(Counters("xctl_cluster_forwarded_calls_total",
+                         "calls for strategies other instances run, sent to their owner "
+                         "(docs/cluster.md, Forwarding)",
+                         {{{{"event", "forwarded"}}, Num(s.forwarded)},
+                          {{{"event", "retried"}}, Num(s.retried)},
+                          {{{"event", "loop_refused"}}, Num(s.loops_refused)},
+                          {{{"event", "unreachable"}}, Num(s.unreachable)}}));
+}
+
 }  // namespace
 
 std::shared_ptr<prometheus::Collectable> MakeServerCollector(ServerMetricSources sources) {
@@ -132,6 +143,7 @@ std::shared_ptr<prometheus::Collectable> MakeServerCollector(ServerMetricSources
     AddBudgets(out);
     if (sources.cluster_prices != nullptr) AddClusterPrices(*sources.cluster_prices, out);
     if (sources.strategy_shards != nullptr) AddShards(*sources.strategy_shards, out);
+    if (sources.forwarder != nullptr) AddForwarder(*sources.forwarder, out);
     return out;
   });
 }

@@ -24,11 +24,14 @@
 //   xctl_cluster_strategies_owned                gauge: strategies run here
 //   xctl_cluster_members                         gauge: live instances, last round
 //   xctl_cluster_strategy_leases_total{event}    counter: gained, lost, given_back
+//   xctl_cluster_forwarded_calls_total{event}    counter: forwarded, retried,
+//                                                loop_refused, unreachable
 #pragma once
 
 #include <memory>
 
 #include "prometheus/collectable.h"
+#include "server/api/forwarder.h"
 #include "server/api/health_service.h"
 #include "server/cluster/cluster_prices.h"
 #include "server/cluster/strategy_shards.h"
@@ -46,6 +49,7 @@ struct ServerMetricSources {
   // Cluster mode only; null otherwise.
   const cluster::ClusterPrices* cluster_prices = nullptr;
   const cluster::StrategyShards* strategy_shards = nullptr;
+  const Forwarder* forwarder = nullptr;
 };
 
 std::shared_ptr<prometheus::Collectable> MakeServerCollector(ServerMetricSources sources);

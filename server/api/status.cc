@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/string_view.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -14,6 +15,8 @@ namespace {
 constexpr char kDomain[] = "xctl.dev";
 // Set by the BloFin client (server/exchange/blofin/rest_client.cc).
 constexpr char kBlofinCodePayload[] = "blofin_code";
+// Set by WithOwner.
+constexpr char kOwnerPayload[] = "xctl.dev/owner";
 
 // "quantity" of "quantity: must be positive"; empty when the message does not
 // start with a field path (letters, digits, '_' and '.').
@@ -44,6 +47,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (auto blofin = status.GetPayload(kBlofinCodePayload)) {
     (*info.mutable_metadata())["blofin_code"] = std::string(*blofin);
   }
+  if (auto owner = status.GetPayload(kOwnerPayload)) {
+    (*info.mutable_metadata())["owner"] = std::string(*owner);
+  }
   details.add_details()->PackFrom(info);
   if (absl::IsUnavailable(status) || absl::IsResourceExhausted(status)) {
     google::rpc::RetryInfo retry;
@@ -60,6 +66,27 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     }
   }
   return grpc::Status(code, message, details.SerializeAsString());
+}
+
+absl::Status WithOwner(absl::Status status, absl::string_view node) {
+  if (!status.ok()) status.SetPayload(kOwnerPayload, absl::Cord(node));
+  return status;
+}
+
+std::optional<XctlErrorInfo> XctlErrorOf(const grpc::Status& status) {
+  if (status.ok() || status.error_details().empty()) return std::nullopt;
+  google::rpc::Status details;
+  if (!details.ParseFromString(status.error_details())) return std::nullopt;
+  for (const google::protobuf::Any& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (!any.UnpackTo(&info) || info.domain() != kDomain) continue;
+    XctlErrorInfo out{.reason = info.reason()};
+    if (auto it = info.metadata().find("owner"); it != info.metadata().end()) {
+      out.owner = it->second;
+    }
+    return out;
+  }
+  return std::nullopt;
 }
 
 }  // namespace xctl::api

@@ -14,10 +14,29 @@
 
 #include <grpcpp/support/status.h>
 
+#include <optional>
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace xctl::api {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// `status` with the node id of a strategy's owner attached: ToGrpcStatus
+// sends it as ErrorInfo metadata "owner" (cluster mode, docs/cluster.md
+// "Forwarding").
+[[nodiscard]] absl::Status WithOwner(absl::Status status, absl::string_view node);
+
+// From a status another xctld answered (the grpc-status-details-bin that
+// ToGrpcStatus wrote): its ErrorInfo reason and metadata "owner"; nullopt
+// when the status carries no xctl ErrorInfo (a transport error, or not
+// xctld).
+struct XctlErrorInfo {
+  std::string reason;
+  std::string owner;
+};
+std::optional<XctlErrorInfo> XctlErrorOf(const grpc::Status& status);
 
 }  // namespace xctl::api

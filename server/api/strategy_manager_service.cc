@@ -124,6 +124,11 @@ grpc::Status StrategyManagerService::UpdateStrategy(grpc::ServerContext* ctx,
   }
   auto spec = SpecFromProto(request->strategy());
   if (!spec.ok()) return ToGrpcStatus(spec.status());
+  if (auto forwarded = MaybeForward(forwarder_, *ctx, request->strategy().id(),
+                                    &v1::StrategyManager::Stub::UpdateStrategy, *request,
+                                    response)) {
+    return *forwarded;
+  }
   StrategyUpdate update{.id = request->strategy().id(),
                         .values = *std::move(spec),
                         .clear_credentials = request->clear_credentials(),
@@ -140,11 +145,16 @@ grpc::Status StrategyManagerService::UpdateStrategy(grpc::ServerContext* ctx,
 
 grpc::Status StrategyManagerService::DeleteStrategy(grpc::ServerContext* ctx,
                                                     const v1::DeleteStrategyRequest* request,
-                                                    v1::DeleteStrategyResponse*) {
+                                                    v1::DeleteStrategyResponse* response) {
   if (absl::Status a = Authorize(ctx, Authorizer::Access::kAdmin, ""); !a.ok()) {
     return ToGrpcStatus(a);
   }
   if (absl::Status s = CheckId(request->id(), "id"); !s.ok()) return ToGrpcStatus(s);
+  if (auto forwarded = MaybeForward(forwarder_, *ctx, request->id(),
+                                    &v1::StrategyManager::Stub::DeleteStrategy, *request,
+                                    response)) {
+    return *forwarded;
+  }
   return ToGrpcStatus(manager_.Delete(request->id()));
 }
 
@@ -183,6 +193,11 @@ grpc::Status StrategyManagerService::StartStrategy(grpc::ServerContext* ctx,
     return ToGrpcStatus(a);
   }
   if (absl::Status s = CheckId(request->id(), "id"); !s.ok()) return ToGrpcStatus(s);
+  if (auto forwarded = MaybeForward(forwarder_, *ctx, request->id(),
+                                    &v1::StrategyManager::Stub::StartStrategy, *request,
+                                    response)) {
+    return *forwarded;
+  }
   auto view = manager_.StartStrategy(request->id());
   if (!view.ok()) return ToGrpcStatus(view.status());
   ToProto(*view, response->mutable_strategy());
@@ -196,6 +211,11 @@ grpc::Status StrategyManagerService::StopStrategy(grpc::ServerContext* ctx,
     return ToGrpcStatus(a);
   }
   if (absl::Status s = CheckId(request->id(), "id"); !s.ok()) return ToGrpcStatus(s);
+  if (auto forwarded = MaybeForward(forwarder_, *ctx, request->id(),
+                                    &v1::StrategyManager::Stub::StopStrategy, *request,
+                                    response)) {
+    return *forwarded;
+  }
   auto view = manager_.StopStrategy(request->id());
   if (!view.ok()) return ToGrpcStatus(view.status());
   ToProto(*view, response->mutable_strategy());
@@ -231,6 +251,21 @@ grpc::Status StrategyManagerService::SubmitSignal(grpc::ServerContext* ctx,
                        .secret = request->secret(),
                        .client_order_id = request->client_order_id(),
                        .comment = request->comment()};
+  // Cluster mode: a signal for a strategy another instance runs goes there,
+  // once its secret was checked here (a wrong one counts against this
+  // caller, not against the forwarding instance at the owner).
+  if (auto forwarded = MaybeForward(
+          forwarder_, *ctx, request->strategy_id(), &v1::StrategyManager::Stub::SubmitSignal,
+          *request, response, [&]() -> std::optional<grpc::Status> {
+            absl::Status secret = manager_.CheckSignalSecret(signal);
+            if (secret.ok()) return std::nullopt;
+            if (auth_ && secret.code() == absl::StatusCode::kPermissionDenied) {
+              auth_->RecordFailure(*ctx, "signal_secret");
+            }
+            return ToGrpcStatus(secret);
+          })) {
+    return *forwarded;
+  }
   auto result = manager_.SubmitSignal(signal);
   if (!result.ok()) {
     // The manager's only PERMISSION_DENIED: the signal secret does not match.

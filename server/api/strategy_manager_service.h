@@ -13,6 +13,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "server/api/auth.h"
+#include "server/api/forwarder.h"
 #include "server/strategy/strategy_manager.h"
 #include "xctl/v1/strategy_manager.grpc.pb.h"
 
@@ -21,8 +22,13 @@ namespace xctl::api {
 class StrategyManagerService final : public v1::StrategyManager::Service {
  public:
   // `manager` (and `auth`, when given) must outlive the service.
-  explicit StrategyManagerService(StrategyManager& manager, const Authorizer* auth = nullptr)
-      : manager_(manager), auth_(auth) {}
+  // With `forwarder` (cluster mode, docs/cluster.md "Forwarding"; must
+  // outlive the service), Start/Stop/Update/DeleteStrategy and SubmitSignal
+  // (its secret checked here first) of a strategy another instance runs go
+  // to that instance.
+  explicit StrategyManagerService(StrategyManager& manager, const Authorizer* auth = nullptr,
+                                  Forwarder* forwarder = nullptr)
+      : manager_(manager), auth_(auth), forwarder_(forwarder) {}
 
   grpc::Status CreateStrategy(grpc::ServerContext* ctx, const v1::CreateStrategyRequest* request,
                               v1::CreateStrategyResponse* response) override;
@@ -47,6 +53,7 @@ class StrategyManagerService final : public v1::StrategyManager::Service {
 
   StrategyManager& manager_;
   const Authorizer* const auth_;
+  Forwarder* const forwarder_;
 };
 
 // Conversions, exposed for tests.

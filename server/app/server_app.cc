@@ -16,6 +16,7 @@
 #include "server/api/auth.h"
 #include "server/api/exchange_control_service.h"
 #include "server/api/fd_limit.h"
+#include "server/api/forwarder.h"
 #include "server/api/grpc_listener.h"
 #include "server/api/health_service.h"
 #include "server/api/listen_queue.h"
@@ -57,6 +58,20 @@ using api::MakeServerCollector;
 using api::PriceFeedService;
 using api::RpcMetrics;
 using api::StrategyManagerService;
+
+// Where the other cluster members reach this instance's gRPC port
+// (docs/cluster.md, "Forwarding"): cluster.advertise_address, else the listen
+// host with the bound port (a wildcard host becomes this machine's name).
+std::string AdvertisedAddress(const ServerConfig& config, int port) {
+  if (!config.cluster.advertise_address.empty()) return config.cluster.advertise_address;
+  const size_t colon = config.listen.rfind(':');
+  std::string host = colon == std::string::npos ? std::string() : config.listen.substr(0, colon);
+  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") {
+    char name[256] = {};
+    host = gethostname(name, sizeof(name) - 1) == 0 && name[0] != 0 ? name : "localhost";
+  }
+  return absl::StrCat(host, ":", port);
+}
 
 class ServerAppImpl final : public ServerApp {
  public:
@@ -145,8 +160,17 @@ class ServerAppImpl final : public ServerApp {
     ExchangeControlService::Options control_options{.configured_pairs = config_.price.pairs,
                                                     .auth = &auth_};
     if (cluster_) {
+      // Calls for strategies other instances run go to them
+      // (docs/cluster.md, "Forwarding").
+      forwarder_ = std::make_unique<api::Forwarder>(
+          api::Forwarder::Options{.node_id = cluster_->node_id(),
+                                  .remote_owner = cluster_->hooks().remote_owner,
+                                  .member_address = cluster_->hooks().member_address,
+                                  .tls = !config_.tls.cert_file.empty()});
+      control_options.forwarder = forwarder_.get();
       control_options.remote_positions = cluster_->hooks().remote_positions;
       control_options.remote_kpis = cluster_->hooks().remote_kpis;
+      control_options.cluster_kpis = cluster_->hooks().cluster_kpis;
     }
     control_service_ = std::make_unique<ExchangeControlService>(
         *control_, *portfolio_, instruments_, std::move(control_options));
@@ -161,7 +185,8 @@ class ServerAppImpl final : public ServerApp {
         strategies_->RetryFailed();
       }
     });
-    strategy_service_ = std::make_unique<StrategyManagerService>(*strategies_, &auth_);
+    strategy_service_ =
+        std::make_unique<StrategyManagerService>(*strategies_, &auth_, forwarder_.get());
 
     health_ = std::make_unique<HealthService>(
         HealthProbes{.prices = [this] { return PricesFresh(*prices_); },
@@ -173,7 +198,8 @@ class ServerAppImpl final : public ServerApp {
                                          .clock = &SystemClock(),
                                          .cluster_prices = cluster_ ? cluster_->prices() : nullptr,
                                          .strategy_shards =
-                                             cluster_ ? cluster_->shards() : nullptr}));
+                                             cluster_ ? cluster_->shards() : nullptr,
+                                         .forwarder = forwarder_.get()}));
     }
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     auto listener = GrpcListener::Start(
@@ -186,6 +212,7 @@ class ServerAppImpl final : public ServerApp {
     if (!listener.ok()) return listener.status();
     listener_ = *std::move(listener);
     port_ = listener_->port();
+    if (cluster_) cluster_->SetAdvertisedAddress(AdvertisedAddress(config_, port_));
     StartWatchdog();
     spdlog::info("event=xctld_serving listen={} port={}", config_.listen, port_);
     return absl::OkStatus();
@@ -221,6 +248,7 @@ class ServerAppImpl final : public ServerApp {
     strategy_service_.reset();
     strategies_.reset();
     control_service_.reset();
+    forwarder_.reset();  // after both services
     control_.reset();
     cluster_.reset();  // after control_ (its trade gate) and prices_->Stop() (its fetch gate)
     factory_.reset();
@@ -308,6 +336,7 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<DefaultExchangeFactory> factory_;
   std::unique_ptr<Portfolio> portfolio_;  // outlives control_ (the OrderRouter)
   std::unique_ptr<OrderRouter> control_;
+  std::unique_ptr<api::Forwarder> forwarder_;  // --cluster only; outlives the services
   std::unique_ptr<ExchangeControlService> control_service_;
   StrategyRegistry registry_;
   std::unique_ptr<CredentialsCipher> cipher_;

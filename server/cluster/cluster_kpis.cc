@@ -4,6 +4,11 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/log.h"
+#include "server/common/status_macros.h"
 
 namespace xctl::cluster {
 
@@ -72,11 +77,15 @@ void ClusterKpis::Remove(absl::string_view strategy_id) {
 }
 
 KpiView ClusterKpis::Aggregate(absl::string_view type) const {
+  absl::MutexLock lock(&mu_);
+  return AggregateLocked(type);
+}
+
+KpiView ClusterKpis::AggregateLocked(absl::string_view type) const {
   KpiView out;
   out.kind = type.empty() ? KpiScopeKind::kAll : KpiScopeKind::kType;
   out.name = std::string(type);
   std::vector<const KpiFigures*> members;
-  absl::MutexLock lock(&mu_);
   for (const auto& [id, e] : entries_) {
     if (!type.empty() && e.view.strategy_type != type) continue;
     members.push_back(&e.view.figures);
@@ -91,6 +100,41 @@ std::vector<KpiView> ClusterKpis::Strategies() const {
   absl::MutexLock lock(&mu_);
   for (const auto& [id, e] : entries_) out.push_back(e.view);
   return out;
+}
+
+absl::StatusOr<Portfolio::KpiReport> ClusterKpis::Report(absl::string_view strategy_id,
+                                                         absl::string_view strategy_type) const {
+  XCTL_RETURN_IF_ERROR(CheckKpiScope(strategy_id, strategy_type));
+  Portfolio::KpiReport report;
+  if (!strategy_id.empty()) {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(strategy_id);
+    if (it == entries_.end()) {
+      return absl::NotFoundError(absl::StrCat("no KPIs of strategy ", LogQuote(strategy_id),
+                                              " were published in the cluster"));
+    }
+    report.total = it->second.view;
+    report.strategies.push_back(report.total);
+    return report;
+  }
+  std::set<std::string> types;
+  absl::MutexLock lock(&mu_);  // one consistent table for the whole answer
+  for (const auto& [id, e] : entries_) {  // by id
+    if (!strategy_type.empty() && e.view.strategy_type != strategy_type) continue;
+    report.strategies.push_back(e.view);
+    types.insert(e.view.strategy_type);
+  }
+  if (!strategy_type.empty() && report.strategies.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no strategy of type ", LogQuote(strategy_type), " in the cluster"));
+  }
+  report.total = AggregateLocked(strategy_type);
+  if (!strategy_type.empty()) {
+    report.types.push_back(report.total);
+  } else {
+    for (const std::string& type : types) report.types.push_back(AggregateLocked(type));
+  }
+  return report;
 }
 
 std::optional<int64_t> ClusterKpis::EpochOf(absl::string_view strategy_id) const {

@@ -17,9 +17,11 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/control/control_feed.h"
+#include "server/control/portfolio.h"
 
 namespace xctl::cluster {
 
@@ -43,6 +45,15 @@ class ClusterKpis {
   KpiView Aggregate(absl::string_view type) const;
   // The held per-strategy views, by id.
   std::vector<KpiView> Strategies() const;
+  // What GetKpis answers in cluster mode (docs/cluster.md, "Cluster-wide
+  // KPIs"), in the Portfolio's shape: for `strategy_id`, its held view
+  // (NOT_FOUND when none is held); for `strategy_type`, the type's
+  // aggregate as total and only type, and its strategies (NOT_FOUND when
+  // none of that type is held); for neither, the "all" aggregate, every
+  // type's aggregate and every strategy. Strategies and types by name.
+  // INVALID_ARGUMENT when both are set (CheckKpiScope).
+  [[nodiscard]] absl::StatusOr<Portfolio::KpiReport> Report(absl::string_view strategy_id,
+                                                           absl::string_view strategy_type) const;
   // The epoch held for a strategy, if any.
   std::optional<int64_t> EpochOf(absl::string_view strategy_id) const;
 
@@ -53,6 +64,8 @@ class ClusterKpis {
     int64_t epoch = 0;
     int64_t heard_ms = 0;
   };
+  KpiView AggregateLocked(absl::string_view type) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
   absl::btree_map<std::string, Entry, std::less<>> entries_ ABSL_GUARDED_BY(mu_);
 };

@@ -69,6 +69,9 @@ absl::Status ClusterMode::Init(const ServerConfig& config, ClusterTargets target
     return remote->RemoteOpenPositions(f);
   };
   hooks_.remote_kpis = [remote](const FeedFilter& f) { return remote->RemoteKpis(f); };
+  hooks_.cluster_kpis = [remote](absl::string_view strategy_id, absl::string_view type) {
+    return remote->cluster_kpis().Report(strategy_id, type);
+  };
 
   // Strategy sharding: the manager runs only the strategies whose lease this
   // instance holds, and exchange control lets only their trades out.
@@ -89,6 +92,10 @@ absl::Status ClusterMode::Init(const ServerConfig& config, ClusterTargets target
   hooks_.tenure_source = [gate](absl::string_view strategy_id) {
     return gate->TenureOf(strategy_id);
   };
+  hooks_.remote_owner = [gate](absl::string_view strategy_id) {
+    return gate->RemoteOwnerOf(strategy_id);
+  };
+  hooks_.member_address = [gate](absl::string_view node) { return gate->AddressOf(node); };
   return absl::OkStatus();
 }
 

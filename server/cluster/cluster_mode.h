@@ -56,6 +56,10 @@ class ClusterMode {
 
   // Starts strategy placement; after the StrategyManager's Start.
   [[nodiscard]] absl::Status Run();
+  // This instance's gRPC address for the other members (docs/cluster.md,
+  // "Forwarding"): published in cluster_members at the next round. Call
+  // once the listener is up (its port is known).
+  void SetAdvertisedAddress(std::string address) { shards_->SetAdvertisedAddress(std::move(address)); }
 
   // Stops the streams over NATS (before exchange control goes), hands price
   // leadership over (another instance takes over at once), then stops the

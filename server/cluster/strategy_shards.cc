@@ -35,6 +35,7 @@ struct StrategyShards::Overview {
     std::string holder;
     int64_t epoch = 0;
     bool live = false;  // unexpired by the database clock
+    std::string address;  // member rows: the advertised gRPC address, if any
   };
   std::vector<Row> rows;
 };
@@ -64,25 +65,28 @@ class StrategyShards::OverviewReader {
         dialect_ == Dialect::kPostgresql
             ? "now()"
             : "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+    // Member rows carry the member's advertised gRPC address
+    // (cluster_members, migration 0005): one statement still.
     const std::string sql = absl::StrCat(
-        "SELECT name, holder, epoch, CASE WHEN expires_at > ", now,
-        " THEN 1 ELSE 0 END FROM cluster_leases WHERE name LIKE 'member:%' OR name LIKE "
-        "'strategy:%'");
+        "SELECT l.name, l.holder, l.epoch, CASE WHEN l.expires_at > ", now,
+        " THEN 1 ELSE 0 END, COALESCE(m.grpc_address, '') FROM cluster_leases l "
+        "LEFT JOIN cluster_members m ON l.name = 'member:' || m.node "
+        "WHERE l.name LIKE 'member:%' OR l.name LIKE 'strategy:%'");
     for (int attempt = 0; attempt < 2; ++attempt) {
       try {
         if (!session_) {
           if (absl::Status s = Connect(); !s.ok()) return s;
         }
         Overview out;
-        std::string name, holder;
+        std::string name, holder, address;
         long long epoch = 0;
         int live = 0;
         soci::statement st = (session_->prepare << sql, soci::into(name), soci::into(holder),
-                              soci::into(epoch), soci::into(live));
+                              soci::into(epoch), soci::into(live), soci::into(address));
         st.execute();
         while (st.fetch()) {
           out.rows.push_back(Overview::Row{.name = name, .holder = holder, .epoch = epoch,
-                                           .live = live != 0});
+                                           .live = live != 0, .address = address});
         }
         return out;
       } catch (const std::exception& e) {
@@ -94,6 +98,24 @@ class StrategyShards::OverviewReader {
       }
     }
     return absl::UnavailableError("lease overview: not read");
+  }
+
+  // Upserts this member's advertised gRPC address (one statement).
+  absl::Status Publish(const std::string& node, const std::string& address) {
+    const std::string sql =
+        "INSERT INTO cluster_members (node, grpc_address) VALUES (:node, :address) "
+        "ON CONFLICT (node) DO UPDATE SET grpc_address = excluded.grpc_address";
+    try {
+      if (!session_) {
+        if (absl::Status s = Connect(); !s.ok()) return s;
+      }
+      *session_ << sql, soci::use(node, "node"), soci::use(address, "address");
+      return absl::OkStatus();
+    } catch (const std::exception& e) {
+      session_.reset();
+      return absl::UnavailableError(
+          absl::StrCat("member address: ", absl::StripAsciiWhitespace(e.what())));
+    }
   }
 
  private:
@@ -262,6 +284,54 @@ absl::Status StrategyShards::CheckOwner(absl::string_view strategy_id) {
       "strategy ", strategy_id, " is not owned by any instance yet; retry in a moment"));
 }
 
+void StrategyShards::SetAdvertisedAddress(std::string address) {
+  absl::MutexLock lock(&mu_);
+  if (address == advertised_) return;
+  advertised_ = std::move(address);
+  address_published_ = false;
+  wake_ = true;
+}
+
+std::optional<RemoteOwner> StrategyShards::RemoteOwnerOf(absl::string_view strategy_id) {
+  auto name = StrategyLeaseName(strategy_id);
+  if (!name.ok()) return std::nullopt;
+  if (keeper_->HeldEpoch(*name)) return std::nullopt;  // ours (or being taken here)
+  bool candidate;
+  std::optional<KnownLease> known;
+  {
+    absl::MutexLock lock(&mu_);
+    if (giving_back_.contains(strategy_id)) return std::nullopt;
+    candidate = candidates_.contains(strategy_id);
+    if (auto it = leases_.find(strategy_id); it != leases_.end()) known = it->second;
+  }
+  auto other_live = [&] { return known && known->live && known->holder != holder_; };
+  // As CheckOwner: when the last round names no other live owner (a
+  // takeover or a give-back under way), the lease row is read afresh, so a
+  // call forwarded here just after this instance gave the strategy away is
+  // answered naming the new owner (and retried there by the sender).
+  if (candidate && !other_live()) {
+    auto fresh = table_->Get(*name);
+    if (fresh.ok() && fresh->has_value()) {
+      const Lease& l = **fresh;
+      known = KnownLease{.holder = l.holder, .epoch = l.epoch,
+                         .live = l.expires_at_ms > l.db_now_ms};
+      absl::MutexLock lock(&mu_);
+      leases_[std::string(strategy_id)] = *known;
+    }
+  }
+  if (!other_live()) return std::nullopt;
+  RemoteOwner owner{.node = NodeOfShardsHolder(known->holder), .epoch = known->epoch};
+  absl::MutexLock lock(&mu_);
+  if (auto a = addresses_.find(owner.node); a != addresses_.end()) owner.address = a->second;
+  return owner;
+}
+
+std::string StrategyShards::AddressOf(absl::string_view node) const {
+  absl::MutexLock lock(&mu_);
+  auto it = addresses_.find(node);
+  return it == addresses_.end() ? std::string() : it->second;
+}
+
 void StrategyShards::Loop() {
   while (true) {
     Round();
@@ -278,6 +348,25 @@ void StrategyShards::Round() {
   // 1. The candidates: every stored strategy (the manager learns of new,
   // changed and deleted ones on the way).
   auto ids = manager_.RefreshFromStore();
+  // This member's gRPC address, once (again after a failure), so others
+  // can forward calls here (docs/cluster.md, "Forwarding").
+  std::string advertise;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!address_published_) advertise = advertised_;
+  }
+  if (!advertise.empty()) {
+    absl::Status published = reader_->Publish(options_.node_id, advertise);
+    if (published.ok()) {
+      spdlog::info("event=cluster_member_address node={} address={}", LogQuote(options_.node_id),
+                   LogQuote(advertise));
+      absl::MutexLock lock(&mu_);
+      address_published_ = advertised_ == advertise;
+    } else {
+      spdlog::warn("event=cluster_member_address_failed node={} error={}",
+                   LogQuote(options_.node_id), LogQuote(published.message()));
+    }
+  }
   // 2. Who holds what.
   auto overview = ids.ok() ? reader_->Read() : absl::StatusOr<Overview>(ids.status());
   std::vector<std::string> wanted{member_name_};
@@ -292,9 +381,13 @@ void StrategyShards::Round() {
     absl::flat_hash_set<std::string> live_members{holder_};  // count ourselves
     absl::flat_hash_map<std::string, std::string> live_owner;  // strategy id -> holder
     absl::flat_hash_map<std::string, KnownLease> leases;
+    absl::flat_hash_map<std::string, std::string> addresses;  // node -> gRPC address
     for (const Overview::Row& row : overview->rows) {
       if (absl::StartsWith(row.name, kMemberPrefix)) {
         if (row.live) live_members.insert(row.holder);
+        if (row.live && !row.address.empty()) {
+          addresses[row.name.substr(kMemberPrefix.size())] = row.address;
+        }
       } else if (auto id = StrategyOfLeaseName(row.name)) {
         leases[*id] = KnownLease{.holder = row.holder, .epoch = row.epoch, .live = row.live};
         if (row.live) live_owner[*id] = row.holder;
@@ -333,6 +426,7 @@ void StrategyShards::Round() {
     absl::MutexLock lock(&mu_);
     candidates_ = std::move(candidates);
     leases_ = std::move(leases);
+    addresses_ = std::move(addresses);
     stats_.live_members = members;
     stats_.candidates = n;
   }

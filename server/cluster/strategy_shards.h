@@ -45,6 +45,7 @@
 #include "server/cluster/lease_keeper.h"
 #include "server/common/clock.h"
 #include "server/exchange/tenure.h"
+#include "server/strategy/cluster_hooks.h"
 #include "server/strategy/strategy_manager.h"
 
 namespace xctl::cluster {
@@ -103,6 +104,21 @@ class StrategyShards final : public StrategyOwnership {
   absl::Status CheckOwner(absl::string_view strategy_id) override;
   void Nominate(absl::string_view strategy_id) override;
 
+  // This instance's gRPC address as other members reach it
+  // (cluster.advertise_address, or derived from the listen address once the
+  // listener is up). Upserted into cluster_members at the next round (woken
+  // now), again after a failed attempt.
+  void SetAdvertisedAddress(std::string address);
+  // The live instance other than this one that holds the strategy's lease:
+  // as of the last round (in memory), or, when that names no other live
+  // holder of a stored strategy (a takeover or give-back under way), from
+  // the lease row read afresh, as CheckOwner does. nullopt when this
+  // instance holds it, is giving it back, or no other live holder is known
+  // (then CheckOwner says why).
+  std::optional<RemoteOwner> RemoteOwnerOf(absl::string_view strategy_id);
+  // A live member's advertised address as of the last round; empty if none.
+  std::string AddressOf(absl::string_view node) const;
+
   // The epoch while this instance holds the strategy's lease.
   std::optional<int64_t> HeldEpoch(absl::string_view strategy_id) const;
   // Exchange control's tenure source (OrderRouter::SetTenureSource): the
@@ -157,6 +173,10 @@ class StrategyShards final : public StrategyOwnership {
     bool live = false;
   };
   absl::flat_hash_map<std::string, KnownLease> leases_ ABSL_GUARDED_BY(mu_);
+  // Live members' advertised gRPC addresses by node, as of the last round.
+  absl::flat_hash_map<std::string, std::string> addresses_ ABSL_GUARDED_BY(mu_);
+  std::string advertised_ ABSL_GUARDED_BY(mu_);
+  bool address_published_ ABSL_GUARDED_BY(mu_) = false;
   Stats stats_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };

@@ -49,6 +49,11 @@ inline constexpr char kLeaseLost[] = "LEASE_LOST";
 // Config: cluster.strategy_lease_ttl_ms leaves no room for a BloFin call of
 // a live strategy (docs/cluster.md, "Fencing").
 inline constexpr char kLeaseTtlTooShort[] = "LEASE_TTL_TOO_SHORT";
+// Cluster mode: a request another instance forwarded here (metadata
+// x-xctl-forwarded-by) for a strategy this instance does not run; it is not
+// forwarded again (no loops). ErrorInfo metadata "owner" names the owner
+// when one is known (docs/cluster.md, "Forwarding").
+inline constexpr char kForwardedToNonOwner[] = "FORWARDED_TO_NON_OWNER";
 
 }  // namespace xctl::reason
 

@@ -177,6 +177,11 @@ struct ClusterConfig {
   // sharding, docs/cluster.md). 0: EffectiveStrategyLeaseTtlMs. A crashed
   // instance's strategies run elsewhere within about 5/3 x ttl.
   int strategy_lease_ttl_ms = 0;
+  // HOST:PORT at which the other instances reach this one's gRPC port, to
+  // forward calls for strategies it owns (docs/cluster.md, "Forwarding").
+  // Empty: the listen address with the port actually bound (a wildcard host,
+  // 0.0.0.0 or [::], is replaced by this machine's host name).
+  std::string advertise_address;
 
   bool enabled() const { return !nats_url.empty(); }
 };

@@ -45,12 +45,13 @@ absl::Status ParseCluster(const Section& s, ClusterConfig* cluster) {
   XCTL_RETURN_IF_ERROR(s.CheckType());
   XCTL_RETURN_IF_ERROR(
       s.CheckKeys({"nats_url", "node_id", "lease_ttl_ms", "publish_per_pair",
-                   "strategy_lease_ttl_ms"}));
+                   "strategy_lease_ttl_ms", "advertise_address"}));
   XCTL_RETURN_IF_ERROR(s.String("nats_url", &cluster->nats_url));
   XCTL_RETURN_IF_ERROR(s.String("node_id", &cluster->node_id));
   XCTL_RETURN_IF_ERROR(s.Integer("lease_ttl_ms", &cluster->lease_ttl_ms));
   XCTL_RETURN_IF_ERROR(s.Bool("publish_per_pair", &cluster->publish_per_pair));
   XCTL_RETURN_IF_ERROR(s.Integer("strategy_lease_ttl_ms", &cluster->strategy_lease_ttl_ms));
+  XCTL_RETURN_IF_ERROR(s.String("advertise_address", &cluster->advertise_address));
   return absl::OkStatus();
 }
 

@@ -84,6 +84,21 @@ absl::Status ValidateCluster(const ServerConfig& config) {
           LogQuote(c.node_id)));
     }
   }
+  if (!c.advertise_address.empty()) {
+    const size_t colon = c.advertise_address.rfind(':');
+    int port = 0;
+    const bool printable =
+        std::all_of(c.advertise_address.begin(), c.advertise_address.end(),
+                    [](char ch) { return ch > ' ' && ch < 127; });
+    if (!printable || colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(absl::string_view(c.advertise_address).substr(colon + 1), &port) ||
+        port < 1 || port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cluster.advertise_address: expected HOST:PORT (port 1..65535) that the other "
+          "instances can reach, got ",
+          LogQuote(c.advertise_address)));
+    }
+  }
   if (c.lease_ttl_ms != 0 &&
       (c.lease_ttl_ms < kMinClusterLeaseTtlMs || c.lease_ttl_ms > 3'600'000)) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -11,18 +11,32 @@
 // starts, once.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/control/control_feed.h"
+#include "server/control/portfolio.h"
 #include "server/exchange/tenure.h"
 #include "server/price/price_module.h"
 #include "server/strategy/strategy_ownership.h"
 
 namespace xctl {
+
+// Another live instance that holds a strategy's lease (docs/cluster.md,
+// "Forwarding"), as cluster::StrategyShards last saw it.
+struct RemoteOwner {
+  std::string node;
+  int64_t epoch = 0;
+  // Its advertised gRPC address (cluster_members); empty when it published
+  // none (yet).
+  std::string address;
+};
 
 struct ClusterHooks {
   // PriceModule: before each poll, whether this instance fetches (only the
@@ -41,6 +55,18 @@ struct ClusterHooks {
   // add to the local snapshot (ExchangeControlService options).
   std::function<std::vector<PositionView>(const FeedFilter&)> remote_positions;
   std::function<std::vector<KpiView>(const FeedFilter&)> remote_kpis;
+  // GetKpis (ExchangeControlService options): the cluster-wide KPIs folded
+  // from every owner's published per-strategy KPIs (cluster::ClusterKpis::
+  // Report): by type and over all on every instance, and one strategy's
+  // when another instance runs it.
+  std::function<absl::StatusOr<Portfolio::KpiReport>(absl::string_view strategy_id,
+                                                     absl::string_view strategy_type)>
+      cluster_kpis;
+  // Forwarding (api/forwarder.h): the live instance other than this one
+  // that runs a strategy, with its address (nullopt: answer here), and a
+  // live member's address by node id (empty when unknown).
+  std::function<std::optional<RemoteOwner>(absl::string_view strategy_id)> remote_owner;
+  std::function<std::string(absl::string_view node)> member_address;
 };
 
 }  // namespace xctl

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
+#include "server/strategy/credentials_cipher.h"
 #include "server/strategy/strategy_validation.h"
 
 namespace xctl {
@@ -248,6 +249,21 @@ absl::StatusOr<OrderResult> StrategyManager::SubmitSignal(const SignalRequest& r
   if (!e) return StrategyNotFound(request.strategy_id);
   XCTL_RETURN_IF_ERROR(owned_.Check(*e));
   return runtime_.SubmitSignal(*e, request);
+}
+
+absl::Status StrategyManager::CheckSignalSecret(const SignalRequest& request) const {
+  StrategyEntryPtr e = table_.Find(request.strategy_id);
+  if (!e) return StrategyNotFound(request.strategy_id);
+  std::optional<std::string> secret_hash;
+  {
+    absl::MutexLock lock(&e->mu);
+    secret_hash = e->record.signal_secret_hash;
+  }
+  if (secret_hash && !SignalSecretMatches(request.secret, *secret_hash)) {
+    spdlog::warn("event=signal_rejected strategy={} reason=secret_mismatch", request.strategy_id);
+    return absl::PermissionDeniedError("signal secret does not match");
+  }
+  return absl::OkStatus();
 }
 
 // ---- cluster mode: ownership ------------------------------------------------

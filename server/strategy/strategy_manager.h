@@ -152,6 +152,11 @@ class StrategyManager {
   // a replayed alert is answered `replayed` and trades nothing. Then the
   // strategy's OnSignal result (exchange control's errors as they are).
   [[nodiscard]] absl::StatusOr<OrderResult> SubmitSignal(const SignalRequest& request);
+  // The first two checks of SubmitSignal only (NOT_FOUND, PERMISSION_DENIED
+  // "signal secret does not match"), also for a strategy another instance
+  // runs: cluster mode checks the secret where the signal arrived before
+  // forwarding it to the owner (docs/cluster.md, "Forwarding").
+  [[nodiscard]] absl::Status CheckSignalSecret(const SignalRequest& request) const;
 
   // Gives ticks to every running price-driven strategy trading their pairs,
   // on the calling thread. For use without a PriceModule (tests, a pushing

@@ -103,5 +103,53 @@ TEST(ClusterKpis, SilentStrategiesAreForgotten) {
   EXPECT_EQ(kpis.Aggregate("").figures.starting_balance, D("500"));
 }
 
+// What GetKpis answers in cluster mode (ExchangeControlService, option
+// cluster_kpis): the Portfolio's report shape from the held table.
+TEST(ClusterKpis, ReportsInThePortfoliosShape) {
+  ClusterKpis kpis;
+  ASSERT_TRUE(kpis.Apply(Strategy("b", "tradingview", "2000", "-4", "0", 1), "node1", 3));
+  ASSERT_TRUE(kpis.Apply(Strategy("a", "external", "1000", "10", "5", 2), "node0", 1));
+  ASSERT_TRUE(kpis.Apply(Strategy("c", "external", "500", "1", "0", 1), "node2", 1));
+
+  auto all = kpis.Report("", "");
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->total.kind, KpiScopeKind::kAll);
+  EXPECT_EQ(all->total.figures.realized_pnl, D("7"));
+  EXPECT_EQ(all->total.figures.closed_trades, 4);
+  ASSERT_EQ(all->strategies.size(), 3u);  // by id
+  EXPECT_EQ(all->strategies[0].name, "a");
+  EXPECT_EQ(all->strategies[2].name, "c");
+  ASSERT_EQ(all->types.size(), 2u);  // by name
+  EXPECT_EQ(all->types[0].name, "external");
+  EXPECT_EQ(all->types[0].kind, KpiScopeKind::kType);
+  EXPECT_EQ(all->types[0].figures.realized_pnl, D("11"));
+  EXPECT_EQ(all->types[1].name, "tradingview");
+  EXPECT_EQ(all->types[1].figures.realized_pnl, D("-4"));
+
+  auto external = kpis.Report("", "external");
+  ASSERT_TRUE(external.ok()) << external.status();
+  EXPECT_EQ(external->total.kind, KpiScopeKind::kType);
+  EXPECT_EQ(external->total.figures.starting_balance, D("1500"));
+  EXPECT_EQ(external->total.figures.closed_trades, 3);
+  ASSERT_EQ(external->types.size(), 1u);
+  EXPECT_EQ(external->types[0].figures.closed_trades, 3);
+  ASSERT_EQ(external->strategies.size(), 2u);
+
+  auto one = kpis.Report("b", "");
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(one->total.kind, KpiScopeKind::kStrategy);
+  EXPECT_EQ(one->total.figures.realized_pnl, D("-4"));
+  ASSERT_EQ(one->strategies.size(), 1u);
+  EXPECT_TRUE(one->types.empty());
+
+  EXPECT_EQ(kpis.Report("zz", "").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(kpis.Report("", "sma_cross").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(kpis.Report("a", "external").status().code(), absl::StatusCode::kInvalidArgument);
+  auto empty = ClusterKpis().Report("", "");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->total.figures.closed_trades, 0);
+  EXPECT_TRUE(empty->strategies.empty());
+}
+
 }  // namespace
 }  // namespace xctl::cluster

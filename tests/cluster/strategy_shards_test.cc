@@ -285,6 +285,50 @@ TEST_F(StrategyShardsTest, CleanStopHandsStrategiesOverWithinARound) {
   }
 }
 
+// Forwarding's view (docs/cluster.md, "Forwarding"): each instance's
+// advertised address reaches the others through cluster_members and the
+// round's overview; RemoteOwnerOf names the other live owner with its
+// address (nothing for strategies run here, nor for unknown ones); a new
+// address is published at the next round; after the owner stops cleanly
+// the survivor runs its strategies and names no remote owner, and a member
+// that left has no address.
+TEST_F(StrategyShardsTest, RemoteOwnersAreNamedWithTheirAdvertisedAddresses) {
+  auto a = Make("node-a");
+  auto b = Make("node-b");
+  a->shards->SetAdvertisedAddress("10.0.0.1:50051");
+  b->shards->SetAdvertisedAddress("10.0.0.2:50051");
+  ASSERT_TRUE(WaitFor([&] {
+    auto oa = a->Owned(), ob = b->Owned();
+    return oa.size() + ob.size() == kStrategies && Disjoint(oa, ob) && !oa.empty() &&
+           !ob.empty() && a->shards->AddressOf("node-b") == "10.0.0.2:50051" &&
+           b->shards->AddressOf("node-a") == "10.0.0.1:50051";
+  }));
+  EXPECT_EQ(a->shards->AddressOf("node-a"), "10.0.0.1:50051");  // its own row too
+  EXPECT_EQ(a->shards->AddressOf("node-c"), "");                // no such member
+  const std::set<std::string> on_b = b->Owned();
+  for (const std::string& id : on_b) {
+    EXPECT_FALSE(b->shards->RemoteOwnerOf(id).has_value()) << id << " runs on b";
+    auto owner = a->shards->RemoteOwnerOf(id);
+    ASSERT_TRUE(owner.has_value()) << id;
+    EXPECT_EQ(owner->node, "node-b");
+    EXPECT_EQ(owner->address, "10.0.0.2:50051");
+    EXPECT_EQ(owner->epoch, *b->shards->HeldEpoch(id));
+  }
+  EXPECT_FALSE(a->shards->RemoteOwnerOf("not-stored").has_value());
+  // A new address is published at the next round.
+  b->shards->SetAdvertisedAddress("10.0.0.2:50052");
+  ASSERT_TRUE(WaitFor([&] { return a->shards->AddressOf("node-b") == "10.0.0.2:50052"; }));
+
+  // b stops cleanly: its strategies move to a; a stops naming b, and names
+  // itself (nothing) once it runs them.
+  b.reset();
+  ASSERT_TRUE(WaitFor([&] { return a->Owned().size() == kStrategies; }));
+  for (const std::string& id : on_b) {
+    EXPECT_FALSE(a->shards->RemoteOwnerOf(id).has_value()) << id;
+  }
+  EXPECT_EQ(a->shards->AddressOf("node-b"), "") << "only live members' addresses";
+}
+
 // The owner's writes are fenced by its tenure (docs/cluster.md, "Fencing"):
 // an order that passed the in-memory owner check while another instance's
 // takeover was committing is refused by the database (LEASE_LOST) and

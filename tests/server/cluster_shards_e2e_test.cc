@@ -75,6 +75,12 @@ std::optional<int> OwnerNamed(const std::string& message) {
   return node;
 }
 
+// These clients route themselves (they follow the owner named in
+// UNAVAILABLE answers): the forwarding marker makes an instance answer for
+// itself only, never forward (docs/cluster.md, "Forwarding"), so the test
+// sees what each instance says, as before forwarding existed.
+void RouteMyself(grpc::ClientContext& ctx) { ctx.AddMetadata("x-xctl-forwarded-by", "client"); }
+
 v1::PlaceOrderRequest MarketOrder(const std::string& strategy, v1::Side side,
                                   const std::string& quantity, const std::string& coid) {
   v1::PlaceOrderRequest req;
@@ -131,6 +137,7 @@ class ClusterShardsE2e : public ::testing::Test {
   grpc::Status Balance(int node, const std::string& strategy) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    RouteMyself(ctx);
     v1::GetBalanceRequest req;
     req.set_strategy_id(strategy);
     v1::GetBalanceResponse resp;
@@ -222,6 +229,7 @@ class ClusterShardsE2e : public ::testing::Test {
       stale.emplace_back([&, id, k = n++] {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+        RouteMyself(ctx);
         const v1::PlaceOrderRequest req =
             MarketOrder(id, v1::SIDE_BUY, "1", absl::StrCat("paused", k));
         v1::PlaceOrderResponse resp;
@@ -323,6 +331,7 @@ void ClusterShardsE2e::OwnerFailsUnderLoad(int signal) {
           }
           grpc::ClientContext ctx;
           ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+          RouteMyself(ctx);
           v1::PlaceOrderResponse resp;
           grpc::Status st = stubs_[target]->PlaceOrder(&ctx, req, &resp);
           if (st.ok()) {

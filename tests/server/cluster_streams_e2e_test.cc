@@ -142,9 +142,12 @@ class ClusterStreamsE2e : public ClusterFixture {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
+  // On `node` itself (the forwarding marker: no forwarding, so the owner is
+  // the one that accepts it; docs/cluster.md, "Forwarding").
   grpc::Status Order(RunningXctld& node, const std::string& id, bool close) {
     grpc::ClientContext c;
     Deadline(c);
+    c.AddMetadata("x-xctl-forwarded-by", "client");
     auto stub = v1::ExchangeControl::NewStub(node.channel());
     if (close) {
       v1::ClosePositionRequest req;
@@ -182,10 +185,12 @@ TEST_F(ClusterStreamsE2e, StreamsOnB_ServeAStrategyThatRunsOnlyOnA) {
   RunningXctld& b = *nodes_[1 - owner];
   std::printf("s1 runs on node%d; streams on node%d\n", owner, 1 - owner);
 
-  // B has no s1 of its own: the unary API answers from local state only.
+  // B has no s1 of its own: asked for itself only (the forwarding marker:
+  // docs/cluster.md, "Forwarding"), it names A.
   {
     grpc::ClientContext c;
     Deadline(c);
+    c.AddMetadata("x-xctl-forwarded-by", "client");
     v1::GetBalanceRequest req;
     req.set_strategy_id("s1");
     v1::GetBalanceResponse resp;

@@ -253,6 +253,29 @@ cluster: {nats_url: "nats://127.0.0.1:4222", strategy_lease_ttl_ms: 1200}
   EXPECT_THAT(ValidateConfig(*c).message(), HasSubstr("cluster.strategy_lease_ttl_ms"));
 }
 
+// cluster.advertise_address (docs/cluster.md, "Forwarding"): read, and
+// refused unless HOST:PORT with a port in 1..65535.
+TEST(ParseConfig, ClusterAdvertiseAddressIsReadAndChecked) {
+  auto c = ParseConfig(R"(
+database: postgresql://u:p@db:5432/xctl
+cluster: {nats_url: "nats://127.0.0.1:4222", advertise_address: "xctl-2.internal:50051"}
+)", "x.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->cluster.advertise_address, "xctl-2.internal:50051");
+  EXPECT_TRUE(ValidateConfig(*c).ok()) << ValidateConfig(*c);
+  c->cluster.advertise_address = "[fd00::2]:50051";
+  EXPECT_TRUE(ValidateConfig(*c).ok()) << ValidateConfig(*c);
+  for (const char* bad : {"xctl-2", "xctl-2:", ":50051", "xctl-2:0", "xctl-2:70000",
+                          "xctl 2:50051", "xctl-2:port"}) {
+    c->cluster.advertise_address = bad;
+    absl::Status s = ValidateConfig(*c);
+    EXPECT_THAT(s.message(), HasSubstr("cluster.advertise_address: expected HOST:PORT")) << bad;
+    EXPECT_THAT(s.message(), HasSubstr(bad)) << bad;
+  }
+  c->cluster.advertise_address = "";  // derived from the listen address
+  EXPECT_TRUE(ValidateConfig(*c).ok());
+}
+
 TEST(ParseConfig, ClusterUnknownKeyIsNamed) {
   auto c = ParseConfig("cluster: {nats: nats://x:4222}\n", "x.yaml");
   ASSERT_FALSE(c.ok());

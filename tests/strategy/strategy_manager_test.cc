@@ -625,6 +625,15 @@ TEST_P(StrategyManagerTest, RestartBringsBackStrategiesModesAndRunningStatus) {
   EXPECT_TRUE(again->SubmitSignal({.strategy_id = "tv", .action = "buy", .symbol = "BTC-USDT",
                                    .quantity = "1", .secret = "s3"})
                   .ok());
+  // The secret alone (what a cluster instance checks before forwarding a
+  // signal to the owner): the same answers, and nothing else is judged.
+  EXPECT_EQ(again->CheckSignalSecret({.strategy_id = "tv", .secret = "x"}).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(again->CheckSignalSecret({.strategy_id = "tv", .secret = "s3"}).ok());
+  EXPECT_TRUE(again->CheckSignalSecret({.strategy_id = "ext", .secret = "anything"}).ok())
+      << "no secret set: nothing to check";
+  EXPECT_EQ(again->CheckSignalSecret({.strategy_id = "nope", .secret = "s3"}).code(),
+            absl::StatusCode::kNotFound);
   EXPECT_EQ(again->Start({}).code(), absl::StatusCode::kFailedPrecondition);
 }
 

@@ -108,6 +108,20 @@ class ChaosClient {
   int named_owner_follows() const { return follows_; }
   // True once the thread stopped placing orders.
   bool finished() const { return finished_; }
+  // Hold(): no new order until Release(); idle() is true once the current
+  // one is done and the client waits.
+  void Hold() {
+    absl::MutexLock lock(&hold_mu_);
+    held_ = true;
+  }
+  void Release() {
+    absl::MutexLock lock(&hold_mu_);
+    held_ = false;
+  }
+  bool idle() const {
+    absl::MutexLock lock(&hold_mu_);
+    return !in_order_;
+  }
   // After Join().
   const std::vector<ClientOrder>& orders() const { return orders_; }
 
@@ -133,18 +147,34 @@ class ChaosClient {
     std::uniform_int_distribution<int> coin(0, 1), qty(1, 3),
         pause_ms(pause_ms_min_, pause_ms_max_);
     for (int k = 0; !stop_new_ && !abort_; ++k) {
+      while (!BeginOrder() && !stop_new_ && !abort_) absl::SleepFor(absl::Milliseconds(5));
+      if (stop_new_ || abort_) break;
       ClientOrder o;
       o.strategy = strategies_[pick(rng_)];
       o.client_order_id = absl::StrCat("x", id_, "n", k);  // letters and digits (BloFin)
       o.side = coin(rng_) == 0 ? v1::SIDE_BUY : v1::SIDE_SELL;
       o.quantity = absl::StrCat(qty(rng_));
       Place(o);
+      EndOrder();
       orders_.push_back(o);
       if (o.acked) ++acked_;
       if (o.acked || !o.refused.empty()) ++done_;
       absl::SleepFor(absl::Milliseconds(pause_ms(rng_)));
     }
+    EndOrder();
     finished_ = true;
+  }
+
+  // False while held; else the order begins (idle() turns false).
+  bool BeginOrder() {
+    absl::MutexLock lock(&hold_mu_);
+    if (held_) return false;
+    in_order_ = true;
+    return true;
+  }
+  void EndOrder() {
+    absl::MutexLock lock(&hold_mu_);
+    in_order_ = false;
   }
 
   void Place(ClientOrder& o) {
@@ -194,7 +224,8 @@ class ChaosClient {
         o.refused = absl::StrCat(st.error_code(), " ", st.error_message());
         return;
       }
-      if (!absl::StrContains(st.error_message(), o.strategy)) {
+      if (!absl::StrContains(st.error_message(), "strategy " + o.strategy) &&
+          !absl::StrContains(st.error_message(), "strategy:" + o.strategy)) {
         // Not an answer about the strategy (the process is gone or paused):
         // another instance.
         target = (target + 1) % nodes_->size();
@@ -218,6 +249,9 @@ class ChaosClient {
   std::atomic<int> acked_{0};
   std::atomic<int> follows_{0};
   std::atomic<bool> finished_{false};
+  mutable absl::Mutex hold_mu_;
+  bool held_ ABSL_GUARDED_BY(hold_mu_) = false;
+  bool in_order_ ABSL_GUARDED_BY(hold_mu_) = false;
   std::vector<ClientOrder> orders_;  // written by the thread, read after Join()
 };
 

@@ -78,4 +78,21 @@ inline WriteAudit ReadWriteAudit(const std::string& url) {
   return out;
 }
 
+// The audit's own check: a row written under another application_name (in
+// a transaction rolled back, so nothing stays) is reported as a write by a
+// non-owner. False if the trigger missed it.
+inline bool AuditFlagsAnIntruder(const std::string& url) {
+  soci::session sql(soci::postgresql,
+                    PostgresConnInfo(url).value() + " application_name='intruder'");
+  soci::transaction tx(sql);
+  sql << "UPDATE accounts SET strategy_id = strategy_id "
+         "WHERE strategy_id = (SELECT min(strategy_id) FROM accounts)";
+  long long flagged = 0;
+  sql << "SELECT count(*) FROM chaos_writes WHERE writer = 'intruder' "
+         "AND (holder IS NULL OR holder <> writer || '/strategies')",
+      soci::into(flagged);
+  tx.rollback();
+  return flagged > 0;
+}
+
 }  // namespace xctl::testing

@@ -577,6 +577,9 @@ void ClusterChaos::CheckInvariants(const std::vector<ClientOrder>& orders,
             << " committed by the holder past the lease's expiry (a takeover waits for them)"
             << std::endl;
   ::testing::Test::RecordProperty("writes_audited", static_cast<int>(audit.writes));
+  EXPECT_GT(audit.writes, 0) << "the audit saw no write";
+  EXPECT_TRUE(xctl::testing::AuditFlagsAnIntruder(db_->url()))
+      << "the audit does not see a write by another node";
 
   // KPIs as each owner answers them equal those rebuilt from the stored rows
   // (docs/kpis.md: realized = sum of closed trades' pnl, fees = every fill's

@@ -47,9 +47,11 @@ inline void InstallWriteAudit(const std::string& url) {
 }
 
 struct WriteAudit {
-  long long writes = 0;             // audited row writes
-  long long past_expiry = 0;        // committed by the holder with the lease already expired
-  std::vector<std::string> by_non_owner;  // "orders INSERT c1 by node0, lease node1/strategies epoch 4"
+  long long writes = 0;       // audited row writes
+  long long past_expiry = 0;  // committed by the holder with the lease already expired
+  // One line per (table, operation, strategy, writer, lease holder, epoch):
+  // "orders INSERT p1 by node0 while lease held by node1/strategies epoch 4: 2 rows".
+  std::vector<std::string> by_non_owner;
 };
 
 // Reads the audit. Lease holders are "<node>/strategies" (docs/cluster.md,

@@ -46,8 +46,8 @@ TEST_F(OrderRouterTest, PaperWithoutCredentialsLiveWithThemEachSeesItsOwnPositio
 // Cluster mode: a trade that passed the gate while its strategy was being
 // removed here (its lease lost, or given back) finds no route; the gate is
 // asked again and answers (UNAVAILABLE naming the owner), never NOT_FOUND,
-// which a client takes as final. Found by the chaos run (docs/cluster.md,
-// "Chaos run"): 3 orders refused "unknown strategy" in a 300 s run.
+// which a client takes as final. Found while tracing the chaos run's
+// "unknown strategy" answers (docs/cluster.md, "Chaos run").
 TEST_F(OrderRouterTest, ATradeRacingItsStrategysRemovalIsAnsweredByTheGateNotAsUnknown) {
   int calls = 0;
   router_->SetTradeGate([&](absl::string_view id) -> absl::Status {

@@ -33,7 +33,9 @@
 // - no row was written by an instance that did not hold the strategy's lease
 //   at that moment (the database's own audit, chaos_audit.h);
 // - each strategy's KPIs (realized PnL, fees, closed trades, open positions)
-//   as its owner answers them equal those rebuilt from the stored rows.
+//   as its owner answers them equal those rebuilt from the stored rows;
+// - and, during the run, a restarted instance never calls an existing
+//   strategy unknown (probed for a second after each restart).
 // The figures (faults by kind, orders, violations) are printed and recorded.
 #include <signal.h>
 

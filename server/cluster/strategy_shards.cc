@@ -232,11 +232,12 @@ StrategyShards::Stats StrategyShards::stats() const {
 absl::Status StrategyShards::CheckOwner(absl::string_view strategy_id) {
   auto name = StrategyLeaseName(strategy_id);
   if (!name.ok()) return absl::OkStatus();  // not a strategy id: the caller says so
-  bool candidate, taken;
+  bool candidate, taken, read_once;
   std::optional<KnownLease> known;
   {
     absl::MutexLock lock(&mu_);
     taken = taken_.contains(strategy_id);
+    read_once = read_once_;
     if (giving_back_.contains(strategy_id)) {
       return absl::UnavailableError(absl::StrCat(
           "strategy ", strategy_id, " is moving from instance ", options_.node_id,
@@ -271,6 +272,13 @@ absl::Status StrategyShards::CheckOwner(absl::string_view strategy_id) {
     return absl::UnavailableError(absl::StrCat(
         "strategy ", strategy_id, " runs on instance ", NodeOfShardsHolder(known->holder),
         " (lease epoch ", known->epoch, "); send the request there or retry"));
+  }
+  if (!read_once) {
+    // Just started: no round has read the stored strategies yet (the
+    // listener is up before the first round ends, or the database is down).
+    return absl::UnavailableError(absl::StrCat(
+        "strategy ", strategy_id, ": instance ", options_.node_id,
+        " has not read the cluster's strategies yet; retry in a moment"));
   }
   if (!candidate) return absl::OkStatus();  // deleted, or unknown here yet
   if (known) {
@@ -425,6 +433,7 @@ void StrategyShards::Round() {
     }
     absl::MutexLock lock(&mu_);
     candidates_ = std::move(candidates);
+    read_once_ = true;
     leases_ = std::move(leases);
     addresses_ = std::move(addresses);
     stats_.live_members = members;

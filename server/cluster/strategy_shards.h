@@ -159,6 +159,10 @@ class StrategyShards final : public StrategyOwnership {
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   // Strategy ids stored, as of the last round.
   absl::flat_hash_set<std::string> candidates_ ABSL_GUARDED_BY(mu_);
+  // Until a round read the stored strategies, candidates_ says nothing:
+  // trades are answered UNAVAILABLE, not passed on to exchange control (it
+  // would call an existing strategy unknown, which clients take as final).
+  bool read_once_ ABSL_GUARDED_BY(mu_) = false;
   // Being given back: refused at once, before the keeper releases them.
   absl::flat_hash_set<std::string> giving_back_ ABSL_GUARDED_BY(mu_);
   // Held and handed to the manager (TakeOwnership done): trades pass only

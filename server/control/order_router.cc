@@ -248,6 +248,11 @@ absl::StatusOr<std::shared_ptr<Exchange>> OrderRouter::ExchangeFor(
   return r.exchange;
 }
 
+absl::Status OrderRouter::UnknownAfterGate(absl::string_view strategy_id) const {
+  XCTL_RETURN_IF_ERROR(CheckGate(strategy_id));
+  return UnknownStrategy(strategy_id);
+}
+
 absl::StatusOr<OrderResult> OrderRouter::PlaceOrder(const OrderRequest& request) {
   XCTL_RETURN_IF_ERROR(CheckOrderRequest(request));
   XCTL_RETURN_IF_ERROR(CheckGate(request.strategy_id));
@@ -255,16 +260,17 @@ absl::StatusOr<OrderResult> OrderRouter::PlaceOrder(const OrderRequest& request)
   {
     absl::MutexLock lock(&mu_);
     auto it = routes_.find(request.strategy_id);
-    if (it == routes_.end()) {
-      return UnknownStrategy(request.strategy_id);
+    if (it != routes_.end()) {
+      const Route& r = *it->second;
+      XCTL_RETURN_IF_ERROR(CheckRunning(r.info));
+      XCTL_RETURN_IF_ERROR(CheckTradedSymbol(r.info, request.symbol));
+      XCTL_RETURN_IF_ERROR(CheckNoOtherModeRow(
+          r.info,
+          portfolio_.OpenRowNotInMode(request.strategy_id, request.symbol, r.info.mode())));
+      exchange = r.exchange;
     }
-    const Route& r = *it->second;
-    XCTL_RETURN_IF_ERROR(CheckRunning(r.info));
-    XCTL_RETURN_IF_ERROR(CheckTradedSymbol(r.info, request.symbol));
-    XCTL_RETURN_IF_ERROR(CheckNoOtherModeRow(
-        r.info, portfolio_.OpenRowNotInMode(request.strategy_id, request.symbol, r.info.mode())));
-    exchange = r.exchange;
   }
+  if (!exchange) return UnknownAfterGate(request.strategy_id);
   XCTL_ASSIGN_OR_RETURN(OrderResult result, exchange->PlaceOrder(request));
   portfolio_.Apply(request.strategy_id, result);
   return result;
@@ -274,8 +280,9 @@ absl::StatusOr<OrderResult> OrderRouter::ClosePosition(absl::string_view strateg
                                                            const CloseRequest& request) {
   XCTL_RETURN_IF_ERROR(CheckCloseRequest(request));
   XCTL_RETURN_IF_ERROR(CheckGate(strategy_id));
-  XCTL_ASSIGN_OR_RETURN(std::shared_ptr<Exchange> exchange,
-                        ExchangeFor(strategy_id, request.symbol));
+  absl::StatusOr<std::shared_ptr<Exchange>> found = ExchangeFor(strategy_id, request.symbol);
+  if (absl::IsNotFound(found.status())) return UnknownAfterGate(strategy_id);
+  XCTL_ASSIGN_OR_RETURN(std::shared_ptr<Exchange> exchange, std::move(found));
   XCTL_ASSIGN_OR_RETURN(OrderResult result, exchange->ClosePosition(request));
   portfolio_.Apply(strategy_id, result);
   return result;
@@ -288,12 +295,12 @@ absl::StatusOr<Order> OrderRouter::CancelOrder(absl::string_view strategy_id,
   {
     absl::MutexLock lock(&mu_);
     auto it = routes_.find(strategy_id);
-    if (it == routes_.end()) {
-      return UnknownStrategy(strategy_id);
+    if (it != routes_.end()) {
+      current = it->second->exchange;
+      previous = it->second->previous;
     }
-    current = it->second->exchange;
-    previous = it->second->previous;
   }
+  if (!current) return UnknownAfterGate(strategy_id);
   auto cancelled = current->CancelOrder(request);
   if (cancelled.status().code() == absl::StatusCode::kNotFound && previous) {
     return previous->CancelOrder(request);

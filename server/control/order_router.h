@@ -155,6 +155,12 @@ class OrderRouter final : public StrategyTrading {
   absl::Status CheckGate(absl::string_view strategy_id) const {
     return trade_gate_ ? trade_gate_(strategy_id) : absl::OkStatus();
   }
+  // A trade that passed the gate found no route: in cluster mode the
+  // strategy may have been removed meanwhile (its lease lost, or given
+  // back), so the gate is asked again and its answer (UNAVAILABLE naming
+  // the owner, or "retry") wins over NOT_FOUND, which clients take as final.
+  // Called without mu_ (the gate may read the lease table).
+  absl::Status UnknownAfterGate(absl::string_view strategy_id) const;
 
   const Deps deps_;
   Portfolio& portfolio_;

@@ -384,6 +384,34 @@ TEST_P(BlofinExchangeTest, TheSharedBudgetKeepsUnderBlofinsTradeLimit) {
   EXPECT_TRUE(limited->PlaceOrder(Market(Side::kBuy, "0.1")).ok());
 }
 
+// A known bug, found by the chaos run (tests/server/cluster_chaos_test.cc;
+// docs/cluster.md, "Chaos run"), disabled until BlofinExchange is fixed:
+// when BloFin accepted a placement but a read after it fails (here the
+// fills read, refused by the local trading budget; a PostgreSQL error or a
+// process killed before Sync's write does the same), Send returns the error
+// and stores nothing, so the retry with the same client order id finds no
+// row, skips the lookup and places the order at BloFin a second time.
+// Expected: the retry looks the order up and answers the first placement.
+// Run: --gtest_also_run_disabled_tests --gtest_filter='*FillsReadIsRefused*'.
+TEST_P(BlofinExchangeTest, DISABLED_AnOrderWhoseFillsReadIsRefusedIsNotPlacedAgainOnRetry) {
+  exchange_.reset();
+  FakeClock clock(absl::Now());
+  BlofinExchangeConfig c = Config();
+  // 3 orders x 3 requests, then the 4th order's placement and order detail
+  // pass and its fills read is refused.
+  c.rest.budget = std::make_shared<RequestBudget>(
+      fake_->base_url(), RequestLimits{.per_minute = 1000, .trade_per_window = 11}, &clock);
+  auto limited = Make(c, &clock);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(limited->PlaceOrder(Market(Side::kBuy, "0.1")).ok());
+  auto fourth = limited->PlaceOrder(Market(Side::kBuy, "0.1", "twice1"));
+  ASSERT_EQ(fourth.status().code(), absl::StatusCode::kResourceExhausted) << fourth.status();
+  EXPECT_EQ(fake_->OrderCount("k1"), 4);  // BloFin has it
+  clock.Advance(absl::Seconds(10));
+  auto retry = limited->PlaceOrder(Market(Side::kBuy, "0.1", "twice1"));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(fake_->OrderCount("k1"), 4) << "the retry placed twice1 at BloFin again";
+}
+
 // index.md "Rate Limits" / "Risk Control Restrictions": after a 429 or a
 // 403 every request of the host waits; the manual clock moves past it.
 TEST_P(BlofinExchangeTest, After429Or403NothingIsSentUntilTheBackOffPasses) {

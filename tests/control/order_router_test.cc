@@ -43,6 +43,40 @@ TEST_F(OrderRouterTest, PaperWithoutCredentialsLiveWithThemEachSeesItsOwnPositio
   EXPECT_EQ(all.strategies.size(), 3u);
 }
 
+// Cluster mode: a trade that passed the gate while its strategy was being
+// removed here (its lease lost, or given back) finds no route; the gate is
+// asked again and answers (UNAVAILABLE naming the owner), never NOT_FOUND,
+// which a client takes as final. Found while tracing the chaos run's
+// "unknown strategy" answers (docs/cluster.md, "Chaos run").
+TEST_F(OrderRouterTest, ATradeRacingItsStrategysRemovalIsAnsweredByTheGateNotAsUnknown) {
+  int calls = 0;
+  router_->SetTradeGate([&](absl::string_view id) -> absl::Status {
+    if (calls++ == 0) {
+      EXPECT_TRUE(router_->RemoveStrategy(id).ok());  // the lease is lost just now
+      return absl::OkStatus();
+    }
+    return absl::UnavailableError("strategy p1 runs on instance node2 (lease epoch 5)");
+  });
+  auto expect_gate = [&](const absl::Status& st, const char* what) {
+    EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable) << what << ": " << st;
+    EXPECT_THAT(st.message(), HasSubstr("runs on instance node2")) << what;
+    EXPECT_EQ(calls, 2) << what;
+  };
+  ASSERT_TRUE(router_->UpsertStrategy(Strategy("p1", "sma_cross")).ok());
+  expect_gate(router_->PlaceOrder(Buy("p1")).status(), "PlaceOrder");
+  calls = 0;
+  ASSERT_TRUE(router_->UpsertStrategy(Strategy("p1", "sma_cross")).ok());
+  expect_gate(router_->ClosePosition("p1", CloseRequest{.symbol = "BTC-USDT"}).status(),
+              "ClosePosition");
+  calls = 0;
+  ASSERT_TRUE(router_->UpsertStrategy(Strategy("p1", "sma_cross")).ok());
+  expect_gate(router_->CancelOrder("p1", CancelRequest{.client_order_id = "c1"}).status(),
+              "CancelOrder");
+  // A strategy nobody has stays unknown once the gate lets it through.
+  router_->SetTradeGate([](absl::string_view) { return absl::OkStatus(); });
+  EXPECT_EQ(router_->PlaceOrder(Buy("ghost")).status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(OrderRouterTest, RequestsAreValidatedBeforeAnyExchangeSeesThem) {
   ASSERT_TRUE(router_->UpsertStrategy(Strategy("p1", "sma_cross")).ok());
   EXPECT_EQ(router_->PlaceOrder(Buy("ghost")).status().code(), absl::StatusCode::kNotFound);

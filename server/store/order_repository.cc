@@ -130,6 +130,16 @@ absl::Status OrderRepository::Update(const Order& o) {
   });
 }
 
+absl::Status OrderRepository::DeleteUnplaced(int64_t id_value) {
+  return Guard(absl::StrCat("delete unplaced order ", id_value), [&]() -> absl::Status {
+    long long id = id_value;
+    soci::statement st = (session_.prepare <<
+        "DELETE FROM orders WHERE id = :id AND exchange_order_id = ''", soci::use(id));
+    st.execute(true);
+    return CheckAffected(st, absl::StrCat("unplaced order ", id_value));
+  });
+}
+
 absl::StatusOr<Order> OrderRepository::Get(int64_t id_value) {
   long long id = id_value;
   return One(Query<OrderRow, Order>(

@@ -81,6 +81,10 @@ class OrderRepository : Repository {
   // Sets order->id. ALREADY_EXISTS for a (strategy, client order id) seen before.
   [[nodiscard]] absl::Status Insert(Order* order);
   [[nodiscard]] absl::Status Update(const Order& order);
+  // Deletes order `id` if it was never placed (no exchange order id): a live
+  // exchange's write-ahead row of an order the exchange refused
+  // (BlofinExchange::Send). NOT_FOUND when there is no such row.
+  [[nodiscard]] absl::Status DeleteUnplaced(int64_t id);
   [[nodiscard]] absl::StatusOr<Order> Get(int64_t id);
   // nullopt when there is none.
   [[nodiscard]] absl::StatusOr<std::optional<Order>> GetByClientOrderId(

@@ -384,16 +384,14 @@ TEST_P(BlofinExchangeTest, TheSharedBudgetKeepsUnderBlofinsTradeLimit) {
   EXPECT_TRUE(limited->PlaceOrder(Market(Side::kBuy, "0.1")).ok());
 }
 
-// A known bug, found by the chaos run (tests/server/cluster_chaos_test.cc;
-// docs/cluster.md, "Chaos run"), disabled until BlofinExchange is fixed:
-// when BloFin accepted a placement but a read after it fails (here the
-// fills read, refused by the local trading budget; a PostgreSQL error or a
-// process killed before Sync's write does the same), Send returns the error
-// and stores nothing, so the retry with the same client order id finds no
-// row, skips the lookup and places the order at BloFin a second time.
-// Expected: the retry looks the order up and answers the first placement.
-// Run: --gtest_also_run_disabled_tests --gtest_filter='*FillsReadIsRefused*'.
-TEST_P(BlofinExchangeTest, DISABLED_AnOrderWhoseFillsReadIsRefusedIsNotPlacedAgainOnRetry) {
+// Found by the chaos run (docs/cluster.md, "Chaos run"): a placement BloFin
+// accepted whose fills read is then refused (xctl's own trading budget, 30
+// requests per 10 s; index.md "Rate Limits") used to return the error and
+// store nothing, so the retry with the same client order id placed the order
+// at BloFin a second time. Now the order is stored before it is sent
+// (BlofinExchange::Send's write-ahead row), the accepted placement keeps
+// BloFin's order id, and the retry answers the first placement.
+TEST_P(BlofinExchangeTest, AnOrderWhoseFillsReadIsRefusedIsNotPlacedAgainOnRetry) {
   exchange_.reset();
   FakeClock clock(absl::Now());
   BlofinExchangeConfig c = Config();
@@ -404,12 +402,24 @@ TEST_P(BlofinExchangeTest, DISABLED_AnOrderWhoseFillsReadIsRefusedIsNotPlacedAga
   auto limited = Make(c, &clock);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(limited->PlaceOrder(Market(Side::kBuy, "0.1")).ok());
   auto fourth = limited->PlaceOrder(Market(Side::kBuy, "0.1", "twice1"));
-  ASSERT_EQ(fourth.status().code(), absl::StatusCode::kResourceExhausted) << fourth.status();
-  EXPECT_EQ(fake_->OrderCount("k1"), 4);  // BloFin has it
+  ASSERT_TRUE(fourth.ok()) << fourth.status();  // it is at BloFin: not an error
+  EXPECT_FALSE(fourth->order.exchange_order_id.empty());
+  EXPECT_EQ(fake_->OrderCount("k1"), 4);
   clock.Advance(absl::Seconds(10));
   auto retry = limited->PlaceOrder(Market(Side::kBuy, "0.1", "twice1"));
   ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->order.exchange_order_id, fourth->order.exchange_order_id);
   EXPECT_EQ(fake_->OrderCount("k1"), 4) << "the retry placed twice1 at BloFin again";
+  // The next tick records the fills the refused read missed.
+  limited->OnTick(Tick{.pair = "BTC-USDT", .bid = D("63985"), .ask = D("63986"), .last = D("63985")});
+  int found = 0;
+  for (const Order& o : StoredOrders()) {
+    if (o.client_order_id != "twice1") continue;
+    ++found;
+    EXPECT_EQ(o.status, OrderStatus::kFilled);
+    EXPECT_EQ(o.filled_quantity, D("0.1"));
+  }
+  EXPECT_EQ(found, 1);
 }
 
 // index.md "Rate Limits" / "Risk Control Restrictions": after a 429 or a

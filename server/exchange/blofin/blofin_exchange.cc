@@ -218,6 +218,8 @@ absl::StatusOr<OrderResult> BlofinExchange::Retry(const Order& stored, const Ord
 
 absl::StatusOr<OrderResult> BlofinExchange::Send(const OrderRequest& req,
                                                  const Instrument& instrument) {
+  bool created = false;
+  XCTL_ASSIGN_OR_RETURN(Order unresolved, StoreUnresolved(req, &created));
   std::vector<std::pair<const char*, std::string>> members = {
       {"instId", req.symbol},
       {"marginMode", config_.margin_mode},
@@ -266,29 +268,74 @@ absl::StatusOr<OrderResult> BlofinExchange::Send(const OrderRequest& req,
   }
   if (!error.ok()) {
     const bool duplicate = error.code() == absl::StatusCode::kAlreadyExists;
-    if (!duplicate && !blofin::IsUncertain(error)) return error;  // refused: nothing placed
+    if (!duplicate && !blofin::IsUncertain(error)) {  // refused: nothing placed
+      if (created) {
+        absl::Status dropped = deps_.store->Transact(
+            [&](Tx& tx) { return tx.orders().DeleteUnplaced(unresolved.id); }, fence());
+        if (!dropped.ok()) {
+          // Left unresolved: a retry looks it up first, Reconcile closes it.
+          spdlog::warn("event=blofin_unplaced_row_kept strategy={} client_order_id={} error={}",
+                       config_.strategy_id, req.client_order_id, LogQuote(dropped.message()));
+        }
+      }
+      return error;
+    }
     return ResolveUncertain(req, instrument, error);
   }
   auto remote = FetchOrder({req.symbol, order_id, req.client_order_id});
-  if (remote.ok() && *remote) return Sync(**remote, instrument);
-  // Accepted but not readable yet: store what was sent; OnTick syncs it.
-  Order o{.strategy_id = config_.strategy_id, .client_order_id = req.client_order_id,
-          .exchange_order_id = order_id, .symbol = req.symbol, .side = req.side,
-          .type = req.type, .price = req.price, .quantity = req.quantity,
-          .status = OrderStatus::kOpen, .reduce_only = req.reduce_only,
-          .take_profit = req.take_profit, .stop_loss = req.stop_loss,
-          .mode = TradingMode::kLive};
-  o.create_time_ms = o.update_time_ms = deps_.clock->NowMillis();
+  if (remote.ok() && *remote) {
+    auto synced = Sync(**remote, instrument);
+    if (synced.ok()) return synced;
+    // Placed, but its fills could not be read or recorded (a refused read, a
+    // failed write): the row keeps BloFin's order id below and OnTick syncs
+    // it. Never an error here: the order is at BloFin.
+    spdlog::warn("event=blofin_order_sync_deferred strategy={} client_order_id={} error={}",
+                 config_.strategy_id, req.client_order_id, LogQuote(synced.status().message()));
+  }
+  // Accepted but not readable yet: the row gets BloFin's order id; OnTick
+  // syncs it. Should this write fail too, the row stays unresolved and a
+  // retry looks the order up (it is not sent twice).
+  Order o = unresolved;
+  o.exchange_order_id = order_id;
+  o.update_time_ms = deps_.clock->NowMillis();
   XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
     XCTL_ASSIGN_OR_RETURN(std::optional<Order> row, tx.orders().GetByClientOrderId(
                                                         config_.strategy_id, o.client_order_id));
     if (!row) return tx.orders().Insert(&o);
+    if (!row->exchange_order_id.empty()) {  // recorded meanwhile (a sync that got through)
+      o = *row;
+      return absl::OkStatus();
+    }
     o.id = row->id;
     o.create_time_ms = row->create_time_ms;
     return tx.orders().Update(o);
   }, fence()));
   return OrderResult{.order = o};
 }
+
+absl::StatusOr<Order> BlofinExchange::StoreUnresolved(const OrderRequest& req, bool* created) {
+  const int64_t now = deps_.clock->NowMillis();
+  Order o{.strategy_id = config_.strategy_id, .client_order_id = req.client_order_id,
+          .symbol = req.symbol, .side = req.side, .type = req.type, .price = req.price,
+          .quantity = req.quantity, .status = OrderStatus::kOpen,
+          .reduce_only = req.reduce_only, .take_profit = req.take_profit,
+          .stop_loss = req.stop_loss, .mode = TradingMode::kLive,
+          .create_time_ms = now, .update_time_ms = now};
+  *created = false;
+  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
+    XCTL_ASSIGN_OR_RETURN(std::optional<Order> row, tx.orders().GetByClientOrderId(
+                                                        config_.strategy_id, req.client_order_id));
+    if (row) {
+      o = *row;
+      return absl::OkStatus();
+    }
+    XCTL_RETURN_IF_ERROR(tx.orders().Insert(&o));
+    *created = true;
+    return absl::OkStatus();
+  }, fence()));
+  return o;
+}
+
 
 absl::StatusOr<OrderResult> BlofinExchange::ResolveUncertain(const OrderRequest& req,
                                                              const Instrument& instrument,
@@ -299,21 +346,8 @@ absl::StatusOr<OrderResult> BlofinExchange::ResolveUncertain(const OrderRequest&
                  config_.strategy_id, req.client_order_id, LogQuote(error.message()));
     return Sync(**found, instrument);
   }
-  // Unknown outcome: keep an unresolved row so nothing sends the order again
-  // before it has been looked up.
-  const int64_t now = deps_.clock->NowMillis();
-  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
-    XCTL_ASSIGN_OR_RETURN(std::optional<Order> row, tx.orders().GetByClientOrderId(
-                                                        config_.strategy_id, req.client_order_id));
-    if (row) return absl::OkStatus();
-    Order o{.strategy_id = config_.strategy_id, .client_order_id = req.client_order_id,
-            .symbol = req.symbol, .side = req.side, .type = req.type, .price = req.price,
-            .quantity = req.quantity, .status = OrderStatus::kOpen,
-            .reduce_only = req.reduce_only, .take_profit = req.take_profit,
-            .stop_loss = req.stop_loss, .mode = TradingMode::kLive,
-            .create_time_ms = now, .update_time_ms = now};
-    return tx.orders().Insert(&o);
-  }, fence()));
+  // Unknown outcome: Send's write-ahead row stays unresolved, so nothing
+  // sends the order again before it has been looked up.
   return absl::UnavailableError(absl::StrCat(
       error.message(), "; BloFin does not list order ", req.client_order_id,
       found.ok() ? " (yet)" : absl::StrCat(" (lookup failed: ", found.status().message(), ")"),

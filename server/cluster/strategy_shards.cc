@@ -259,14 +259,7 @@ absl::Status StrategyShards::CheckOwner(absl::string_view strategy_id) {
   // Only when that names no live owner (a takeover under way) is the lease
   // table asked, so the answer names the new owner as soon as there is one.
   if (candidate && !(known && known->live && known->holder != holder_)) {
-    auto fresh = table_->Get(*name);
-    if (fresh.ok() && fresh->has_value()) {
-      const Lease& l = **fresh;
-      known = KnownLease{.holder = l.holder, .epoch = l.epoch,
-                         .live = l.expires_at_ms > l.db_now_ms};
-      absl::MutexLock lock(&mu_);
-      leases_[std::string(strategy_id)] = *known;
-    }
+    if (auto fresh = ReadLeaseAfresh(*name, strategy_id)) known = *fresh;
   }
   if (known && known->live && known->holder != holder_) {
     return absl::UnavailableError(absl::StrCat(
@@ -300,6 +293,17 @@ void StrategyShards::SetAdvertisedAddress(std::string address) {
   wake_ = true;
 }
 
+std::optional<StrategyShards::KnownLease> StrategyShards::ReadLeaseAfresh(
+    const std::string& name, absl::string_view strategy_id) {
+  auto fresh = table_->Get(name);
+  if (!fresh.ok() || !fresh->has_value()) return std::nullopt;
+  const Lease& l = **fresh;
+  KnownLease known{.holder = l.holder, .epoch = l.epoch, .live = l.expires_at_ms > l.db_now_ms};
+  absl::MutexLock lock(&mu_);
+  leases_[std::string(strategy_id)] = known;
+  return known;
+}
+
 std::optional<RemoteOwner> StrategyShards::RemoteOwnerOf(absl::string_view strategy_id) {
   auto name = StrategyLeaseName(strategy_id);
   if (!name.ok()) return std::nullopt;
@@ -318,14 +322,7 @@ std::optional<RemoteOwner> StrategyShards::RemoteOwnerOf(absl::string_view strat
   // call forwarded here just after this instance gave the strategy away is
   // answered naming the new owner (and retried there by the sender).
   if (candidate && !other_live()) {
-    auto fresh = table_->Get(*name);
-    if (fresh.ok() && fresh->has_value()) {
-      const Lease& l = **fresh;
-      known = KnownLease{.holder = l.holder, .epoch = l.epoch,
-                         .live = l.expires_at_ms > l.db_now_ms};
-      absl::MutexLock lock(&mu_);
-      leases_[std::string(strategy_id)] = *known;
-    }
+    if (auto fresh = ReadLeaseAfresh(*name, strategy_id)) known = *fresh;
   }
   if (!other_live()) return std::nullopt;
   RemoteOwner owner{.node = NodeOfShardsHolder(known->holder), .epoch = known->epoch};

@@ -177,6 +177,11 @@ class StrategyShards final : public StrategyOwnership {
     bool live = false;
   };
   absl::flat_hash_map<std::string, KnownLease> leases_ ABSL_GUARDED_BY(mu_);
+  // Reads lease `name` from the table (a database call, off the round) and
+  // keeps it as strategy_id's known lease; nullopt when there is none.
+  std::optional<KnownLease> ReadLeaseAfresh(const std::string& name,
+                                            absl::string_view strategy_id)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Live members' advertised gRPC addresses by node, as of the last round.
   absl::flat_hash_map<std::string, std::string> addresses_ ABSL_GUARDED_BY(mu_);
   std::string advertised_ ABSL_GUARDED_BY(mu_);

@@ -329,6 +329,9 @@ std::map<std::string, int> ClusterChaos::Owners(absl::Duration limit, bool balan
       for (int n = 0; n < kNodes; ++n) {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        // Answered by that instance alone: a non-owner would forward it to
+        // the owner (docs/cluster.md, "Forwarding"), and this asks who runs it.
+        ctx.AddMetadata("x-xctl-forwarded-by", "chaos-probe");
         v1::GetBalanceRequest req;
         req.set_strategy_id(id);
         v1::GetBalanceResponse resp;

@@ -55,12 +55,6 @@ absl::Status ValidateLiveLeaseRoom(const ServerConfig& config) {
 absl::Status ValidateCluster(const ServerConfig& config) {
   const ClusterConfig& c = config.cluster;
   if (!c.enabled()) return absl::OkStatus();
-  if (config.price.source == "blofin-ws") {
-    // Only the price leader may hold the WebSocket, which the price module's
-    // fetch gate does not cover yet (docs/price.md, "blofin-ws").
-    return absl::InvalidArgumentError(
-        "price source blofin-ws is not available in cluster mode yet: use blofin there");
-  }
   if (!absl::StartsWith(config.database, "postgresql://") &&
       !absl::StartsWith(config.database, "postgres://")) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -92,6 +92,7 @@ PriceModule::PriceModule(const PriceConfig& config,
 
 PriceModule::~PriceModule() {
   Stop();
+  StopGatedPush();  // a push started by PollOnce without Start (tests)
   dispatcher_.reset();  // joins its threads before the members they use go
 }
 
@@ -120,7 +121,7 @@ void PriceModule::Start() {
   spdlog::info("event=price_module_started source={} pairs={} interval_ms={}",
                source_->name(), absl::StrJoin(config_.pairs, ","),
                config_.interval_ms);
-  if (source_->Pushes()) {
+  if (source_->Pushes() && !fetch_gate_) {  // gated: PollOnce starts it on the leader
     source_->StartPushing(config_.pairs,
                           [this](std::vector<Tick> ticks) { Ingest(std::move(ticks)); });
   }
@@ -133,8 +134,9 @@ void PriceModule::Stop() {
     if (!running_) return;
     stopping_ = true;
   }
-  source_->StopPushing();  // no Ingest from the source's thread after this
+  if (!fetch_gate_) source_->StopPushing();  // no Ingest from the source's thread after this
   if (poll_thread_.joinable()) poll_thread_.join();
+  StopGatedPush();  // the poll thread is gone: nothing starts it again
   absl::MutexLock lock(&run_mu_);
   running_ = false;
 }
@@ -177,6 +179,7 @@ void PriceModule::PollOnce() {
   FetchSink sink;
   if (fetch_gate_) {
     sink = fetch_gate_();
+    if (source_->Pushes()) GatePush(sink);
     if (!sink) {  // cluster follower: prices arrive through Ingest
       CheckStaleness();
       return;
@@ -199,6 +202,45 @@ void PriceModule::PollOnce() {
   }
   MaybeFetchFunding();
   CheckStaleness();
+}
+
+void PriceModule::GatePush(const FetchSink& sink) {
+  bool start = false;
+  bool stop = false;
+  {
+    absl::MutexLock lock(&push_mu_);
+    push_sink_ = sink;
+    start = sink && !gated_pushing_;
+    stop = !sink && gated_pushing_;
+    gated_pushing_ = static_cast<bool>(sink);
+  }
+  if (start) {
+    spdlog::info("event=price_push_started source={} reason=fetch_gate_open", source_->name());
+    source_->StartPushing(config_.pairs,
+                          [this](std::vector<Tick> ticks) { PushToGate(std::move(ticks)); });
+  } else if (stop) {
+    spdlog::info("event=price_push_stopped source={} reason=fetch_gate_closed", source_->name());
+    source_->StopPushing();  // joins the push thread: push_mu_ is not held
+  }
+}
+
+void PriceModule::PushToGate(std::vector<Tick> ticks) {
+  FetchSink sink;
+  {
+    absl::MutexLock lock(&push_mu_);
+    sink = push_sink_;
+  }
+  if (sink) sink(std::move(ticks));  // outside the lock: it may publish on NATS
+}
+
+void PriceModule::StopGatedPush() {
+  {
+    absl::MutexLock lock(&push_mu_);
+    if (!gated_pushing_) return;
+    gated_pushing_ = false;
+    push_sink_ = nullptr;
+  }
+  source_->StopPushing();
 }
 
 void PriceModule::MaybeFetchFunding() {

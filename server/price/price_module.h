@@ -17,8 +17,10 @@
 // poll the gate says whether this instance fetches at all (only the price
 // leader does) and where the fetched ticks go (the leader's NATS publisher
 // instead of Ingest). Every instance keeps its poll timer for CheckStaleness
-// and ingests what arrives from NATS through Ingest. Without a gate nothing
-// changes.
+// and ingests what arrives from NATS through Ingest. A pushing source
+// (blofin-ws) runs its push only while the gate returns a sink, and its
+// ticks go to that sink: only the leader holds the connection. Without a
+// gate nothing changes.
 #pragma once
 
 #include <atomic>
@@ -57,9 +59,10 @@ class PriceModule : public PriceView, public FundingRateView {
               Clock& clock = SystemClock(), int dispatcher_threads = 2);
   ~PriceModule() override;
 
-  // Starts the poll loop and the dispatcher threads, and a pushing source's
-  // push (PriceSource::StartPushing, into Ingest); reports configured pairs
-  // the source does not list. Stop() ends them; both are idempotent.
+  // Starts the poll loop and the dispatcher threads, and, without a fetch
+  // gate, a pushing source's push (PriceSource::StartPushing, into Ingest);
+  // reports configured pairs the source does not list. Stop() ends them
+  // (the push too, gated or not); both are idempotent.
   void Start();
   void Stop();
 
@@ -76,6 +79,13 @@ class PriceModule : public PriceView, public FundingRateView {
   // stamp), are handed to the sink, which must not block for long and must
   // not call PollOnce. Set it before Start(); not thread-safe against a
   // running poll loop.
+  //
+  // With a pushing source the gate also decides the push, on the poll
+  // thread: a sink and no push running -> StartPushing; an empty sink and a
+  // push running -> StopPushing (before the staleness check). While it runs,
+  // pushed ticks go to the sink of the latest poll (the push thread calls
+  // it, so it must be thread-safe), never to Ingest, and are dropped once a
+  // poll got an empty sink. Start() does not start a gated push.
   using FetchSink = std::function<void(std::vector<Tick> ticks)>;
   using FetchGate = std::function<FetchSink()>;
   void SetFetchGate(FetchGate gate);
@@ -152,6 +162,13 @@ class PriceModule : public PriceView, public FundingRateView {
   class Dispatcher;
 
   void PollLoop();
+  // With a gate and a pushing source: starts or stops the push to match
+  // `sink` (poll thread).
+  void GatePush(const FetchSink& sink);
+  // The gated push's sink (push thread): hands `ticks` to push_sink_.
+  void PushToGate(std::vector<Tick> ticks);
+  // Stops a gated push if one runs; after the poll thread is gone.
+  void StopGatedPush();
   // Reads the funding rates when due (see kFundingRefreshMs); poll thread.
   void MaybeFetchFunding();
   void Publish(std::vector<TickPtr> changed);
@@ -170,6 +187,12 @@ class PriceModule : public PriceView, public FundingRateView {
   int64_t next_poll_not_before_ms_ ABSL_GUARDED_BY(cache_mu_) = 0;
 
   FetchGate fetch_gate_;  // empty outside cluster mode
+
+  // The gated push (GatePush). Never held while calling the source:
+  // StopPushing joins the push thread, which takes it in PushToGate.
+  absl::Mutex push_mu_;
+  FetchSink push_sink_ ABSL_GUARDED_BY(push_mu_);  // empty: drop pushes
+  bool gated_pushing_ ABSL_GUARDED_BY(push_mu_) = false;
   Telemetry* telemetry_ = &NoTelemetry();
 
   FundingRateCache funding_;

@@ -17,10 +17,11 @@
 // the strategy lease ttl and SIGCONT, a nats-server restart (a crash or a
 // clean stop), and a PostgreSQL cut for seconds (one instance's or
 // everyone's). XCTL_CHAOS_SECONDS sets how long (default 35 s here; the
-// opt-in DISABLED_LongSoak runs 300 s). The live client sits out the faults
-// that can end a process or its database between a BloFin placement and its
-// write (a known bug, below; XCTL_CHAOS_LIVE_IN_FAULTS=1 lets it trade
-// through them).
+// opt-in DISABLED_LongSoak runs 300 s). Unless XCTL_CHAOS_LIVE_IN_FAULTS=1,
+// the live client sits out the faults that can end a process or its database
+// between a BloFin placement and its write: the window of the double
+// placement this run found, now closed by BlofinExchange::Send's write-ahead
+// row (docs/cluster.md, "Chaos run").
 //
 // Then, with every fault healed and the clients' last orders acknowledged,
 // the invariants, from the store and from the clients' own records:
@@ -431,10 +432,9 @@ void ClusterChaos::Soak(int seconds) {
     const auto kind = static_cast<FaultKind>(round.back());
     // The live clients finish their order before a fault that can end a
     // process or its database mid-order, and wait until it is healed and
-    // the strategies are balanced again, unless XCTL_CHAOS_LIVE_IN_FAULTS=1: BlofinExchange::Send stores
-    // nothing when the read after an accepted placement fails, so the retry
-    // places the order at BloFin again (found by this run; docs/cluster.md,
-    // "Chaos run").
+    // the strategies are balanced again, unless XCTL_CHAOS_LIVE_IN_FAULTS=1
+    // (the double placement this run found lived in that window: fixed,
+    // docs/cluster.md, "Chaos run").
     const bool hold_live = !live_in_faults && kind != kNats;
     if (hold_live) {
       for (ChaosClient* c : live_clients) c->Hold();

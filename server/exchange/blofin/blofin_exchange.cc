@@ -184,7 +184,7 @@ absl::StatusOr<OrderResult> BlofinExchange::PlaceLocked(const OrderRequest& requ
   if (stored) return Retry(*stored, req, instrument);
   XCTL_RETURN_IF_ERROR(EnsureAccount());
   if (!req.reduce_only) XCTL_RETURN_IF_ERROR(EnsureLeverage(req.symbol));
-  return Send(req, instrument);
+  return Send(req, instrument, nullptr);
 }
 
 absl::StatusOr<OrderResult> BlofinExchange::Retry(const Order& stored, const OrderRequest& req,
@@ -206,7 +206,7 @@ absl::StatusOr<OrderResult> BlofinExchange::Retry(const Order& stored, const Ord
     }
     XCTL_RETURN_IF_ERROR(EnsureAccount());
     if (!req.reduce_only) XCTL_RETURN_IF_ERROR(EnsureLeverage(req.symbol));
-    return Send(req, instrument);  // BloFin does not know it: it was never placed
+    return Send(req, instrument, &stored);  // BloFin does not know it: it was never placed
   }
   std::optional<OrderResult> replayed;
   XCTL_RETURN_IF_ERROR(deps_.store->Read([&](Tx& tx) -> absl::Status {
@@ -217,9 +217,15 @@ absl::StatusOr<OrderResult> BlofinExchange::Retry(const Order& stored, const Ord
 }
 
 absl::StatusOr<OrderResult> BlofinExchange::Send(const OrderRequest& req,
-                                                 const Instrument& instrument) {
-  bool created = false;
-  XCTL_ASSIGN_OR_RETURN(Order unresolved, StoreUnresolved(req, &created));
+                                                 const Instrument& instrument,
+                                                 const Order* stored) {
+  const bool created = stored == nullptr;
+  Order unresolved;
+  if (stored != nullptr) {
+    unresolved = *stored;
+  } else {
+    XCTL_ASSIGN_OR_RETURN(unresolved, StoreUnresolved(req));
+  }
   std::vector<std::pair<const char*, std::string>> members = {
       {"instId", req.symbol},
       {"marginMode", config_.margin_mode},
@@ -313,7 +319,7 @@ absl::StatusOr<OrderResult> BlofinExchange::Send(const OrderRequest& req,
   return OrderResult{.order = o};
 }
 
-absl::StatusOr<Order> BlofinExchange::StoreUnresolved(const OrderRequest& req, bool* created) {
+absl::StatusOr<Order> BlofinExchange::StoreUnresolved(const OrderRequest& req) {
   const int64_t now = deps_.clock->NowMillis();
   Order o{.strategy_id = config_.strategy_id, .client_order_id = req.client_order_id,
           .symbol = req.symbol, .side = req.side, .type = req.type, .price = req.price,
@@ -321,21 +327,12 @@ absl::StatusOr<Order> BlofinExchange::StoreUnresolved(const OrderRequest& req, b
           .reduce_only = req.reduce_only, .take_profit = req.take_profit,
           .stop_loss = req.stop_loss, .mode = TradingMode::kLive,
           .create_time_ms = now, .update_time_ms = now};
-  *created = false;
-  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) -> absl::Status {
-    XCTL_ASSIGN_OR_RETURN(std::optional<Order> row, tx.orders().GetByClientOrderId(
-                                                        config_.strategy_id, req.client_order_id));
-    if (row) {
-      o = *row;
-      return absl::OkStatus();
-    }
-    XCTL_RETURN_IF_ERROR(tx.orders().Insert(&o));
-    *created = true;
-    return absl::OkStatus();
-  }, fence()));
+  // PlaceLocked found no row under mu_; should one exist all the same, the
+  // unique (strategy, client order id) index refuses this and nothing is sent.
+  XCTL_RETURN_IF_ERROR(deps_.store->Transact([&](Tx& tx) { return tx.orders().Insert(&o); },
+                                             fence()));
   return o;
 }
-
 
 absl::StatusOr<OrderResult> BlofinExchange::ResolveUncertain(const OrderRequest& req,
                                                              const Instrument& instrument,

@@ -187,13 +187,14 @@ class BlofinExchange final : public Exchange, private blofin::BlofinPrivateWs::L
   // Places the order at BloFin. Write-ahead: the order is stored first as
   // unresolved (no exchange order id), so whatever happens after the POST (no
   // answer, a refused fills read, a failed write, the process killed) a retry
-  // finds the row and looks the order up before anything is sent again. A
-  // definite refusal deletes the row it wrote (nothing was placed).
-  absl::StatusOr<OrderResult> Send(const OrderRequest& request, const Instrument& instrument)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Send's write-ahead row: the stored row of `request` (an unresolved one a
-  // retry found) or a new one; `*created` tells which.
-  absl::StatusOr<Order> StoreUnresolved(const OrderRequest& request, bool* created)
+  // finds the row and looks the order up before anything is sent again.
+  // `stored`: the unresolved row a retry found (null: a new order, whose row
+  // Send writes). A definite refusal deletes the row Send wrote (nothing was
+  // placed).
+  absl::StatusOr<OrderResult> Send(const OrderRequest& request, const Instrument& instrument,
+                                   const Order* stored) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Send's write-ahead row of a new order.
+  absl::StatusOr<Order> StoreUnresolved(const OrderRequest& request)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // After a send without a definite answer: the order found by its client
   // order id, or an unresolved row and UNAVAILABLE.

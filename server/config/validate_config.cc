@@ -26,6 +26,15 @@ namespace {
 
 using config_internal::ConnectionsKeys;
 
+// HOST:PORT with a port from `min_port` (0: a free one is picked) to 65535.
+bool ValidHostPort(absl::string_view listen, int min_port = 0) {
+  size_t colon = listen.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return false;
+  int port = 0;
+  if (!absl::SimpleAtoi(listen.substr(colon + 1), &port)) return false;
+  return port >= min_port && port <= 65535;
+}
+
 // A live strategy's BloFin order or cancel is sent only while the lease has
 // at least blofin.timeout_ms left before the keeper's local deadline
 // (BlofinExchange::PostTrade, LeaseKeeper::TimeLeft). That deadline is
@@ -79,14 +88,10 @@ absl::Status ValidateCluster(const ServerConfig& config) {
     }
   }
   if (!c.advertise_address.empty()) {
-    const size_t colon = c.advertise_address.rfind(':');
-    int port = 0;
     const bool printable =
         std::all_of(c.advertise_address.begin(), c.advertise_address.end(),
                     [](char ch) { return ch > ' ' && ch < 127; });
-    if (!printable || colon == std::string::npos || colon == 0 ||
-        !absl::SimpleAtoi(absl::string_view(c.advertise_address).substr(colon + 1), &port) ||
-        port < 1 || port > 65535) {
+    if (!printable || !ValidHostPort(c.advertise_address, /*min_port=*/1)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "cluster.advertise_address: expected HOST:PORT (port 1..65535) that the other "
           "instances can reach, got ",
@@ -123,14 +128,6 @@ absl::Status ValidateConnections(const ConnectionsConfig& c) {
     }
   }
   return absl::OkStatus();
-}
-
-bool ValidHostPort(absl::string_view listen) {
-  size_t colon = listen.rfind(':');
-  if (colon == absl::string_view::npos || colon == 0) return false;
-  int port = 0;
-  if (!absl::SimpleAtoi(listen.substr(colon + 1), &port)) return false;
-  return port >= 0 && port <= 65535;
 }
 
 }  // namespace
